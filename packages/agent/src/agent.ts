@@ -1,0 +1,264 @@
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+import { createRequire } from 'node:module'
+import WebSocket from 'ws'
+import pino, { type Logger } from 'pino'
+import {
+  AGENT_WS_PATH, AGENT_NAME_PATTERN, ErrorCodes, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
+  type ErrorCode,
+  parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage
+} from '@portcheck/protocol'
+import { Backoff, agentUrl } from './connection/backoff.js'
+import { defaultListenHost } from './listeners/listener-set.js'
+import { RunSession } from './run/run-session.js'
+
+const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+/** Options of {@link startAgent}. */
+export interface AgentOptions {
+  /** The coordinator's address, `ws://HOST:PORT` (the `/agent` path is added if missing). */
+  coordinator: string
+  /** The join token the coordinator printed. */
+  token: string
+  /** The host name this agent stands for in the inventory. Default: the OS hostname. */
+  name?: string
+  /**
+   * Local address for listeners and outgoing probes. Default: listeners on all addresses
+   * (`::` dual-stack, or 0.0.0.0), probes from the address the system picks.
+   */
+  bind?: string
+  /** Default: a pino logger at `info` to stderr. */
+  logger?: Logger
+  /** First reconnect delay, in ms. Default 500. */
+  reconnectMinMs?: number
+  /** Longest reconnect delay, in ms. Default 30000. */
+  reconnectMaxMs?: number
+  /** WebSocket opening handshake timeout, in ms. Default 10000. */
+  handshakeTimeoutMs?: number
+}
+
+/** Events: `registered` (agentId), `disconnected` (reason), `fatal` (PortcheckError). */
+export interface Agent extends EventEmitter {
+  /** The name the agent registered under. */
+  readonly name: string
+  /** Resolves on the first successful registration; rejects if the agent stops fatally before that. */
+  readonly registered: Promise<void>
+  /** Resolves when the agent has stopped (after close(), or a fatal error). */
+  readonly stopped: Promise<PortcheckError | null>
+  /** Ends any run (closing its listeners), disconnects and stops reconnecting. */
+  close: () => Promise<void>
+}
+
+/**
+ * Starts an agent: connects out to the coordinator, registers, and serves runs until
+ * closed, reconnecting with backoff whenever the connection drops. A refused token or an
+ * incompatible coordinator stops it for good (`fatal`), since retrying cannot help.
+ */
+export function startAgent (options: AgentOptions): Agent {
+  const name = options.name ?? os.hostname()
+  if (!AGENT_NAME_PATTERN.test(name)) {
+    throw new PortcheckError('PC_ERR_OPTION_INVALID', `invalid agent name "${name}": use letters, digits, dots, dashes and underscores`)
+  }
+  if (options.token.length === 0) throw new PortcheckError('PC_ERR_OPTION_INVALID', 'a token is required (--token or PORTCHECK_TOKEN)')
+  const url = agentUrl(options.coordinator, AGENT_WS_PATH)
+  const logger = options.logger ?? pino({ name: 'portcheck-agent' })
+  const backoff = new Backoff(options.reconnectMinMs, options.reconnectMaxMs)
+  const instance = randomBytes(9).toString('base64url')
+  const emitter = new EventEmitter()
+
+  let ws: WebSocket | null = null
+  let session: RunSession | null = null
+  let closing = false
+  let reconnectTimer: NodeJS.Timeout | undefined
+  let watchdog: NodeJS.Timeout | undefined
+  let listenHost: string | undefined
+  let resolveRegistered!: () => void
+  let rejectRegistered!: (err: Error) => void
+  let resolveStopped!: (err: PortcheckError | null) => void
+  const registered = new Promise<void>((resolve, reject) => { resolveRegistered = resolve; rejectRegistered = reject })
+  registered.catch(() => {})
+  const stopped = new Promise<PortcheckError | null>((resolve) => { resolveStopped = resolve })
+
+  const send = (msg: AgentMessage): void => {
+    if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg))
+  }
+
+  const endSession = async (): Promise<void> => {
+    const s = session
+    session = null
+    if (s !== null) await s.end()
+  }
+
+  const stop = async (err: PortcheckError | null): Promise<void> => {
+    if (closing) return
+    closing = true
+    clearTimeout(reconnectTimer)
+    clearTimeout(watchdog)
+    await endSession()
+    if (ws !== null) {
+      const socket = ws
+      await new Promise<void>((resolve) => {
+        if (socket.readyState === WebSocket.CLOSED) { resolve(); return }
+        socket.once('close', () => resolve())
+        socket.close(1000, 'agent stopping')
+        setTimeout(() => { socket.terminate(); resolve() }, 1000).unref()
+      })
+    }
+    if (err !== null) {
+      rejectRegistered(err)
+      emitter.emit('fatal', err)
+    }
+    resolveStopped(err)
+  }
+
+  const armWatchdog = (ms: number): void => {
+    clearTimeout(watchdog)
+    watchdog = setTimeout(() => {
+      logger.warn({ coordinator: url.host }, 'no heartbeat from the coordinator; reconnecting')
+      ws?.terminate()
+    }, ms)
+  }
+
+  const handle = (msg: CoordinatorMessage, socket: WebSocket): void => {
+    switch (msg.type) {
+      case 'welcome':
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          void stop(new PortcheckError('PC_ERR_PROTOCOL_VERSION', `the coordinator speaks protocol ${msg.protocol}, this agent ${PROTOCOL_VERSION}: install matching versions`))
+          return
+        }
+        backoff.reset()
+        socket.on('ping', () => armWatchdog(msg.heartbeatMs * 3))
+        armWatchdog(msg.heartbeatMs * 3)
+        logger.info({ coordinator: url.host, name, agentId: msg.agentId }, 'registered with the coordinator')
+        resolveRegistered()
+        emitter.emit('registered', msg.agentId)
+        return
+      case 'rejected': {
+        const code: ErrorCode = Object.hasOwn(ErrorCodes, msg.code) ? msg.code as ErrorCode : 'PC_ERR_MESSAGE_INVALID'
+        const err = new PortcheckError(code, msg.message)
+        if (msg.fatal) {
+          logger.error({ code: msg.code }, `coordinator refused this agent: ${msg.message}`)
+          void stop(err)
+        } else {
+          logger.warn({ code: msg.code }, `coordinator refused this agent for now: ${msg.message}`)
+        }
+        return
+      }
+      case 'run-start': {
+        const previous = session
+        if (previous !== null) logger.warn({ runId: previous.runId }, 'a new run started before the previous one ended; closing it')
+        void (previous?.end() ?? Promise.resolve()).then(() => {
+          if (closing || socket !== ws) return
+          const s = new RunSession({
+            runId: msg.runId,
+            ttlMs: msg.ttlMs,
+            listenHost: listenHost ?? '0.0.0.0',
+            probeAddress: options.bind,
+            send,
+            logger,
+            onEnded: (ended) => { if (session === ended) session = null }
+          })
+          session = s
+          logger.info({ runId: msg.runId, listeners: msg.listeners.length }, 'run started')
+          void s.start(msg.listeners)
+        })
+        return
+      }
+      case 'probe':
+        if (session?.runId === msg.runId) session.probe(msg)
+        else logger.warn({ runId: msg.runId }, 'ignoring probes for a run this agent was not given')
+        return
+      case 'flush':
+        if (session?.runId === msg.runId) session.flush(msg.seq)
+        return
+      case 'run-end': {
+        const s = session?.runId === msg.runId ? session : null
+        void (s?.end() ?? Promise.resolve()).then(() => send({ type: 'run-closed', runId: msg.runId }))
+        return
+      }
+      default: {
+        const unreachable: never = msg
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`)
+      }
+    }
+  }
+
+  const scheduleReconnect = (): void => {
+    if (closing) return
+    const delay = backoff.next()
+    logger.info({ coordinator: url.host, inMs: delay }, 'reconnecting')
+    reconnectTimer = setTimeout(connect, delay)
+  }
+
+  const connect = (): void => {
+    if (closing) return
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${options.token}` },
+      maxPayload: MAX_COORDINATOR_FRAME_BYTES,
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      perMessageDeflate: false
+    })
+    ws = socket
+    socket.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0
+      res.resume()
+      if (status === 401 || status === 403) {
+        logger.error({ coordinator: url.host, status }, 'the coordinator refused the token; check --token (not retrying)')
+        void stop(new PortcheckError('PC_ERR_AGENT_AUTH', `the coordinator at ${url.host} refused the token (HTTP ${status})`))
+      } else {
+        logger.warn({ coordinator: url.host, status }, 'the coordinator did not accept the connection')
+      }
+      socket.terminate()
+    })
+    socket.on('open', () => {
+      send({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        name,
+        instance,
+        version: AGENT_VERSION,
+        hostname: os.hostname(),
+        platform: `${process.platform}-${process.arch} node ${process.version}`,
+        pid: process.pid,
+        bind: options.bind ?? null
+      })
+    })
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      let msg: CoordinatorMessage
+      try {
+        if (isBinary) throw new Error('binary frames are not part of the protocol')
+        msg = parseCoordinatorMessage(data)
+      } catch (err) {
+        logger.error({ err }, 'invalid message from the coordinator; closing the connection')
+        socket.close(1008, 'invalid message')
+        return
+      }
+      handle(msg, socket)
+    })
+    socket.on('error', (err) => {
+      logger.debug({ err }, 'connection error')
+    })
+    socket.on('close', (code, reason) => {
+      clearTimeout(watchdog)
+      if (ws === socket) ws = null
+      void endSession()
+      if (closing) return
+      logger.warn({ coordinator: url.host, code, reason: reason.toString() }, 'disconnected from the coordinator')
+      emitter.emit('disconnected', reason.toString())
+      scheduleReconnect()
+    })
+  }
+
+  void (options.bind !== undefined ? Promise.resolve(options.bind) : defaultListenHost()).then((host) => {
+    listenHost = host
+    connect()
+  })
+
+  return Object.assign(emitter, {
+    name,
+    registered,
+    stopped,
+    close: () => stop(null)
+  })
+}

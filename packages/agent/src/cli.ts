@@ -1,0 +1,94 @@
+import { parseArgs } from 'node:util'
+import { createRequire } from 'node:module'
+import pino, { type Logger } from 'pino'
+import { PortcheckError, prettyStream } from '@portcheck/protocol'
+import { startAgent } from './agent.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+const USAGE = `Usage: portcheck-agent --coordinator ws://HOST:PORT --token TOKEN [options]
+
+Connects out to a portcheck coordinator and serves its runs: opens temporary
+listeners on the ports this host's roles must accept, and probes its peers.
+Needs no inbound port for the control channel.
+
+Options:
+  --coordinator URL   coordinator address, ws://HOST:PORT   [env PORTCHECK_COORDINATOR]
+  --token TOKEN       join token printed by the coordinator  [env PORTCHECK_TOKEN]
+  --name NAME         this host's name in the inventory      [default: the hostname]
+  --bind ADDRESS      listen and probe from this address only [default: all addresses]
+  --log-level LEVEL   trace, debug, info, warn, error         [default: info]
+  --log-format F      pretty or json                          [default: pretty on a terminal]
+  -h, --help          show this help
+  -v, --version       show the version
+
+Exit codes: 0 stopped by a signal, 2 bad usage or a token the coordinator refused.
+`
+
+/** Runs the agent CLI; resolves to the process exit code. Never calls process.exit. */
+export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let values
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        coordinator: { type: 'string' },
+        token: { type: 'string' },
+        name: { type: 'string' },
+        bind: { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' }
+      },
+      strict: true,
+      allowPositionals: false
+    }))
+  } catch (err) {
+    process.stderr.write(`portcheck-agent: ${(err as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  if (values.help === true) { process.stdout.write(USAGE); return 0 }
+  if (values.version === true) { process.stdout.write(`${version}\n`); return 0 }
+
+  const coordinator = values.coordinator ?? env.PORTCHECK_COORDINATOR
+  const token = values.token ?? env.PORTCHECK_TOKEN
+  if (coordinator === undefined || token === undefined || token === '') {
+    process.stderr.write(`portcheck-agent: --coordinator and --token are required\n\n${USAGE}`)
+    return 2
+  }
+  const level = values['log-level'] ?? 'info'
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+    process.stderr.write(`portcheck-agent: --log-level must be one of trace, debug, info, warn, error (got "${level}")\n`)
+    return 2
+  }
+  const format = values['log-format'] ?? (process.stderr.isTTY ? 'pretty' : 'json')
+  const logger: Logger = pino(
+    { name: 'portcheck-agent', level, redact: ['token', '*.token'] },
+    format === 'pretty' ? prettyStream(process.stderr) : pino.destination(2)
+  )
+
+  let agent
+  try {
+    agent = startAgent({ coordinator, token, logger, ...(values.name !== undefined ? { name: values.name } : {}), ...(values.bind !== undefined ? { bind: values.bind } : {}) })
+  } catch (err) {
+    process.stderr.write(`portcheck-agent: ${(err as Error).message}\n`)
+    return 2
+  }
+  logger.info({ name: agent.name, coordinator, version }, 'portcheck-agent starting')
+
+  const onSignal = (signal: string): void => {
+    logger.info({ signal }, 'stopping')
+    void agent.close()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const err = await agent.stopped
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
+  if (err instanceof PortcheckError) {
+    process.stderr.write(`portcheck-agent: ${err.code}: ${err.message}\n`)
+    return 2
+  }
+  return 0
+}

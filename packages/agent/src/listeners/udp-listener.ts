@@ -1,0 +1,61 @@
+import dgram from 'node:dgram'
+import net from 'node:net'
+import { encodeAck, parseProbe, type Receipt } from '@portcheck/protocol'
+import { normalizeAddress } from './address.js'
+
+/** Most distinct nonces remembered per listener, to report each once despite retries. */
+const MAX_REMEMBERED = 100_000
+
+/**
+ * A UDP listener that speaks only the probe protocol: a well-formed probe datagram is
+ * reported (once per nonce) and acknowledged to its sender; anything else gets no answer.
+ */
+export class UdpListener {
+  private socket: dgram.Socket | null = null
+  private readonly seen = new Set<string>()
+
+  constructor (readonly port: number, private readonly onReceipt: (r: Receipt) => void) {}
+
+  /** Binds; rejects with the system error (EADDRINUSE, EACCES, ...). */
+  listen (host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const type = net.isIPv6(host) ? 'udp6' : 'udp4'
+      const socket = dgram.createSocket({ type, ipv6Only: false, reuseAddr: false })
+      this.socket = socket
+      const onError = (err: Error): void => {
+        this.socket = null
+        try { socket.close() } catch { /* never bound */ }
+        reject(err)
+      }
+      socket.once('error', onError)
+      socket.on('message', (msg, rinfo) => this.receive(msg, rinfo))
+      socket.bind({ address: host, port: this.port, exclusive: true }, () => {
+        socket.off('error', onError)
+        // After the bind, errors come from ICMP for our acks (the sender went away): nothing to do.
+        socket.on('error', () => {})
+        resolve()
+      })
+    })
+  }
+
+  close (): Promise<void> {
+    const socket = this.socket
+    this.socket = null
+    this.seen.clear()
+    return new Promise((resolve) => {
+      if (socket === null) { resolve(); return }
+      try { socket.close(() => resolve()) } catch { resolve() }
+    })
+  }
+
+  private receive (msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const nonce = parseProbe(msg)
+    if (nonce === null || this.socket === null) return
+    if (!this.seen.has(nonce)) {
+      if (this.seen.size >= MAX_REMEMBERED) this.seen.clear()
+      this.seen.add(nonce)
+      this.onReceipt({ protocol: 'udp', port: this.port, nonce, address: normalizeAddress(rinfo.address), remotePort: rinfo.port })
+    }
+    this.socket.send(encodeAck(nonce), rinfo.port, rinfo.address)
+  }
+}

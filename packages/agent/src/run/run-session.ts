@@ -1,0 +1,97 @@
+import { MAX_ITEMS_PER_FRAME, type AgentMessage, type ListenOrder, type ProbeMessage, type ProbeResult, type Receipt } from '@portcheck/protocol'
+import type { Logger } from 'pino'
+import { ListenerSet } from '../listeners/listener-set.js'
+import { ProbeRunner } from '../probes/probe-runner.js'
+import { Batcher } from './batcher.js'
+
+/**
+ * How long `flush` waits before answering, in ms: lets datagrams the kernel has already
+ * queued on our listeners be read and reported ahead of the `flushed` reply.
+ */
+const FLUSH_SETTLE_MS = 10
+
+export interface RunSessionOptions {
+  runId: string
+  /** The session ends by itself after this long, in ms. */
+  ttlMs: number
+  /** Address listeners bind to. */
+  listenHost: string
+  /** Address probes are sent from, or undefined for the system's choice. */
+  probeAddress: string | undefined
+  send: (msg: AgentMessage) => void
+  logger: Logger
+  /** Called once when the session ended, for whatever reason. */
+  onEnded: (session: RunSession) => void
+}
+
+/**
+ * Everything an agent does for one run: its listeners, its probes, and the receipts and
+ * results flowing back. It ends on `run-end`, on its TTL, or when the connection drops;
+ * in every case all listeners are closed and all probes stopped.
+ */
+export class RunSession {
+  readonly runId: string
+  private readonly listeners: ListenerSet
+  private readonly runner: ProbeRunner
+  private readonly receipts: Batcher<Receipt>
+  private readonly results: Batcher<ProbeResult>
+  private readonly ttl: NodeJS.Timeout
+  private ending: Promise<void> | null = null
+
+  constructor (private readonly opts: RunSessionOptions) {
+    this.runId = opts.runId
+    const runId = opts.runId
+    this.receipts = new Batcher(MAX_ITEMS_PER_FRAME, (items) => opts.send({ type: 'received', runId, items }))
+    this.results = new Batcher(MAX_ITEMS_PER_FRAME, (results) => opts.send({ type: 'probe-results', runId, results }))
+    this.listeners = new ListenerSet(opts.listenHost, (r) => this.receipts.push(r))
+    this.runner = new ProbeRunner(1, opts.probeAddress, (r) => this.results.push(r))
+    this.ttl = setTimeout(() => {
+      opts.logger.warn({ runId }, 'run reached its time limit without run-end; closing its listeners')
+      void this.end()
+    }, opts.ttlMs)
+  }
+
+  get ended (): boolean {
+    return this.ending !== null
+  }
+
+  /** Opens the run's listeners and answers `run-ready`. */
+  async start (orders: ListenOrder[]): Promise<void> {
+    const states = await this.listeners.openAll(orders)
+    if (this.ended) return
+    const open = states.filter((s) => s.state === 'open').length
+    this.opts.logger.info({ runId: this.runId, listeners: open, failed: states.length - open }, 'listeners ready')
+    this.opts.send({ type: 'run-ready', runId: this.runId, listeners: states })
+  }
+
+  probe (msg: ProbeMessage): void {
+    if (this.ended) return
+    this.runner.add(msg.probes, msg.concurrency)
+  }
+
+  /** Pushes out every receipt seen so far, then answers `flushed`. */
+  flush (seq: number): void {
+    setTimeout(() => {
+      setImmediate(() => {
+        if (this.ended) return
+        this.receipts.flush()
+        this.results.flush()
+        this.opts.send({ type: 'flushed', runId: this.runId, seq })
+      })
+    }, FLUSH_SETTLE_MS)
+  }
+
+  /** Closes every listener and stops every probe. Idempotent. */
+  end (): Promise<void> {
+    if (this.ending !== null) return this.ending
+    clearTimeout(this.ttl)
+    this.runner.stop()
+    this.receipts.clear()
+    this.results.clear()
+    this.ending = this.listeners.closeAll().then(() => {
+      this.opts.logger.info({ runId: this.runId }, 'run closed')
+      this.opts.onEnded(this)
+    })
+    return this.ending
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Every error portcheck raises on purpose carries a stable code, documented in
+ * docs/reference/errors.md. Callers branch on `code`, never on the message.
+ */
+export const ErrorCodes = {
+  /** Command-line usage is wrong (unknown option, missing argument). Exit 2. */
+  PC_ERR_USAGE: 'PC_ERR_USAGE',
+  /** A catalog file cannot be read, parsed or fails validation. Exit 2. */
+  PC_ERR_CATALOG_INVALID: 'PC_ERR_CATALOG_INVALID',
+  /** `--catalog` names neither a built-in catalog nor a readable file. Exit 2. */
+  PC_ERR_CATALOG_NOT_FOUND: 'PC_ERR_CATALOG_NOT_FOUND',
+  /** An inventory file cannot be read, parsed or fails validation. Exit 2. */
+  PC_ERR_INVENTORY_INVALID: 'PC_ERR_INVENTORY_INVALID',
+  /** A `--set name=value` or inventory setting is unknown or has the wrong type. Exit 2. */
+  PC_ERR_SETTING_INVALID: 'PC_ERR_SETTING_INVALID',
+  /** The agent's token was refused by the coordinator. The agent stops; retrying cannot help. */
+  PC_ERR_AGENT_AUTH: 'PC_ERR_AGENT_AUTH',
+  /** Another live agent already uses this name. */
+  PC_ERR_AGENT_DUPLICATE: 'PC_ERR_AGENT_DUPLICATE',
+  /** The agent and coordinator speak different protocol versions. */
+  PC_ERR_PROTOCOL_VERSION: 'PC_ERR_PROTOCOL_VERSION',
+  /** A control message was malformed, of an unknown type or too large; the connection is closed. */
+  PC_ERR_MESSAGE_INVALID: 'PC_ERR_MESSAGE_INVALID',
+  /** A run was requested while another one is in progress. */
+  PC_ERR_RUN_BUSY: 'PC_ERR_RUN_BUSY',
+  /** The coordinator could not listen on its address. */
+  PC_ERR_LISTEN: 'PC_ERR_LISTEN',
+  /** An option passed to the programmatic API is invalid. */
+  PC_ERR_OPTION_INVALID: 'PC_ERR_OPTION_INVALID'
+} as const
+
+/** One of the documented error codes. */
+export type ErrorCode = keyof typeof ErrorCodes
+
+/** Where in a user's file a validation problem sits. */
+export interface Problem {
+  /** The file, as the user named it (or `<inline>`). */
+  file: string
+  /** The path to the field, e.g. `flows[3].tcp[0]`; empty for the document itself. */
+  path: string
+  /** What is wrong, in words that say what was expected. */
+  message: string
+  /** 1-based line in the file, where known. */
+  line?: number
+  /** 1-based column in the file, where known. */
+  column?: number
+}
+
+/** Formats a problem as `file:line:col: path: message`, the way compilers do, so editors can jump to it. */
+export function formatProblem (p: Problem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`
+}
+
+/** An error with a stable code and, for input errors, the list of problems found. */
+export class PortcheckError extends Error {
+  readonly code: ErrorCode
+  readonly problems: Problem[]
+
+  constructor (code: ErrorCode, message: string, options: { problems?: Problem[], cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'PortcheckError'
+    this.code = code
+    this.problems = options.problems ?? []
+  }
+}
+
+/** Builds an input error whose message lists every problem, one per line. */
+export function problemsError (code: ErrorCode, summary: string, problems: Problem[]): PortcheckError {
+  const lines = problems.map((p) => '  ' + formatProblem(p))
+  return new PortcheckError(code, `${summary}\n${lines.join('\n')}`, { problems })
+}

@@ -1,0 +1,63 @@
+/**
+ * The verdicts a check can end with, and why. Outcomes are data, not exceptions:
+ * this table is the single source for the report, the dashboard and docs/reference/verdicts.md.
+ */
+
+/** The four final states of a check. */
+export type Status = 'pass' | 'blocked' | 'inconclusive' | 'skipped'
+
+/** Every reason a verdict can carry, grouped by the status it belongs to. */
+export const Reasons = {
+  pass: {
+    'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked.'
+  },
+  blocked: {
+    timeout: 'The target listener was open, and nothing arrived: the traffic was silently dropped.',
+    refused: 'The target listener was open, and the probe was refused (TCP RST or ICMP port unreachable): a firewall rejects it.',
+    unreachable: 'An ICMP host, network or administratively-prohibited unreachable came back: a firewall or router refuses the path.',
+    intercepted: 'Something answered, but the target listener never saw the nonce: a DNAT, a proxy or another host took the traffic.',
+    'egress-denied': "The source host's own firewall refused to send the probe (EPERM): an egress rule on the source."
+  },
+  inconclusive: {
+    'port-in-use': 'Another process holds this port on the target, so portcheck cannot listen there and cannot prove what arrives.',
+    'bind-denied': 'The target agent was not allowed to listen on this port (e.g. a port below 1024 without root or CAP_NET_BIND_SERVICE).',
+    'bind-failed': 'The target agent could not listen on this port for another reason (see detail).',
+    'agent-missing': 'The agent of the source or target host never joined.',
+    'agent-lost': 'The agent of the source or target host left or stopped answering during the run.',
+    'probe-error': 'The source agent could not send the probe for a local reason that says nothing about the network (see detail).',
+    aborted: 'The run was stopped before this check finished.'
+  },
+  skipped: {
+    external: 'One end is an external endpoint (users, an IP range, a public service) that runs no agent: it cannot be proven by two agents.',
+    optional: 'The flow is optional in the catalog; pass --include-optional to check it.',
+    'same-host': 'Source and target are the same host: the traffic never crosses a firewall between hosts.',
+    condition: 'The catalog condition on this flow is off for these settings.'
+  }
+} as const
+
+/** A reason valid for status S. */
+export type ReasonOf<S extends Status> = keyof (typeof Reasons)[S] & string
+
+/** Any reason. */
+export type Reason = { [S in Status]: ReasonOf<S> }[Status]
+
+/** All statuses, in report order (worst first for sorting matrices). */
+export const STATUSES: readonly Status[] = ['blocked', 'inconclusive', 'pass', 'skipped']
+
+/** Returns the explanation of a reason under a status, or undefined if the pair is not a documented one. */
+export function describeReason (status: Status, reason: string): string | undefined {
+  const table = Reasons[status] as Record<string, string>
+  return Object.prototype.hasOwnProperty.call(table, reason) ? table[reason] : undefined
+}
+
+/** Exit codes of `portcheck run`, the pre-install gate. */
+export const ExitCodes = {
+  /** Every required check passed. */
+  ok: 0,
+  /** At least one required check is blocked. */
+  blocked: 1,
+  /** Bad input: usage, catalog or inventory. */
+  badInput: 2,
+  /** Nothing required is blocked, but some required check could not be verified. */
+  inconclusive: 3
+} as const
