@@ -1,0 +1,125 @@
+import path from 'node:path'
+import type { Logger } from 'pino'
+import pino from 'pino'
+import { PortcheckError, problemsError } from '@portcheck/protocol'
+import { loadCatalog, type LoadedCatalog } from './catalog/load-catalog.js'
+import { SourceFile } from './catalog/source-file.js'
+import { loadInventory, type LoadedInventory } from './inventory/load-inventory.js'
+import type { RunReport } from './report/report.js'
+import type { Run, RunOptions } from './scheduler/run.js'
+import { buildCoordinator, type Coordinator } from './server/coordinator.js'
+
+/** A catalog and an inventory, validated against each other. */
+export interface Inputs {
+  catalog: LoadedCatalog
+  inventory: LoadedInventory
+}
+
+/** Options of {@link loadInputs}. */
+export interface InputOptions {
+  /** Built-in catalog id or path; default: the inventory's `catalog` field. */
+  catalog?: string
+  /** Inventory file (YAML or JSON). */
+  inventory: string
+  /** `--set name=value` overrides, as text. */
+  set?: Record<string, string>
+}
+
+/**
+ * Loads and validates a catalog and an inventory. Throws a PortcheckError naming the file,
+ * the field and what is wrong (PC_ERR_CATALOG_*, PC_ERR_INVENTORY_INVALID, PC_ERR_SETTING_INVALID).
+ */
+export async function loadInputs (opts: InputOptions): Promise<Inputs> {
+  let catalogRef = opts.catalog
+  if (catalogRef === undefined) {
+    const read = await SourceFile.read(opts.inventory)
+    if (read.source === null) throw problemsError('PC_ERR_INVENTORY_INVALID', `inventory ${opts.inventory} is invalid:`, read.problems)
+    const named = (read.source.data as { catalog?: unknown } | null)?.catalog
+    if (typeof named !== 'string') throw new PortcheckError('PC_ERR_USAGE', `no catalog given: pass --catalog ID|FILE or set "catalog:" in ${opts.inventory}`)
+    // A path in the inventory is relative to the inventory file, like an include.
+    catalogRef = /[/\\]|\.ya?ml$|\.json$/.test(named) ? path.resolve(path.dirname(opts.inventory), named) : named
+  }
+  const catalog = await loadCatalog(catalogRef)
+  const inventory = await loadInventory(opts.inventory, catalog.catalog, opts.set ?? {})
+  return { catalog, inventory }
+}
+
+/** Options of {@link runCheck}. */
+export interface RunCheckOptions extends RunOptions {
+  inputs: Inputs
+  /** Where to listen. Default 0.0.0.0:7070. */
+  listen?: { host: string, port: number }
+  /** Address agents use to reach the coordinator, in the printed commands. Default: guessed. */
+  advertise?: string
+  /** Join token. Default: generated. */
+  token?: string
+  viewerToken?: string
+  /** Longest wait for every agent to join, in ms. Default 300000 (5 min). */
+  waitMs?: number
+  includeOptional?: boolean
+  logger?: Logger
+  /** Stops waiting, or aborts the run (its listeners are closed before this resolves). */
+  signal?: AbortSignal
+  /** Keep the coordinator up after the run (the dashboard); the caller closes it. Default false. */
+  keepOpen?: boolean
+  /** Called once listening: print the join commands here. */
+  onListening?: (coordinator: Coordinator) => void
+  /** Called whenever the set of joined agents changes while waiting. */
+  onAgents?: (joined: string[], missing: string[]) => void
+  /** Called when the run starts (for progress display). */
+  onRun?: (run: Run) => void
+}
+
+/** What {@link runCheck} returns. */
+export interface RunCheckResult {
+  /** The final report, or null if stopped before the run began. */
+  report: RunReport | null
+  coordinator: Coordinator
+}
+
+/**
+ * The pre-install check end to end: starts a coordinator, waits for the inventory's agents
+ * (or `waitMs`), runs every check, and returns the report. Missing agents make their checks
+ * inconclusive rather than holding the run forever.
+ */
+export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> {
+  const logger = opts.logger ?? pino({ name: 'portcheck' })
+  const { catalog, inventory } = opts.inputs
+  const coordinator = await buildCoordinator({
+    catalog,
+    hosts: inventory.inventory.hosts,
+    settings: inventory.settings,
+    logger,
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.viewerToken !== undefined ? { viewerToken: opts.viewerToken } : {}),
+    runDefaults: {
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(opts.listenTimeoutMs !== undefined ? { listenTimeoutMs: opts.listenTimeoutMs } : {}),
+      ...(opts.includeOptional !== undefined ? { includeOptional: opts.includeOptional } : {})
+    }
+  })
+  let report: RunReport | null = null
+  try {
+    const listen = opts.listen ?? { host: '0.0.0.0', port: 7070 }
+    await coordinator.listen({ ...listen, ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}) })
+    opts.onListening?.(coordinator)
+    if (opts.signal?.aborted !== true) {
+      const waiting = coordinator.waitForAgents(opts.waitMs ?? 300_000, opts.onAgents)
+      const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }))
+      const missing = await Promise.race([waiting, stopped.then(() => null)])
+      if (missing !== null && missing.length > 0) logger.warn({ missing }, 'starting without every agent: their checks will be inconclusive (agent-missing)')
+    }
+    if (opts.signal?.aborted !== true) {
+      const run = coordinator.startRun()
+      opts.onRun?.(run)
+      const onAbort = (): void => run.abort()
+      opts.signal?.addEventListener('abort', onAbort, { once: true })
+      report = await coordinator.runs.wait(run)
+      opts.signal?.removeEventListener('abort', onAbort)
+    }
+  } finally {
+    if (opts.keepOpen !== true || report === null) await coordinator.close()
+  }
+  return { report, coordinator }
+}

@@ -1,0 +1,47 @@
+import { createRequire } from 'node:module'
+import yargs from 'yargs'
+import { ExitCodes, PortcheckError } from '@portcheck/protocol'
+import { catalogCommand } from './catalog-command.js'
+import { planCommand } from './plan-command.js'
+import { runCommand } from './run-command.js'
+import { serveCommand } from './serve-command.js'
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+
+/**
+ * The `portcheck` CLI. Resolves to the exit code; never calls process.exit, so it can be
+ * driven from tests. Input errors (catalog, inventory, usage) exit 2 with what is wrong.
+ */
+export async function main (argv: string[]): Promise<number> {
+  let exitCode = 0
+  const setExit = (code: number): void => { exitCode = code }
+  const cli = yargs(argv)
+    .scriptName('portcheck')
+    .usage('$0 <command> [options]\n\nProves that every documented network flow between a cluster\'s hosts is open, before you install.')
+    .version(version)
+    .strict()
+    .exitProcess(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .epilogue('Exit codes of `run`: 0 every required flow passed, 1 a required flow is blocked, 3 nothing blocked but something unproven, 2 bad input.\nDocs: docs/guide/pre-install-check.md')
+    .fail((msg, err) => {
+      if (err !== undefined && err !== null) throw err
+      throw new PortcheckError('PC_ERR_USAGE', msg)
+    })
+  runCommand(cli, setExit)
+  serveCommand(cli)
+  planCommand(cli)
+  catalogCommand(cli)
+  cli.demandCommand(1, 'name a command: run, serve, plan or catalog')
+  try {
+    await cli.parseAsync()
+  } catch (err) {
+    if (err instanceof PortcheckError) {
+      process.stderr.write(`portcheck: ${err.message}\n`)
+      if (err.code === 'PC_ERR_USAGE') process.stderr.write('Run `portcheck --help` for usage.\n')
+      return ExitCodes.badInput
+    }
+    process.stderr.write(`portcheck: internal error: ${(err as Error).stack ?? String(err)}\n`)
+    return ExitCodes.badInput
+  }
+  return exitCode
+}

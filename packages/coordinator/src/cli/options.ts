@@ -1,0 +1,79 @@
+import { writeFile } from 'node:fs/promises'
+import pino, { type Logger } from 'pino'
+import type { Argv } from 'yargs'
+import { PortcheckError, prettyStream } from '@portcheck/protocol'
+import { parseSetArgs } from '../catalog/settings.js'
+
+/** Options every command that loads a catalog and an inventory shares. */
+export interface InputArgs {
+  catalog?: string
+  inventory: string
+  set: string[]
+  'include-optional': boolean
+}
+
+export function withInputs<T> (y: Argv<T>, inventoryRequired = true): Argv<T & InputArgs> {
+  return y
+    .option('catalog', { alias: 'c', type: 'string', describe: 'built-in catalog id (see `portcheck catalog list`) or a catalog file; default: the inventory\'s catalog field' })
+    .option('inventory', { alias: 'i', type: 'string', demandOption: inventoryRequired, describe: 'inventory file: hosts, their addresses and roles' })
+    .option('set', { type: 'string', array: true, default: [] as string[], describe: 'set a catalog setting for this run, name=value (repeatable)' })
+    .option('include-optional', { type: 'boolean', default: false, describe: 'check optional flows too' }) as unknown as Argv<T & InputArgs>
+}
+
+export interface ServerArgs {
+  listen: string
+  advertise?: string
+  token?: string
+  'viewer-token'?: string
+  timeout: number
+  concurrency: number
+}
+
+export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
+  return y
+    .option('listen', { type: 'string', default: '0.0.0.0:7070', describe: 'address and port for the API, dashboard and agents, HOST:PORT' })
+    .option('advertise', { type: 'string', describe: 'address agents reach this coordinator at, in the printed join commands; default: guessed' })
+    .option('token', { type: 'string', describe: 'join token (also the API token); default: $PORTCHECK_TOKEN, else generated' })
+    .option('viewer-token', { type: 'string', describe: 'an extra read-only token for the dashboard and GET API' })
+    .option('timeout', { type: 'number', default: 3000, describe: 'probe timeout, in ms' })
+    .option('concurrency', { type: 'number', default: 256, describe: 'most probes in flight per agent' }) as unknown as Argv<T & ServerArgs>
+}
+
+/** Parses `--listen HOST:PORT` (IPv6 as [::]:7070). */
+export function parseListen (value: string): { host: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value)
+  const port = Number(m?.[3])
+  if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new PortcheckError('PC_ERR_USAGE', `--listen ${value}: expected HOST:PORT, e.g. 0.0.0.0:7070`)
+  }
+  return { host: m[1] ?? (m[2] !== '' && m[2] !== undefined ? m[2] : '0.0.0.0'), port }
+}
+
+export function setOverrides (args: InputArgs): Record<string, string> {
+  return parseSetArgs(args.set)
+}
+
+export interface LogArgs { 'log-level': string, 'log-format'?: string }
+
+export function withLogging<T> (y: Argv<T>, level = 'info'): Argv<T & LogArgs> {
+  return y
+    .option('log-level', { type: 'string', default: level, choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: 'log level (logs go to stderr)' })
+    .option('log-format', { type: 'string', choices: ['pretty', 'json'], describe: 'log format; default: pretty on a terminal, else JSON' }) as unknown as Argv<T & LogArgs>
+}
+
+/** One pino logger for the whole process, to stderr: JSON, or pretty on a terminal. */
+export function createLogger (args: LogArgs): Logger {
+  const format = args['log-format'] ?? (process.stderr.isTTY ? 'pretty' : 'json')
+  return pino({
+    name: 'portcheck',
+    level: args['log-level'],
+    // The join token must never reach a log file.
+    redact: { paths: ['token', '*.token', 'headers.authorization', 'req.headers.authorization'], censor: '[redacted]' }
+  }, format === 'pretty' ? prettyStream(process.stderr) : pino.destination(2))
+}
+
+/** Writes command output to a file, or to stdout. */
+export async function emit (text: string, output: string | undefined): Promise<void> {
+  if (output !== undefined && output !== '-') await writeFile(output, text)
+  else process.stdout.write(text)
+}

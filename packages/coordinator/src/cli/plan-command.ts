@@ -1,0 +1,26 @@
+import type { Argv } from 'yargs'
+import { loadInputs } from '../api.js'
+import { buildPlan } from '../plan/expand.js'
+import { emit, setOverrides, withInputs } from './options.js'
+
+/** `portcheck plan`: the checks a run would make, without any agent. */
+export function planCommand (y: Argv): Argv {
+  return y.command('plan', 'expand a catalog over an inventory into the list of checks, without any agent', (a) => withInputs(a)
+    .option('format', { type: 'string', choices: ['table', 'json'], default: 'table' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' }),
+  async (args) => {
+    const { catalog, inventory } = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
+    const plan = buildPlan({ catalog: catalog.catalog, hosts: inventory.inventory.hosts, settings: inventory.settings, includeOptional: args['include-optional'] })
+    if (args.format === 'json') {
+      await emit(JSON.stringify({ catalog: catalog.catalog.id, settings: plan.settings, includeOptional: plan.includeOptional, checks: plan.checks }, null, 2) + '\n', args.output)
+      return
+    }
+    const tested = plan.checks.filter((c) => c.skip === null)
+    const lines = [`${catalog.catalog.title}: ${plan.checks.length} checks, ${tested.length} to test, ${plan.checks.length - tested.length} skipped`]
+    for (const c of plan.checks) {
+      const port = `${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
+      lines.push(`  ${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`}  ${port}  ${c.skip !== null ? `skipped: ${c.skip}` : c.required ? 'required' : 'optional'}  [${c.flowIds.join(', ')}]`)
+    }
+    await emit(lines.join('\n') + '\n', args.output)
+  })
+}

@@ -1,0 +1,93 @@
+import type { Argv } from 'yargs'
+import { describeReason } from '@portcheck/protocol'
+import { loadInputs, runCheck } from '../api.js'
+import { formatJunit } from '../report/format-junit.js'
+import { formatTable, reasonLegend } from '../report/format-table.js'
+import type { RunReport } from '../report/report.js'
+import type { Run } from '../scheduler/run.js'
+import { joinInstructions } from './join-help.js'
+import { createLogger, emit, parseListen, setOverrides, withInputs, withLogging, withServer } from './options.js'
+
+/** Renders a report in the requested format. */
+export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean, purposes: ReadonlyMap<string, string> }): string {
+  if (format === 'json') return JSON.stringify(report, null, 2) + '\n'
+  if (format === 'junit') return formatJunit(report)
+  const legend = reasonLegend(report)
+  const table = formatTable(report, { color: opts.color, verbose: opts.verbose, purposes: opts.purposes })
+  return legend.length > 0 && report.verdict !== 'pass' ? `${table}\nWhat the reasons mean:\n${legend.join('\n')}\n` : table
+}
+
+function progressLine (run: Run): () => void {
+  if (!process.stderr.isTTY) return () => {}
+  const timer = setInterval(() => {
+    const { done, total } = run.report().progress
+    process.stderr.write(`\r  ${run.state}: ${done}/${total} checks   `)
+  }, 250)
+  return () => {
+    clearInterval(timer)
+    process.stderr.write('\r\x1b[K')
+  }
+}
+
+/** `portcheck run`: the pre-install gate. Exit 0 pass, 1 blocked, 3 inconclusive, 2 bad input. */
+export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
+  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withLogging(withServer(withInputs(a)))
+    .option('wait', { type: 'number', default: 300, describe: 'longest wait for every agent to join, in seconds; then run with those present' })
+    .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit'], default: 'table', describe: 'report format' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })
+    .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' }),
+  async (args) => {
+    const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
+    const logger = createLogger(args)
+    const token = args.token ?? process.env.PORTCHECK_TOKEN
+    const ac = new AbortController()
+    let interrupted = false
+    const onSignal = (): void => {
+      if (interrupted) return
+      interrupted = true
+      process.stderr.write('\nportcheck: stopping; closing every listener on the agents…\n')
+      ac.abort()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    let stopProgress = (): void => {}
+    try {
+      const { report, coordinator } = await runCheck({
+        inputs,
+        listen: parseListen(args.listen),
+        ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
+        ...(token !== undefined && token !== '' ? { token } : {}),
+        ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
+        timeoutMs: args.timeout,
+        concurrency: args.concurrency,
+        includeOptional: args['include-optional'],
+        waitMs: args.wait * 1000,
+        logger,
+        signal: ac.signal,
+        keepOpen: args.dashboard,
+        onListening: (c) => process.stderr.write(joinInstructions(c) + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`),
+        onAgents: (joined, missing) => logger.info({ joined: joined.length, missing: missing.length }, missing.length > 0 ? `agents joined: ${joined.length}/${joined.length + missing.length} (waiting for ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})` : 'every agent joined'),
+        onRun: (run) => { stopProgress = progressLine(run) }
+      })
+      stopProgress()
+      if (report === null) { setExit(130); return }
+      const purposes = new Map(inputs.catalog.catalog.flows.map((f) => [f.id, f.purpose]))
+      const color = args.output === undefined && process.stdout.isTTY && process.env.NO_COLOR === undefined
+      await emit(render(report, args.format, { color, verbose: args.verbose, purposes }), args.output)
+      if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${report.verdict ?? report.state} (exit ${report.exitCode ?? '-'})\n`)
+      setExit(interrupted ? 130 : report.exitCode ?? 3)
+      if (args.dashboard && !interrupted) {
+        process.stderr.write(`\nDashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}  (Ctrl-C to stop)\n`)
+        await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }))
+        await coordinator.close()
+      }
+    } finally {
+      stopProgress()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  })
+}
+
+export { describeReason }

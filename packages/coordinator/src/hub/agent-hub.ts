@@ -1,0 +1,273 @@
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, WebSocket } from 'ws'
+import type { Logger } from 'pino'
+import {
+  MAX_AGENT_FRAME_BYTES, PROTOCOL_VERSION, MessageError, parseAgentMessage,
+  type AgentMessage, type CoordinatorMessage, type HelloMessage
+} from '@portcheck/protocol'
+import { bearerToken, tokenMatches } from './token.js'
+
+/** What the coordinator knows of an agent, connected or not. */
+export interface AgentRecord {
+  name: string
+  state: 'connected' | 'lost'
+  agentId: string
+  version: string
+  hostname: string
+  platform: string
+  /** The address the control connection came from. */
+  remoteAddress: string
+  bind: string | null
+  connectedAt: number
+  /** Last frame or heartbeat answer, ms since the epoch. */
+  lastSeen: number
+  disconnectedAt: number | null
+  /** Why it left, when it did. */
+  lostReason: string | null
+}
+
+/** One registered agent's live control connection. */
+export class AgentConnection {
+  alive = true
+
+  constructor (readonly record: AgentRecord, private readonly ws: WebSocket, readonly instance: string) {}
+
+  get name (): string {
+    return this.record.name
+  }
+
+  get open (): boolean {
+    return this.ws.readyState === WebSocket.OPEN
+  }
+
+  /** Sends a message; false if the connection is no longer open. */
+  send (msg: CoordinatorMessage): boolean {
+    if (!this.open) return false
+    this.ws.send(JSON.stringify(msg))
+    return true
+  }
+
+  /** Bytes queued on the socket but not yet written (backpressure). */
+  get buffered (): number {
+    return this.ws.bufferedAmount
+  }
+
+  /** Sends a heartbeat ping; the pong marks the agent alive. */
+  ping (): void {
+    try { this.ws.ping() } catch { /* already closing */ }
+  }
+
+  close (code = 1000, reason = ''): void {
+    this.ws.close(code, reason)
+  }
+
+  terminate (): void {
+    this.ws.terminate()
+  }
+}
+
+/** Options of {@link AgentHub}. */
+export interface AgentHubOptions {
+  /** The join token agents must present. */
+  token: string
+  logger: Logger
+  /** Heartbeat ping interval, in ms; an agent that misses one is dropped. Default 10000. */
+  heartbeatMs?: number
+  /** Time an agent has to say hello after connecting, in ms. Default 10000. */
+  helloTimeoutMs?: number
+}
+
+interface HubEvents {
+  joined: [AgentConnection]
+  left: [AgentConnection, string]
+  message: [AgentConnection, AgentMessage]
+}
+
+let nextAgentId = 1
+
+/**
+ * Accepts agent connections on the coordinator's HTTP server (`noServer` mode): checks the
+ * token on the upgrade request, validates every frame, keeps one live connection per agent
+ * name, pings them, and emits `joined`, `left` and `message`.
+ */
+export class AgentHub extends EventEmitter<HubEvents> {
+  private readonly wss: WebSocketServer
+  private readonly live = new Map<string, AgentConnection>()
+  private readonly known = new Map<string, AgentRecord>()
+  private readonly heartbeat: NodeJS.Timeout
+  private readonly logger: Logger
+  private readonly heartbeatMs: number
+  private readonly helloTimeoutMs: number
+  private refusedLogged = 0
+
+  constructor (private readonly options: AgentHubOptions) {
+    super()
+    this.logger = options.logger
+    this.heartbeatMs = options.heartbeatMs ?? 10_000
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: true })
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
+    this.heartbeat.unref()
+  }
+
+  /** The live connection of an agent, if it is connected. */
+  get (name: string): AgentConnection | undefined {
+    return this.live.get(name)
+  }
+
+  /** Every agent ever registered, connected or lost. */
+  records (): AgentRecord[] {
+    return [...this.known.values()]
+  }
+
+  /** Names of the connected agents. */
+  connectedNames (): string[] {
+    return [...this.live.keys()]
+  }
+
+  /** Handles an HTTP upgrade to the agent path: refuses a wrong token with 401 before any WebSocket exists. */
+  handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!tokenMatches(bearerToken(req), this.options.token)) {
+      // Log the first few refusals only: a misconfigured agent retrying must not flood the log.
+      if (this.refusedLogged++ < 20) this.logger.warn({ remote: req.socket.remoteAddress }, 'agent connection refused: wrong or missing token')
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\ninvalid token\n')
+      socket.destroy()
+      return
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+  }
+
+  /** Closes every agent connection and stops the heartbeat. */
+  async close (): Promise<void> {
+    clearInterval(this.heartbeat)
+    for (const ws of this.wss.clients) ws.close(1001, 'coordinator shutting down')
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        for (const ws of this.wss.clients) ws.terminate()
+        resolve()
+      }, 1000)
+      t.unref()
+      const check = (): void => {
+        if (this.wss.clients.size === 0) { clearTimeout(t); resolve() } else setTimeout(check, 20).unref()
+      }
+      check()
+    })
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+  }
+
+  private beat (): void {
+    for (const conn of this.live.values()) {
+      if (!conn.alive) {
+        this.logger.warn({ agent: conn.name }, 'agent missed its heartbeat; dropping it')
+        conn.terminate()
+        continue
+      }
+      conn.alive = false
+      conn.ping()
+    }
+  }
+
+  private accept (ws: WebSocket, req: IncomingMessage): void {
+    const remote = req.socket.remoteAddress ?? ''
+    let conn: AgentConnection | null = null
+    const helloTimer = setTimeout(() => {
+      this.logger.warn({ remote }, 'agent did not say hello in time; closing')
+      ws.close(1008, 'hello expected')
+    }, this.helloTimeoutMs)
+
+    ws.on('pong', () => {
+      if (conn !== null) { conn.alive = true; conn.record.lastSeen = Date.now() }
+    })
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      let msg: AgentMessage
+      try {
+        if (isBinary) throw new MessageError('binary frames are not part of the protocol')
+        msg = parseAgentMessage(data)
+      } catch (err) {
+        this.logger.warn({ agent: conn?.name, remote, err: { message: (err as Error).message } }, 'invalid message from agent; closing its connection')
+        ws.close(1008, 'invalid message')
+        return
+      }
+      if (conn === null) {
+        if (msg.type !== 'hello') {
+          this.logger.warn({ remote, type: msg.type }, 'agent sent a message before hello; closing')
+          ws.close(1008, 'hello expected')
+          return
+        }
+        clearTimeout(helloTimer)
+        conn = this.register(ws, msg, remote)
+        return
+      }
+      if (msg.type === 'hello') {
+        this.logger.warn({ agent: conn.name }, 'agent said hello twice; closing')
+        ws.close(1008, 'duplicate hello')
+        return
+      }
+      conn.alive = true
+      conn.record.lastSeen = Date.now()
+      this.emit('message', conn, msg)
+    })
+    ws.on('error', (err) => this.logger.debug({ remote, err }, 'agent socket error'))
+    ws.on('close', (code, reason) => {
+      clearTimeout(helloTimer)
+      if (conn === null || this.live.get(conn.name) !== conn) return
+      this.live.delete(conn.name)
+      const why = reason.length > 0 ? reason.toString() : `connection closed (${code})`
+      conn.record.state = 'lost'
+      conn.record.disconnectedAt = Date.now()
+      conn.record.lostReason = why
+      this.logger.warn({ agent: conn.name, code, reason: why }, 'agent disconnected')
+      this.emit('left', conn, why)
+    })
+  }
+
+  private register (ws: WebSocket, hello: HelloMessage, remote: string): AgentConnection | null {
+    const reject = (code: string, message: string, fatal: boolean): null => {
+      ws.send(JSON.stringify({ type: 'rejected', code, message, fatal } satisfies CoordinatorMessage))
+      ws.close(1008, code)
+      return null
+    }
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      this.logger.error({ agent: hello.name, protocol: hello.protocol }, 'agent speaks another protocol version')
+      return reject('PC_ERR_PROTOCOL_VERSION', `this coordinator speaks protocol ${PROTOCOL_VERSION}, the agent ${hello.protocol}: install matching versions`, true)
+    }
+    const existing = this.live.get(hello.name)
+    if (existing !== undefined) {
+      if (existing.instance !== hello.instance && existing.alive && existing.open) {
+        this.logger.error({ agent: hello.name, remote, existing: existing.record.remoteAddress }, 'a second agent uses a name that is already connected; refusing it')
+        return reject('PC_ERR_AGENT_DUPLICATE', `an agent named "${hello.name}" is already connected from ${existing.record.remoteAddress}: give each host its own --name`, false)
+      }
+      // The same agent reconnecting (or a dead connection not yet noticed): the new one wins.
+      this.live.delete(hello.name)
+      existing.record.state = 'lost'
+      existing.record.disconnectedAt = Date.now()
+      existing.record.lostReason = 'replaced by a new connection'
+      existing.terminate()
+      this.emit('left', existing, 'replaced by a new connection')
+    }
+    const now = Date.now()
+    const record: AgentRecord = {
+      name: hello.name,
+      state: 'connected',
+      agentId: `a${nextAgentId++}`,
+      version: hello.version,
+      hostname: hello.hostname,
+      platform: hello.platform,
+      remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
+      bind: hello.bind,
+      connectedAt: now,
+      lastSeen: now,
+      disconnectedAt: null,
+      lostReason: null
+    }
+    const conn = new AgentConnection(record, ws, hello.instance)
+    this.live.set(hello.name, conn)
+    this.known.set(hello.name, record)
+    conn.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agentId: record.agentId, heartbeatMs: this.heartbeatMs })
+    this.logger.info({ agent: hello.name, remote: record.remoteAddress, version: hello.version }, 'agent joined')
+    this.emit('joined', conn)
+    return conn
+  }
+}

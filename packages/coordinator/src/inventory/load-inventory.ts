@@ -1,0 +1,93 @@
+import net from 'node:net'
+import { problemsError, type Catalog, type Inventory, type Problem, type SettingValue } from '@portcheck/protocol'
+import type { SettingValues } from '../catalog/conditions.js'
+import { schemaProblemsOfInventory } from '../catalog/schema.js'
+import { coerceSetting, resolveSettings, roleConditionProblem, type SettingInput } from '../catalog/settings.js'
+import { SourceFile } from '../catalog/source-file.js'
+
+/** An inventory that passed validation against a catalog, with its settings resolved. */
+export interface LoadedInventory {
+  inventory: Inventory
+  file: string
+  /** Global settings: catalog defaults, then the inventory's, then `--set`. */
+  settings: SettingValues
+}
+
+/** Hands `--set` overrides to {@link resolveSettings} with problems that name the option. */
+function overrideInputs (overrides: Readonly<Record<string, string>>): Array<[string, SettingInput]> {
+  return Object.entries(overrides).map(([name, value]) => [name, {
+    value,
+    problem: (message: string): Problem => ({ file: '--set', path: name, message })
+  }])
+}
+
+/** Validates a parsed inventory against the catalog; returns the problems and the resolved settings. */
+export function validateInventorySource (source: SourceFile, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}): { problems: Problem[], settings: SettingValues } {
+  const schema = schemaProblemsOfInventory(source)
+  if (schema.length > 0) return { problems: schema, settings: {} }
+  const inv = source.data as Inventory
+  const problems: Problem[] = []
+  const defs = catalog.settings ?? {}
+
+  const inputs: Array<[string, SettingInput]> = Object.entries(inv.settings ?? {}).map(([name, value]) => [name, {
+    value,
+    problem: (message: string) => source.problem(['settings', name], message)
+  }])
+  const resolved = resolveSettings(catalog, [...inputs, ...overrideInputs(overrides)])
+  problems.push(...resolved.problems)
+
+  const names = new Map<string, number>()
+  const addresses = new Map<string, number>()
+  inv.hosts.forEach((host, i) => {
+    const firstName = names.get(host.name)
+    if (firstName !== undefined) problems.push(source.problem(['hosts', i, 'name'], `duplicate host name "${host.name}" (also hosts[${firstName}])`))
+    else names.set(host.name, i)
+    const addr = host.address.toLowerCase()
+    const firstAddr = addresses.get(addr)
+    if (firstAddr !== undefined) {
+      problems.push(source.problem(['hosts', i, 'address'], `address ${host.address} is already host "${inv.hosts[firstAddr]?.name ?? ''}" (hosts[${firstAddr}]): give one host several roles instead`))
+    } else addresses.set(addr, i)
+    if (host.address.includes(':') && !net.isIPv6(host.address.split('%')[0] ?? '')) {
+      problems.push(source.problem(['hosts', i, 'address'], `"${host.address}" is not a valid IPv6 address`))
+    }
+    host.roles.forEach((role, j) => {
+      const def = catalog.roles[role]
+      if (def === undefined) {
+        const internal = Object.entries(catalog.roles).filter(([, r]) => r.external !== true).map(([id]) => id)
+        problems.push(source.problem(['hosts', i, 'roles', j], `unknown role "${role}" for catalog ${catalog.id} (roles: ${internal.join(', ')})`))
+      } else if (def.external === true) {
+        problems.push(source.problem(['hosts', i, 'roles', j], `role "${role}" is external (${def.title}): it stands for endpoints that run no agent, so no host can have it`))
+      } else {
+        const why = roleConditionProblem(catalog, role, resolved.values)
+        if (why !== null) problems.push(source.problem(['hosts', i, 'roles', j], why))
+      }
+    })
+    for (const [name, value] of Object.entries(host.settings ?? {})) {
+      const def = defs[name]
+      const at = ['hosts', i, 'settings', name]
+      if (def === undefined) problems.push(source.problem(at, `unknown setting "${name}" for catalog ${catalog.id}`))
+      else if (def.scope !== 'host') problems.push(source.problem(at, `setting "${name}" applies to the whole inventory: set it under the top-level settings`))
+      else {
+        const c = coerceSetting(def, name, value)
+        if ('error' in c) problems.push(source.problem(at, c.error))
+        else (host.settings as Record<string, SettingValue>)[name] = c.value
+      }
+    }
+  })
+  return { problems, settings: resolved.values }
+}
+
+/**
+ * Reads and validates an inventory for a catalog, applying `--set` overrides. Throws
+ * PC_ERR_INVENTORY_INVALID listing every problem (or PC_ERR_SETTING_INVALID if only `--set` is wrong).
+ */
+export async function loadInventory (file: string, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}): Promise<LoadedInventory> {
+  const read = await SourceFile.read(file)
+  if (read.source === null) throw problemsError('PC_ERR_INVENTORY_INVALID', `inventory ${file} is invalid:`, read.problems)
+  const { problems, settings } = validateInventorySource(read.source, catalog, overrides)
+  if (problems.length > 0) {
+    const onlySet = problems.every((p) => p.file === '--set')
+    throw problemsError(onlySet ? 'PC_ERR_SETTING_INVALID' : 'PC_ERR_INVENTORY_INVALID', onlySet ? 'invalid --set:' : `inventory ${file} is invalid:`, problems)
+  }
+  return { inventory: read.source.data as Inventory, file, settings }
+}

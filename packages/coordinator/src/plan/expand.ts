@@ -1,0 +1,212 @@
+import { PortcheckError, type Catalog, type Flow, type InventoryHost, type Proto, type SettingValue } from '@portcheck/protocol'
+import { evaluate, formatCondition, type SettingValues } from '../catalog/conditions.js'
+import { parsePortSpec } from '../catalog/load-catalog.js'
+import { hostPortSetting } from '../catalog/settings.js'
+
+/** Why a check is not tested. */
+export type SkipReason = 'external' | 'optional' | 'same-host' | 'condition'
+
+/** Most checks one plan may hold; a catalog range across a big inventory can explode. */
+export const MAX_CHECKS = 5_000_000
+
+/** One (source, target, protocol, port) to prove, or to report as skipped. */
+export interface PlannedCheck {
+  /** Position in the plan; stable for a given catalog, inventory and settings. */
+  index: number
+  /** Every catalog flow that names this port between these hosts. */
+  flowIds: string[]
+  /** Source host, or null for an external source. */
+  from: string | null
+  /** Target host, or null for an external target. */
+  to: string | null
+  fromRole: string
+  toRole: string
+  fromAddress: string | null
+  toAddress: string | null
+  protocol: Proto
+  port: number
+  /** Last port of a range, for external flows kept as one range. */
+  portEnd?: number
+  /** A required (non-optional) flow asks for it; only required checks decide the exit code. */
+  required: boolean
+  /** Null when the check is to be tested. */
+  skip: SkipReason | null
+}
+
+/** What a run checks: the expanded, deduplicated matrix. */
+export interface Plan {
+  catalog: Catalog
+  settings: SettingValues
+  hosts: InventoryHost[]
+  includeOptional: boolean
+  checks: PlannedCheck[]
+}
+
+/** Inputs of {@link buildPlan}. */
+export interface PlanInput {
+  catalog: Catalog
+  hosts: InventoryHost[]
+  settings: SettingValues
+  /** Test optional flows too. Default false. */
+  includeOptional?: boolean
+}
+
+const SKIP_PRIORITY: Record<SkipReason, number> = { optional: 3, condition: 2, external: 1, 'same-host': 0 }
+
+/** A flow's ports for one target: ranges expanded for hosts, kept whole for external targets. */
+function portsFor (catalog: Catalog, flow: Flow, proto: Proto, settings: SettingValues, target: InventoryHost | null): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const spec of flow[proto] ?? []) {
+    const p = parsePortSpec(spec)
+    if ('setting' in p) {
+      const v = hostPortSetting(catalog, p.setting, settings, target?.settings as Record<string, SettingValue> | undefined)
+      out.push([v, v])
+    } else if (target === null || p.lo === p.hi) out.push([p.lo, p.hi])
+    else for (let port = p.lo; port <= p.hi; port++) out.push([port, port])
+  }
+  return out
+}
+
+/**
+ * Expands a catalog over an inventory into checks. `from` and `to` the same role means every
+ * host of the role to every other host of it; a host that has both ends' roles of a flow
+ * gets a `same-host` skip. Checks that several flows produce are merged, listing every flow.
+ */
+export function buildPlan (input: PlanInput): Plan {
+  const { catalog, hosts, settings } = input
+  const includeOptional = input.includeOptional ?? false
+  const defs = catalog.settings ?? {}
+  const byRole = new Map<string, InventoryHost[]>()
+  for (const h of hosts) {
+    for (const r of h.roles) {
+      const list = byRole.get(r) ?? []
+      list.push(h)
+      byRole.set(r, list)
+    }
+  }
+  const checks: PlannedCheck[] = []
+  const index = new Map<string, PlannedCheck>()
+
+  for (const flow of catalog.flows) {
+    const fromExt = catalog.roles[flow.from]?.external === true
+    const toExt = catalog.roles[flow.to]?.external === true
+    const active = evaluate(flow.when, settings, defs) &&
+      evaluate(catalog.roles[flow.from]?.when, settings, defs) &&
+      evaluate(catalog.roles[flow.to]?.when, settings, defs)
+    const optional = flow.optional === true
+    const flowSkip: SkipReason | null = !active ? 'condition' : fromExt || toExt ? 'external' : optional && !includeOptional ? 'optional' : null
+    const sources: Array<InventoryHost | null> = fromExt ? [null] : byRole.get(flow.from) ?? []
+    const targets: Array<InventoryHost | null> = toExt ? [null] : byRole.get(flow.to) ?? []
+    const mesh = flow.from === flow.to
+
+    for (const src of sources) {
+      for (const dst of targets) {
+        if (src !== null && dst !== null && src.name === dst.name && mesh) continue
+        const skip: SkipReason | null = src !== null && dst !== null && src.name === dst.name ? 'same-host' : flowSkip
+        for (const proto of ['tcp', 'udp'] as const) {
+          for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst)) {
+            const key = `${src?.name ?? '@' + flow.from}|${dst?.name ?? '@' + flow.to}|${proto}|${port}|${portEnd}`
+            const existing = index.get(key)
+            if (existing === undefined) {
+              if (checks.length >= MAX_CHECKS) {
+                throw new PortcheckError('PC_ERR_CATALOG_INVALID', `the plan exceeds ${MAX_CHECKS} checks (at flow ${flow.id}): narrow its port ranges or the inventory`)
+              }
+              const check: PlannedCheck = {
+                index: checks.length,
+                flowIds: [flow.id],
+                from: src?.name ?? null,
+                to: dst?.name ?? null,
+                fromRole: flow.from,
+                toRole: flow.to,
+                fromAddress: src?.address ?? null,
+                toAddress: dst?.address ?? null,
+                protocol: proto,
+                port,
+                ...(portEnd !== port ? { portEnd } : {}),
+                required: !optional,
+                skip
+              }
+              checks.push(check)
+              index.set(key, check)
+              continue
+            }
+            if (!existing.flowIds.includes(flow.id)) existing.flowIds.push(flow.id)
+            if (skip === null && existing.skip !== null) {
+              // A flow that tests the check wins over flows that skip it; it also names the roles.
+              existing.skip = null
+              existing.required = !optional
+              existing.fromRole = flow.from
+              existing.toRole = flow.to
+            } else if (skip === null || existing.skip === null) {
+              if (skip === null) existing.required ||= !optional
+            } else {
+              if (SKIP_PRIORITY[skip] > SKIP_PRIORITY[existing.skip]) existing.skip = skip
+              existing.required ||= !optional
+            }
+          }
+        }
+      }
+    }
+  }
+  return { catalog, settings, hosts, includeOptional, checks }
+}
+
+/** One row of `portcheck catalog show`: a flow's port between two roles. */
+export interface CatalogRow {
+  flowId: string
+  fromRole: string
+  toRole: string
+  protocol: Proto
+  /** The port, or the first of a range. For a per-host setting, its global value. */
+  port: number
+  /** Last port of a range. */
+  portEnd?: number
+  /** The per-host setting the port comes from, if any. */
+  portSetting?: string
+  required: boolean
+  optional: boolean
+  /** The flow's condition as text, or null. */
+  condition: string | null
+  /** Whether the condition (and its roles' conditions) hold for the settings. */
+  active: boolean
+  external: boolean
+  mesh: boolean
+  purpose: string
+  ref: string | null
+  note: string | null
+}
+
+/** Expands a catalog's flows to one row per (fromRole, toRole, protocol, port or range). */
+export function catalogRows (catalog: Catalog, settings: SettingValues, options: { all?: boolean } = {}): CatalogRow[] {
+  const defs = catalog.settings ?? {}
+  const rows: CatalogRow[] = []
+  for (const flow of catalog.flows) {
+    const roleConds = [catalog.roles[flow.from]?.when, catalog.roles[flow.to]?.when, flow.when].filter((c) => c !== undefined)
+    const active = roleConds.every((c) => evaluate(c, settings, defs))
+    if (!active && options.all !== true) continue
+    const condition = roleConds.length === 0 ? null : roleConds.map((c) => formatCondition(c)).join(' and ')
+    for (const proto of ['tcp', 'udp'] as const) {
+      for (const spec of flow[proto] ?? []) {
+        const p = parsePortSpec(spec)
+        const base = {
+          flowId: flow.id,
+          fromRole: flow.from,
+          toRole: flow.to,
+          protocol: proto,
+          required: flow.optional !== true,
+          optional: flow.optional === true,
+          condition,
+          active,
+          external: catalog.roles[flow.from]?.external === true || catalog.roles[flow.to]?.external === true,
+          mesh: flow.from === flow.to,
+          purpose: flow.purpose,
+          ref: flow.ref ?? null,
+          note: flow.note ?? null
+        }
+        if ('setting' in p) rows.push({ ...base, port: hostPortSetting(catalog, p.setting, settings, undefined), portSetting: p.setting })
+        else rows.push({ ...base, port: p.lo, ...(p.hi !== p.lo ? { portEnd: p.hi } : {}) })
+      }
+    }
+  }
+  return rows
+}

@@ -1,0 +1,126 @@
+import { ExitCodes, type EchoKind, type Proto, type SettingValue, type Status } from '@portcheck/protocol'
+import type { PlannedCheck } from '../plan/expand.js'
+import type { Verdict } from '../scheduler/verdict.js'
+
+/** One check in a report (`--format json`, `GET /api/runs/:id`). */
+export interface CheckReport {
+  index: number
+  flowIds: string[]
+  from: string | null
+  to: string | null
+  fromRole: string
+  toRole: string
+  fromAddress: string | null
+  toAddress: string | null
+  protocol: Proto
+  port: number
+  portEnd?: number
+  required: boolean
+  /** Null while the check is still running. */
+  status: Status | null
+  reason: string | null
+  detail: string | null
+  /** TCP: handshake time; UDP: echo round trip. In ms. */
+  latencyMs: number | null
+  attempts: number | null
+  /** The source address the target listener saw. */
+  observedSource: string | null
+  /** What came back to the source: our listener's acknowledgement, something else, or nothing. */
+  echo: EchoKind | null
+  /** Remarks, such as NAT in the path. */
+  notes: string[]
+}
+
+export interface Counts {
+  checks: number
+  pass: number
+  blocked: number
+  inconclusive: number
+  skipped: number
+}
+
+/** The overall verdict a finished run gives, and its exit code. */
+export type RunVerdict = 'pass' | 'blocked' | 'inconclusive'
+
+export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'closing' | 'done' | 'aborted'
+
+/** A run's report: the whole result, as JSON. */
+export interface RunReport {
+  id: string
+  catalog: string
+  catalogTitle: string
+  state: RunState
+  startedAt: string
+  finishedAt: string | null
+  durationMs: number
+  timeoutMs: number
+  includeOptional: boolean
+  settings: Record<string, SettingValue>
+  /** Counts over every check. */
+  summary: Counts
+  /** Counts over required checks only: these decide the verdict. */
+  required: Counts
+  progress: { done: number, total: number }
+  /** Null until the run is finished. */
+  verdict: RunVerdict | null
+  exitCode: number | null
+  agents: { expected: number, joined: number, missing: string[], lost: string[] }
+  checks: CheckReport[]
+}
+
+export function emptyCounts (): Counts {
+  return { checks: 0, pass: 0, blocked: 0, inconclusive: 0, skipped: 0 }
+}
+
+/** Counts statuses; checks still running count toward `checks` only. */
+export function count (checks: Iterable<{ status: Status | null }>): Counts {
+  const c = emptyCounts()
+  for (const k of checks) {
+    c.checks++
+    if (k.status !== null) c[k.status]++
+  }
+  return c
+}
+
+/** The verdict of a set of required-check counts: blocked beats inconclusive beats pass. */
+export function verdictOf (required: Counts): { verdict: RunVerdict, exitCode: number } {
+  if (required.blocked > 0) return { verdict: 'blocked', exitCode: ExitCodes.blocked }
+  if (required.inconclusive > 0) return { verdict: 'inconclusive', exitCode: ExitCodes.inconclusive }
+  return { verdict: 'pass', exitCode: ExitCodes.ok }
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
+
+/** Builds the report entry of a check from its plan entry, verdict and probe figures. */
+export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null): CheckReport {
+  const notes: string[] = []
+  const seen = verdict?.observedSource ?? null
+  if (seen !== null && check.fromAddress !== null && seen !== check.fromAddress && (IPV4.test(check.fromAddress) || check.fromAddress.includes(':'))) {
+    notes.push(`the target saw the probe come from ${seen}, not ${check.fromAddress}: NAT or another interface in the path`)
+  }
+  if (verdict?.status === 'pass' && check.protocol === 'udp' && verdict.echo === 'none') {
+    notes.push('the acknowledgement did not come back: replies from the target to the source may be blocked')
+  }
+  return {
+    index: check.index,
+    flowIds: check.flowIds,
+    from: check.from,
+    to: check.to,
+    fromRole: check.fromRole,
+    toRole: check.toRole,
+    fromAddress: check.fromAddress,
+    toAddress: check.toAddress,
+    protocol: check.protocol,
+    port: check.port,
+    ...(check.portEnd !== undefined ? { portEnd: check.portEnd } : {}),
+    required: check.required,
+    status: verdict?.status ?? null,
+    reason: verdict?.reason ?? null,
+    detail: verdict?.detail ?? null,
+    latencyMs,
+    attempts,
+    observedSource: seen,
+    echo: verdict?.echo ?? null,
+    notes
+  }
+}

@@ -1,0 +1,454 @@
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import {
+  MAX_PROBES_PER_FRAME, type AgentMessage, type ListenOrder, type ListenerState, type ProbeOrder, type ProbeResult
+} from '@portcheck/protocol'
+import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
+import type { Plan, PlannedCheck } from '../plan/expand.js'
+import { checkReport, count, verdictOf, type CheckReport, type RunReport, type RunState } from '../report/report.js'
+import { decide, provingReceipt, type EndState, type SeenReceipt, type Verdict } from './verdict.js'
+
+/** Tunables of a run. Every wait is bounded, so a run always ends. */
+export interface RunOptions {
+  /** Probe timeout, in ms. Default 3000. */
+  timeoutMs?: number
+  /** Most probes in flight per agent. Default 256. */
+  concurrency?: number
+  /** How long agents have to confirm their listeners, in ms. Default 15000. */
+  listenTimeoutMs?: number
+  /** How long agents have to answer the end-of-probing barrier, in ms. Default 5000. */
+  flushTimeoutMs?: number
+  /** How long agents have to confirm their listeners are closed, in ms. Default 5000. */
+  closeTimeoutMs?: number
+}
+
+interface Participant {
+  name: string
+  conn: AgentConnection
+  state: EndState
+  listeners: ListenOrder[]
+  listenerKeys: Set<string>
+  probes: ProbeOrder[]
+  ready: boolean
+  resultsPending: number
+  flushed: boolean
+  closed: boolean
+}
+
+export interface RunEvents {
+  state: [RunState]
+  /** A check's verdict became known or changed (provisional until the run is done). */
+  check: [CheckReport]
+  done: [RunReport]
+}
+
+let runCounter = 0
+
+/** A short, unique, URL-safe run id. */
+export function newRunId (): string {
+  runCounter = (runCounter + 1) % 1296
+  return `${Date.now().toString(36)}${runCounter.toString(36).padStart(2, '0')}${randomBytes(3).toString('hex')}`
+}
+
+const NONCE_BYTES = 12
+
+/**
+ * One pass over a plan: opens the target listeners (waiting for every bind to be confirmed),
+ * has every source probe in parallel, waits for a barrier that guarantees every receipt is
+ * in, decides every verdict, and closes the listeners, also on abort or error.
+ */
+export class Run extends EventEmitter<RunEvents> {
+  readonly id: string
+  state: RunState = 'waiting'
+  readonly startedAt = new Date()
+  private finishedAt: Date | null = null
+  private readonly timeoutMs: number
+  private readonly concurrency: number
+  private readonly opts: Required<RunOptions>
+  private readonly participants = new Map<string, Participant>()
+  private readonly nonceIndex = new Map<string, number>()
+  private readonly nonces: Array<string | undefined>
+  private readonly results: Array<ProbeResult | null>
+  private readonly receipts: Array<SeenReceipt[] | undefined>
+  private readonly verdicts: Array<Verdict | null>
+  private readonly listenerStates = new Map<string, ListenerState>()
+  private done = 0
+  private readonly counted: Uint8Array
+  private missingAtStart: string[] = []
+  private maxProbesPerSource = 0
+  private aborted = false
+  private waiter: { test: () => boolean, resolve: () => void } | null = null
+  private readonly onMessage: (conn: AgentConnection, msg: AgentMessage) => void
+  private readonly onLeft: (conn: AgentConnection) => void
+  private flushSeq = 1
+
+  constructor (readonly plan: Plan, private readonly hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
+    super()
+    this.id = id
+    this.opts = {
+      timeoutMs: options.timeoutMs ?? 3000,
+      concurrency: options.concurrency ?? 256,
+      listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
+      flushTimeoutMs: options.flushTimeoutMs ?? 5000,
+      closeTimeoutMs: options.closeTimeoutMs ?? 5000
+    }
+    this.timeoutMs = this.opts.timeoutMs
+    this.concurrency = this.opts.concurrency
+    const n = plan.checks.length
+    this.nonces = new Array<string | undefined>(n)
+    this.results = new Array<ProbeResult | null>(n).fill(null)
+    this.receipts = new Array<SeenReceipt[] | undefined>(n)
+    this.verdicts = new Array<Verdict | null>(n).fill(null)
+    this.counted = new Uint8Array(n)
+    this.onMessage = (conn, msg) => this.handle(conn, msg)
+    this.onLeft = (conn) => this.left(conn)
+  }
+
+  /** Stops the run: what has not finished becomes inconclusive (`aborted`), and listeners close. */
+  abort (): void {
+    if (this.aborted || this.state === 'done') return
+    this.logger.warn({ runId: this.id }, 'run aborted')
+    this.aborted = true
+    this.poke()
+  }
+
+  /** Runs to the end; resolves with the final report. Never rejects for network reasons. */
+  async execute (): Promise<RunReport> {
+    this.hub.on('message', this.onMessage)
+    this.hub.on('left', this.onLeft)
+    try {
+      this.prepare()
+      this.setState('preparing')
+      await this.openListeners()
+      if (!this.aborted) {
+        this.setState('probing')
+        await this.probe()
+      }
+      if (!this.aborted) {
+        this.setState('settling')
+        await this.barrier()
+      }
+    } finally {
+      this.finalize()
+      this.setState('closing')
+      await this.closeAll()
+      this.hub.off('message', this.onMessage)
+      this.hub.off('left', this.onLeft)
+      this.finishedAt = new Date()
+      this.setState(this.aborted ? 'aborted' : 'done')
+    }
+    const report = this.report()
+    this.emit('done', report)
+    return report
+  }
+
+  /** The report as it stands: complete once the run is done. */
+  report (): RunReport {
+    const checks = this.plan.checks.map((c) => this.checkReportOf(c))
+    const summary = count(checks)
+    const required = count(checks.filter((c) => c.required))
+    const finished = this.state === 'done' || this.state === 'aborted'
+    const { verdict, exitCode } = verdictOf(required)
+    const expected = this.plan.hosts.length
+    const lost = [...this.participants.values()].filter((p) => p.state === 'lost').map((p) => p.name)
+    return {
+      id: this.id,
+      catalog: this.plan.catalog.id,
+      catalogTitle: this.plan.catalog.title,
+      state: this.state,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: this.finishedAt?.toISOString() ?? null,
+      durationMs: (this.finishedAt ?? new Date()).getTime() - this.startedAt.getTime(),
+      timeoutMs: this.timeoutMs,
+      includeOptional: this.plan.includeOptional,
+      settings: { ...this.plan.settings },
+      summary,
+      required,
+      progress: { done: this.done, total: this.plan.checks.length },
+      verdict: finished ? verdict : null,
+      exitCode: finished ? exitCode : null,
+      agents: { expected, joined: expected - this.missingAtStart.length, missing: this.missingAtStart, lost },
+      checks
+    }
+  }
+
+  // ------------------------------------------------------------------ phases
+
+  private prepare (): void {
+    this.missingAtStart = this.plan.hosts.map((h) => h.name).filter((n) => this.hub.get(n) === undefined)
+    const nonceBytes = randomBytes(NONCE_BYTES * this.plan.checks.length)
+    const perSource = new Map<string, number>()
+    for (const check of this.plan.checks) {
+      if (check.skip !== null) {
+        this.settle(check)
+        continue
+      }
+      const src = this.participant(check.from as string)
+      const dst = this.participant(check.to as string)
+      if (src === null || dst === null) {
+        this.settle(check)
+        continue
+      }
+      const n = (perSource.get(src.name) ?? 0) + 1
+      perSource.set(src.name, n)
+      if (n > this.maxProbesPerSource) this.maxProbesPerSource = n
+      const nonce = nonceBytes.toString('base64url', check.index * NONCE_BYTES, (check.index + 1) * NONCE_BYTES)
+      this.nonces[check.index] = nonce
+      this.nonceIndex.set(nonce, check.index)
+      const key = `${check.protocol}/${check.port}`
+      if (!dst.listenerKeys.has(key)) {
+        dst.listenerKeys.add(key)
+        dst.listeners.push({ protocol: check.protocol, port: check.port })
+      }
+    }
+  }
+
+  private async openListeners (): Promise<void> {
+    const ttlMs = this.ttlMs()
+    for (const p of this.participants.values()) {
+      if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners })) p.state = 'lost'
+    }
+    await this.until(() => [...this.participants.values()].every((p) => p.ready || p.state !== 'ok'), this.opts.listenTimeoutMs)
+    for (const p of this.participants.values()) {
+      if (!p.ready && p.state === 'ok') {
+        this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not confirm its listeners in time')
+        p.state = 'lost'
+      }
+    }
+  }
+
+  private async probe (): Promise<void> {
+    // Interleave each source's probes by target so no target takes every source's first wave at once.
+    const perSource = new Map<string, Map<string, ProbeOrder[]>>()
+    for (const check of this.plan.checks) {
+      const nonce = this.nonces[check.index]
+      if (nonce === undefined || this.verdicts[check.index]?.status !== undefined) continue
+      const src = this.participants.get(check.from as string) as Participant
+      const dst = this.participants.get(check.to as string) as Participant
+      const ls = this.listenerStates.get(`${dst.name}|${check.protocol}/${check.port}`)
+      const probeable = src.state === 'ok' && dst.state === 'ok' && ls !== undefined &&
+        (ls.state === 'open' || (ls.state === 'in-use' && check.protocol === 'tcp'))
+      if (!probeable) {
+        this.settle(check)
+        continue
+      }
+      let byTarget = perSource.get(src.name)
+      if (byTarget === undefined) { byTarget = new Map(); perSource.set(src.name, byTarget) }
+      let list = byTarget.get(dst.name)
+      if (list === undefined) { list = []; byTarget.set(dst.name, list) }
+      list.push({ id: check.index, protocol: check.protocol, host: check.toAddress as string, port: check.port, nonce, timeoutMs: this.timeoutMs })
+    }
+    let longest = 0
+    for (const [name, byTarget] of perSource) {
+      const p = this.participants.get(name) as Participant
+      const lists = [...byTarget.values()]
+      for (let i = 0, more = true; more; i++) {
+        more = false
+        for (const l of lists) {
+          const o = l[i]
+          if (o !== undefined) { p.probes.push(o); more = true }
+        }
+      }
+      p.resultsPending = p.probes.length
+      longest = Math.max(longest, p.probes.length)
+      for (let i = 0; i < p.probes.length; i += MAX_PROBES_PER_FRAME) {
+        if (!p.conn.send({ type: 'probe', runId: this.id, concurrency: this.concurrency, probes: p.probes.slice(i, i + MAX_PROBES_PER_FRAME) })) {
+          p.state = 'lost'
+          break
+        }
+      }
+    }
+    // Every probe ends within its timeout; allow for waves of `concurrency` and for slow agents.
+    const budget = Math.ceil(longest / this.concurrency) * (this.timeoutMs + 500) + 5000
+    await this.until(() => [...this.participants.values()].every((p) => p.resultsPending === 0 || p.state !== 'ok'), budget)
+    for (const p of this.participants.values()) {
+      if (p.resultsPending > 0 && p.state === 'ok') {
+        this.logger.warn({ runId: this.id, agent: p.name, missing: p.resultsPending }, 'agent did not report every probe in time')
+        p.state = 'lost'
+      }
+    }
+  }
+
+  /**
+   * Asks every agent still here to push out what it has and answer. The control channel is
+   * ordered, so once an agent has answered, every receipt it saw before is in: a check whose
+   * nonce has not arrived by then was not received.
+   */
+  private async barrier (): Promise<void> {
+    const seq = this.flushSeq++
+    for (const p of this.participants.values()) {
+      if (p.state === 'ok' && !p.conn.send({ type: 'flush', runId: this.id, seq })) p.state = 'lost'
+    }
+    await this.until(() => [...this.participants.values()].every((p) => p.flushed || p.state !== 'ok'), this.opts.flushTimeoutMs)
+    for (const p of this.participants.values()) {
+      if (!p.flushed && p.state === 'ok') {
+        this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not answer the barrier in time')
+        p.state = 'lost'
+      }
+    }
+  }
+
+  private finalize (): void {
+    for (const check of this.plan.checks) {
+      const current = this.verdicts[check.index]
+      const next = decide(check, this.observe(check))
+      this.markDone(check.index)
+      if (current === null || current === undefined || current.status !== next.status || current.reason !== next.reason) this.setVerdict(check, next)
+      else this.verdicts[check.index] = next
+    }
+  }
+
+  private async closeAll (): Promise<void> {
+    const open = [...this.participants.values()].filter((p) => p.conn.open)
+    for (const p of open) p.conn.send({ type: 'run-end', runId: this.id })
+    await this.until(() => open.every((p) => p.closed || !p.conn.open), this.opts.closeTimeoutMs, true)
+    for (const p of open) {
+      if (!p.closed && p.conn.open) this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not confirm its listeners closed; it closes them itself when the run TTL ends')
+    }
+  }
+
+  // ------------------------------------------------------------------ events from agents
+
+  private handle (conn: AgentConnection, msg: AgentMessage): void {
+    if (msg.type === 'hello' || msg.runId !== this.id) return
+    const p = this.participants.get(conn.name)
+    if (p === undefined || p.conn !== conn) return
+    switch (msg.type) {
+      case 'run-ready':
+        if (p.ready) return
+        p.ready = true
+        for (const ls of msg.listeners) {
+          const key = `${ls.protocol}/${ls.port}`
+          // Only listeners we asked for count; anything else is ignored, not trusted.
+          if (p.listenerKeys.has(key)) this.listenerStates.set(`${p.name}|${key}`, ls)
+        }
+        break
+      case 'probe-results':
+        for (const r of msg.results) {
+          const check = this.plan.checks[r.id]
+          // A result counts only for a probe this very agent was given and has not answered yet.
+          if (check === undefined || check.from !== p.name || this.nonces[r.id] === undefined || this.results[r.id] !== null) continue
+          this.results[r.id] = r
+          p.resultsPending--
+          this.markDone(check.index)
+          // Publish at once only what is proven; anything else waits for the barrier.
+          const verdict = decide(check, this.observe(check))
+          if (verdict.status === 'pass') this.setVerdict(check, verdict)
+        }
+        break
+      case 'received':
+        for (const item of msg.items) {
+          const idx = this.nonceIndex.get(item.nonce)
+          if (idx === undefined) {
+            this.logger.debug({ runId: this.id, agent: p.name, port: item.port }, 'receipt of an unknown nonce ignored')
+            continue
+          }
+          const check = this.plan.checks[idx] as PlannedCheck
+          const list = this.receipts[idx] ?? []
+          list.push({ agent: p.name, protocol: item.protocol, port: item.port, address: item.address })
+          this.receipts[idx] = list
+          if (provingReceipt(check, list) !== undefined && this.verdicts[idx]?.status !== 'pass') this.settle(check)
+        }
+        break
+      case 'flushed':
+        p.flushed = true
+        break
+      case 'run-closed':
+        p.closed = true
+        break
+    }
+    this.poke()
+  }
+
+  private left (conn: AgentConnection): void {
+    const p = this.participants.get(conn.name)
+    if (p === undefined || p.conn !== conn) return
+    if (p.state === 'ok') this.logger.warn({ runId: this.id, agent: p.name }, 'agent left during the run')
+    p.state = 'lost'
+    p.closed = true
+    this.poke()
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private participant (name: string): Participant | null {
+    const existing = this.participants.get(name)
+    if (existing !== undefined) return existing
+    const conn = this.hub.get(name)
+    if (conn === undefined) return null
+    const p: Participant = { name, conn, state: 'ok', listeners: [], listenerKeys: new Set(), probes: [], ready: false, resultsPending: 0, flushed: false, closed: false }
+    this.participants.set(name, p)
+    return p
+  }
+
+  private endState (name: string | null): EndState {
+    if (name === null) return 'ok'
+    const p = this.participants.get(name)
+    return p === undefined ? 'missing' : p.state
+  }
+
+  private observe (check: PlannedCheck): Parameters<typeof decide>[1] {
+    const ls = check.to === null ? undefined : this.listenerStates.get(`${check.to}|${check.protocol}/${check.port}`)
+    return {
+      source: this.endState(check.from),
+      target: this.endState(check.to),
+      listener: ls?.state ?? null,
+      ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
+      result: this.results[check.index] ?? null,
+      receipts: this.receipts[check.index] ?? [],
+      aborted: this.aborted
+    }
+  }
+
+  /** Decides a check from what is known now, and counts it as done. */
+  private settle (check: PlannedCheck): void {
+    this.markDone(check.index)
+    this.setVerdict(check, decide(check, this.observe(check)))
+  }
+
+  private markDone (index: number): void {
+    if (this.counted[index] === 0) {
+      this.counted[index] = 1
+      this.done++
+    }
+  }
+
+  private setVerdict (check: PlannedCheck, verdict: Verdict): void {
+    this.verdicts[check.index] = verdict
+    if (this.listenerCount('check') > 0) this.emit('check', this.checkReportOf(check))
+  }
+
+  private checkReportOf (check: PlannedCheck): CheckReport {
+    const r = this.results[check.index] ?? null
+    return checkReport(check, this.verdicts[check.index] ?? null, r?.latencyMs ?? null, r?.attempts ?? null)
+  }
+
+  /** Listeners must outlive the whole run, but not by much: binds, probe waves, barrier and close, plus a margin. */
+  private ttlMs (): number {
+    return this.opts.listenTimeoutMs + Math.ceil(this.maxProbesPerSource / this.concurrency + 1) * (this.timeoutMs + 500) +
+      this.opts.flushTimeoutMs + this.opts.closeTimeoutMs + 30_000
+  }
+
+  private setState (state: RunState): void {
+    this.state = state
+    this.emit('state', state)
+  }
+
+  /** Waits until `test()` holds, the deadline passes, or (unless `ignoreAbort`) the run is aborted. */
+  private until (test: () => boolean, ms: number, ignoreAbort = false): Promise<void> {
+    if (test() || (this.aborted && !ignoreAbort)) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.waiter = null; resolve() }, ms)
+      this.waiter = {
+        test: () => test() || (this.aborted && !ignoreAbort),
+        resolve: () => { clearTimeout(timer); this.waiter = null; resolve() }
+      }
+    })
+  }
+
+  private poke (): void {
+    const w = this.waiter
+    if (w !== null && w.test()) w.resolve()
+  }
+}

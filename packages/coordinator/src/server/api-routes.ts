@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { PortcheckError, formatProblem } from '@portcheck/protocol'
+import { tokenMatches } from '../hub/token.js'
+import { catalogRows } from '../plan/expand.js'
+import type { Coordinator, RunRequest } from './coordinator.js'
+
+/** Agent states the API reports for inventory hosts. */
+export type HostAgentState = 'connected' | 'missing' | 'lost'
+
+const runBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    includeOptional: { type: 'boolean' },
+    settings: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    timeoutMs: { type: 'integer', minimum: 50, maximum: 600000 },
+    concurrency: { type: 'integer', minimum: 1, maximum: 65535 },
+    rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
+  }
+} as const
+
+function tokenOf (req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization
+  if (typeof h === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h)
+    if (m !== null) return m[1]
+  }
+  return undefined
+}
+
+/**
+ * Checks the API token when the coordinator requires one: the join token grants everything,
+ * the viewer token only reads.
+ */
+export function authorize (coordinator: Coordinator, req: FastifyRequest, presented: string | undefined): 'full' | 'read' | null {
+  if (!coordinator.requireAuth) return 'full'
+  if (tokenMatches(presented, coordinator.token)) return 'full'
+  if (coordinator.viewerToken !== null && tokenMatches(presented, coordinator.viewerToken)) return 'read'
+  return null
+}
+
+function sendError (reply: FastifyReply, status: number, code: string, message: string, details?: unknown): FastifyReply {
+  return reply.code(status).send({ error: { code, message, ...(details !== undefined ? { details } : {}) } })
+}
+
+/** The JSON API: agents, catalog, plan and runs. */
+export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coordinator }): Promise<void> {
+  const c = opts.coordinator
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/')) return
+    const access = authorize(c, req, tokenOf(req))
+    if (access === null) return await sendError(reply, 401, 'PC_ERR_UNAUTHORIZED', 'a valid token is required: Authorization: Bearer TOKEN')
+    if (access === 'read' && req.method !== 'GET') return await sendError(reply, 403, 'PC_ERR_FORBIDDEN', 'the viewer token is read-only')
+  })
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof PortcheckError) {
+      const status = err.code === 'PC_ERR_RUN_BUSY' ? 409 : 400
+      return sendError(reply, status, err.code, err.message.split('\n')[0] ?? err.message, err.problems.length > 0 ? err.problems.map(formatProblem) : undefined)
+    }
+    const e = err as { validation?: unknown, statusCode?: number, message: string }
+    if (e.validation !== undefined) return sendError(reply, 400, 'PC_ERR_OPTION_INVALID', e.message)
+    if (typeof e.statusCode === 'number' && e.statusCode < 500) return sendError(reply, e.statusCode, 'PC_ERR_REQUEST', e.message)
+    app.log.error({ err }, 'API error')
+    return sendError(reply, 500, 'PC_ERR_INTERNAL', 'internal error')
+  })
+
+  app.get('/api/health', async () => ({ ok: true }))
+
+  app.get('/api/agents', async () => {
+    const records = new Map(c.hub.records().map((r) => [r.name, r]))
+    const expected = c.hosts.map((h) => {
+      const rec = records.get(h.name)
+      const state: HostAgentState = rec === undefined ? 'missing' : rec.state
+      return { name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name) }
+    })
+    const names = new Set(c.hosts.map((h) => h.name))
+    const unexpected = [...records.values()].filter((r) => !names.has(r.name))
+    return { agentUrl: c.agentUrl, hosts: expected, unexpected }
+  })
+
+  app.get('/api/catalog', async () => {
+    const cat = c.catalog.catalog
+    return {
+      id: cat.id,
+      title: cat.title,
+      source: cat.source ?? null,
+      notes: cat.notes ?? [],
+      roles: cat.roles,
+      settings: Object.entries(cat.settings ?? {}).map(([name, def]) => ({ name, ...def, value: c.settings[name] ?? def.default })),
+      flows: cat.flows,
+      rows: catalogRows(cat, c.settings, { all: true })
+    }
+  })
+
+  app.get<{ Querystring: { includeOptional?: boolean } }>('/api/plan', {
+    schema: { querystring: { type: 'object', properties: { includeOptional: { type: 'boolean' } } } }
+  }, async (req) => {
+    const plan = c.plan(req.query.includeOptional !== undefined ? { includeOptional: req.query.includeOptional } : {})
+    return { catalog: plan.catalog.id, includeOptional: plan.includeOptional, checks: plan.checks }
+  })
+
+  app.post<{ Body: RunRequest }>('/api/runs', { schema: { body: runBody } }, async (req, reply) => {
+    const run = c.startRun(req.body ?? {})
+    return await reply.code(202).send({ id: run.id, url: `/api/runs/${run.id}`, checks: run.plan.checks.length })
+  })
+
+  app.get('/api/runs', async () => c.runs.list().map((r) => {
+    const rep = r.report()
+    return { id: r.id, state: rep.state, startedAt: rep.startedAt, durationMs: rep.durationMs, summary: rep.summary, required: rep.required, verdict: rep.verdict, progress: rep.progress }
+  }))
+
+  app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
+    const run = req.params.id === 'latest' ? c.runs.latest() : c.runs.get(req.params.id)
+    if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
+    return run.report()
+  })
+
+  app.post<{ Params: { id: string } }>('/api/runs/:id/abort', async (req, reply) => {
+    const run = c.runs.get(req.params.id)
+    if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
+    run.abort()
+    return await reply.code(202).send({ id: run.id, state: run.state })
+  })
+}

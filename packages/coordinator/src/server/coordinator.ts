@@ -1,0 +1,199 @@
+import os from 'node:os'
+import net from 'node:net'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import pino, { type Logger } from 'pino'
+import { AGENT_WS_PATH, PortcheckError, type InventoryHost, type SettingValue } from '@portcheck/protocol'
+import type { LoadedCatalog } from '../catalog/load-catalog.js'
+import type { SettingValues } from '../catalog/conditions.js'
+import { applyOverrides } from '../catalog/settings.js'
+import { AgentHub } from '../hub/agent-hub.js'
+import { generateToken } from '../hub/token.js'
+import { buildPlan, type Plan, type PlannedCheck } from '../plan/expand.js'
+import type { Run, RunOptions } from '../scheduler/run.js'
+import { RunManager } from '../scheduler/run-manager.js'
+import { apiRoutes } from './api-routes.js'
+
+/** Options of {@link buildCoordinator}. */
+export interface CoordinatorOptions {
+  catalog: LoadedCatalog
+  /** Inventory hosts (validated against the catalog). */
+  hosts: InventoryHost[]
+  /** Resolved settings (catalog defaults, inventory, --set). */
+  settings: SettingValues
+  /** Agents' join token; also grants full API access. Default: generated. */
+  token?: string
+  /** A read-only token for the dashboard and GET API calls. Default: none. */
+  viewerToken?: string
+  /**
+   * Require a token on the API. Default: decided at listen(): required unless the
+   * coordinator listens on a loopback address only.
+   */
+  requireAuth?: boolean
+  logger?: Logger
+  /** Agent heartbeat interval, in ms. Default 10000. */
+  heartbeatMs?: number
+  /** Defaults of every run. */
+  runDefaults?: RunOptions & { includeOptional?: boolean }
+}
+
+/** What a run request may change for that run only. */
+export interface RunRequest {
+  includeOptional?: boolean
+  /** Setting overrides for this run. */
+  settings?: Record<string, SettingValue>
+  timeoutMs?: number
+  concurrency?: number
+  /** Re-run only the checks of this earlier run that did not pass (skipped ones excluded). */
+  rerunOf?: string
+}
+
+/** A coordinator: HTTP API and agent hub on one server, not yet listening. */
+export interface Coordinator {
+  readonly app: FastifyInstance
+  readonly hub: AgentHub
+  readonly runs: RunManager
+  readonly catalog: LoadedCatalog
+  readonly hosts: InventoryHost[]
+  readonly settings: SettingValues
+  readonly token: string
+  readonly viewerToken: string | null
+  /** Whether the API requires a token (set at listen unless given). */
+  requireAuth: boolean
+  /** The ws:// URL agents should use; set by listen(). */
+  agentUrl: string | null
+  /** The http:// URL of the API and dashboard; set by listen(). */
+  httpUrl: string | null
+  listen: (opts: { host: string, port: number, advertise?: string }) => Promise<{ host: string, port: number }>
+  close: () => Promise<void>
+  /** Expands the plan for a run request (without starting it). */
+  plan: (req?: RunRequest) => Plan
+  /** Starts a run now, with whichever agents are connected. */
+  startRun: (req?: RunRequest) => Run
+  /** Resolves when every inventory host has an agent, or after `timeoutMs`; returns the missing ones. */
+  waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void) => Promise<string[]>
+  /** The command to run on a host to join this coordinator. */
+  joinCommand: (name: string) => string
+}
+
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}
+
+/** The address other hosts most likely reach this one at: the first non-internal IPv4. */
+export function guessAdvertiseAddress (): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv4' && !a.internal) return a.address
+    }
+  }
+  return '127.0.0.1'
+}
+
+/**
+ * Builds a coordinator: a fastify app carrying the API, with the agent hub on its `upgrade`
+ * event. Nothing listens until `listen()`; tests can use `app.inject()`.
+ */
+export async function buildCoordinator (options: CoordinatorOptions): Promise<Coordinator> {
+  const logger = options.logger ?? pino({ name: 'portcheck', level: 'info' })
+  const token = options.token ?? generateToken()
+  const app = Fastify({
+    // pino's Logger and fastify's logger type differ only in generics; the instance is the same.
+    loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true
+  })
+  const hub = new AgentHub({ token, logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) })
+  const runs = new RunManager(hub, logger)
+  const defaults = options.runDefaults ?? {}
+
+  const basePlan = (req: RunRequest): Plan => {
+    const settings = req.settings !== undefined && Object.keys(req.settings).length > 0
+      ? applyOverrides(options.catalog.catalog, options.hosts, options.settings, req.settings)
+      : options.settings
+    return buildPlan({ catalog: options.catalog.catalog, hosts: options.hosts, settings, includeOptional: req.includeOptional ?? defaults.includeOptional ?? false })
+  }
+
+  const coordinator: Coordinator = {
+    app,
+    hub,
+    runs,
+    catalog: options.catalog,
+    hosts: options.hosts,
+    settings: options.settings,
+    token,
+    viewerToken: options.viewerToken ?? null,
+    requireAuth: options.requireAuth ?? true,
+    agentUrl: null,
+    httpUrl: null,
+    async listen ({ host, port, advertise }) {
+      try {
+        await app.listen({ host, port })
+      } catch (err) {
+        throw new PortcheckError('PC_ERR_LISTEN', `cannot listen on ${host}:${port}: ${(err as Error).message}`, { cause: err })
+      }
+      const addr = app.server.address() as net.AddressInfo
+      if (options.requireAuth === undefined) coordinator.requireAuth = !isLoopback(host)
+      const shown = advertise ?? (host === '0.0.0.0' || host === '::' ? guessAdvertiseAddress() : host)
+      const hostPart = net.isIPv6(shown) ? `[${shown}]` : shown
+      coordinator.agentUrl = `ws://${hostPart}:${addr.port}`
+      coordinator.httpUrl = `http://${hostPart}:${addr.port}/`
+      return { host: addr.address, port: addr.port }
+    },
+    async close () {
+      await runs.abortCurrent()
+      await hub.close()
+      await app.close()
+    },
+    plan: (req = {}) => {
+      if (req.rerunOf === undefined) return basePlan(req)
+      const previous = runs.get(req.rerunOf)
+      if (previous === undefined) throw new PortcheckError('PC_ERR_OPTION_INVALID', `no run ${req.rerunOf} to re-run`)
+      const report = previous.report()
+      const again = new Set(report.checks.filter((c) => c.status === 'blocked' || c.status === 'inconclusive').map((c) => c.index))
+      const checks: PlannedCheck[] = previous.plan.checks.filter((c) => again.has(c.index)).map((c, i) => ({ ...c, index: i }))
+      return { ...previous.plan, checks }
+    },
+    startRun: (req = {}) => {
+      const plan = coordinator.plan(req)
+      return runs.start(plan, {
+        ...defaults,
+        ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+        ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
+      })
+    },
+    async waitForAgents (timeoutMs, onChange) {
+      const names = options.hosts.map((h) => h.name)
+      const missing = (): string[] => names.filter((n) => hub.get(n) === undefined)
+      if (missing().length === 0) return []
+      return await new Promise<string[]>((resolve) => {
+        const update = (): void => {
+          const m = missing()
+          onChange?.(names.filter((n) => !m.includes(n)), m)
+          if (m.length === 0) finish()
+        }
+        const finish = (): void => {
+          clearTimeout(timer)
+          hub.off('joined', update)
+          hub.off('left', update)
+          resolve(missing())
+        }
+        const timer = setTimeout(finish, timeoutMs)
+        hub.on('joined', update)
+        hub.on('left', update)
+      })
+    },
+    joinCommand: (name) => `npx portcheck-agent --coordinator ${coordinator.agentUrl ?? 'ws://COORDINATOR:7070'} --token ${token} --name ${name}`
+  }
+
+  app.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path === AGENT_WS_PATH) hub.handleUpgrade(req, socket, head)
+    else {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      socket.destroy()
+    }
+  })
+  await app.register(apiRoutes, { coordinator })
+  return coordinator
+}
