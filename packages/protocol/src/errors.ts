@@ -65,8 +65,17 @@ export class PortcheckError extends Error {
   }
 }
 
-/** Builds an input error whose message lists every problem, one per line. */
-export function problemsError (code: ErrorCode, summary: string, problems: Problem[]): PortcheckError {
+/** Orders problems the way an editor lists them: by file, then line and column. */
+export function sortProblems (problems: Problem[]): Problem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.file.localeCompare(b.p.file) || (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
+    .map(({ p }) => p)
+}
+
+/** Builds an input error whose message lists every problem, one per line, in file order. */
+export function problemsError (code: ErrorCode, summary: string, unsorted: Problem[]): PortcheckError {
+  const problems = sortProblems(unsorted)
   const lines = problems.map((p) => '  ' + formatProblem(p))
   return new PortcheckError(code, `${summary}\n${lines.join('\n')}`, { problems })
 }

@@ -23,7 +23,7 @@ function validators (): Validators {
   // strictRequired off: `anyOf: [{ required: [tcp] }, { required: [udp] }]` names properties defined one level up.
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true })
   // Annotations only: the human message for a subschema. `x-message` covers its whole subtree.
-  ajv.addVocabulary(['x-message', 'x-message-here'])
+  ajv.addVocabulary(['x-message', 'x-message-here', 'x-unknown-field'])
   ajv.addSchema(schema)
   const id = schema.$id as string
   compiled = {
@@ -82,6 +82,8 @@ function messageOf (e: ErrorObject): { path: FieldPath, message: string } {
       return { path: [...path, params.missingProperty as string], message: 'is required' }
     case 'additionalProperties': {
       const key = params.additionalProperty as string
+      const hintText = parent['x-unknown-field'] as string | undefined
+      if (hintText !== undefined) return { path: [...path, key], message: `unknown protocol or field "${key}": ${hintText}` }
       const known = Object.keys((parent.properties ?? {}) as Record<string, unknown>)
       const hint = closest(key, known)
       return { path: [...path, key], message: `is not a known field${hint !== undefined ? ` (did you mean "${hint}"?)` : known.length > 0 ? ` (known: ${known.filter((k) => k !== '$schema').join(', ')})` : ''}` }

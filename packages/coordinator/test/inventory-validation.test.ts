@@ -1,0 +1,84 @@
+import t from 'tap'
+import { loadCatalogFile } from '../src/catalog/load-catalog.js'
+import { loadInventory } from '../src/inventory/load-inventory.js'
+import { BASE_CATALOG, expectError, problemLines, writeFiles } from './helpers.js'
+
+const HA_CATALOG = BASE_CATALOG.replace('  users: { title: End users, external: true }\n', '  users: { title: End users, external: true }\n  standby: { title: Standby, when: { ha: true } }\n')
+
+async function setup (t: Tap.Test, inventory: string, catalogYaml = HA_CATALOG): Promise<{ catalogFile: string, inventoryFile: string }> {
+  const dir = t.testdir()
+  const files = writeFiles(dir, { 'c.yaml': catalogYaml, 'i.yaml': inventory })
+  return { catalogFile: files['c.yaml'] as string, inventoryFile: files['i.yaml'] as string }
+}
+
+async function inventoryProblems (t: Tap.Test, inventory: string, set: Record<string, string> = {}): Promise<{ code: string, lines: string[], message: string }> {
+  const { catalogFile, inventoryFile } = await setup(t, inventory)
+  const { catalog } = await loadCatalogFile(catalogFile)
+  const err = await expectError(() => loadInventory(inventoryFile, catalog, set))
+  return { code: err.code, lines: problemLines(err.problems), message: err.message }
+}
+
+const GOOD = `hosts:
+  - { name: app1, address: 198.18.7.11, roles: [app] }
+  - { name: db1, address: 198.18.7.21, roles: [db], settings: { tunnel-port: 50200 } }
+settings:
+  version: "4.6.2"
+`
+
+t.test('a valid inventory loads with its settings resolved', async (t) => {
+  const { catalogFile, inventoryFile } = await setup(t, GOOD)
+  const { catalog } = await loadCatalogFile(catalogFile)
+  const inv = await loadInventory(inventoryFile, catalog, { ha: 'true' })
+  t.same(inv.settings, { ha: true, version: '4.6.2' })
+  t.equal(inv.inventory.hosts[1]?.settings?.['tunnel-port'], 50200)
+})
+
+t.test('a duplicate host name is refused with both positions', async (t) => {
+  const r = await inventoryProblems(t, GOOD.replace('name: db1', 'name: app1'))
+  t.equal(r.code, 'PC_ERR_INVENTORY_INVALID')
+  t.same(r.lines, ['hosts[1].name: duplicate host name "app1" (also hosts[0])'])
+  t.match(r.message, /i\.yaml:3:\d+: hosts\[1\]\.name/)
+})
+
+t.test('a host with a role the catalog lacks', async (t) => {
+  const r = await inventoryProblems(t, GOOD.replace('roles: [db]', 'roles: [db, cache]'))
+  t.same(r.lines, ['hosts[1].roles[1]: unknown role "cache" for catalog example (roles: app, db, standby)'])
+})
+
+t.test('an external role cannot be given to a host', async (t) => {
+  const r = await inventoryProblems(t, GOOD.replace('roles: [app]', 'roles: [users]'))
+  t.same(r.lines, ['hosts[0].roles[0]: role "users" is external (End users): it stands for endpoints that run no agent, so no host can have it'])
+})
+
+t.test('a role that exists only under a condition', async (t) => {
+  const r = await inventoryProblems(t, GOOD.replace('roles: [app]', 'roles: [app, standby]'))
+  t.same(r.lines, ['hosts[0].roles[1]: role "standby" exists only when ha = true, which these settings do not meet'])
+})
+
+t.test('duplicate addresses, bad addresses, empty roles', async (t) => {
+  const r = await inventoryProblems(t, GOOD.replace('198.18.7.21', '198.18.7.11').replace('roles: [app]', 'roles: []'))
+  t.same(r.lines, ['hosts[0].roles: must not be empty'])
+  const r2 = await inventoryProblems(t, GOOD.replace('198.18.7.21', '198.18.7.11'))
+  t.same(r2.lines, ['hosts[1].address: address 198.18.7.11 is already host "app1" (hosts[0]): give one host several roles instead'])
+  const r3 = await inventoryProblems(t, GOOD.replace('198.18.7.21', 'http://db1/'))
+  t.same(r3.lines, ['hosts[1].address: must be an IP address or a DNS name (got "http://db1/")'])
+})
+
+t.test('settings: unknown names, wrong types, per-host misuse, --set', async (t) => {
+  const r = await inventoryProblems(t, GOOD.replace('version: "4.6.2"', 'version: "4.6.2"\n  esb: true\n  ha: maybe').replace('tunnel-port: 50200', 'tunnel-port: 70000, ha: true'))
+  t.same(r.lines, [
+    'hosts[1].settings.tunnel-port: setting "tunnel-port" is a port: 1-65535',
+    'hosts[1].settings.ha: setting "ha" applies to the whole inventory: set it under the top-level settings',
+    'settings.esb: unknown setting "esb" for catalog example (settings: ha, version, tunnel-port)',
+    'settings.ha: setting "ha" is a boolean: compare it with true or false'
+  ], 'in file order')
+  const s = await inventoryProblems(t, GOOD, { ha: 'perhaps' })
+  t.equal(s.code, 'PC_ERR_SETTING_INVALID')
+  t.same(s.lines, ['ha: setting "ha" is a boolean: compare it with true or false'])
+  t.match(s.message, '--set: ha: setting "ha" is a boolean')
+})
+
+t.test('unknown top-level fields and missing hosts', async (t) => {
+  const r = await inventoryProblems(t, 'host:\n  - { name: a, address: 198.18.0.1, roles: [app] }\n')
+  t.same(r.lines, ['hosts: is required', 'host: is not a known field (did you mean "hosts"?)'])
+})
