@@ -1,8 +1,8 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadCatalog, loadCatalogFile } from '../src/catalog/load-catalog.js'
 import { BASE_CATALOG, expectError, problemLines, writeFiles } from './helpers.js'
 
-async function catalogProblems (t: Tap.Test, yaml: string): Promise<{ code: string, lines: string[], problems: Array<{ file: string, line?: number }>, message: string }> {
+async function catalogProblems (t: Test, yaml: string): Promise<{ code: string, lines: string[], problems: Array<{ file: string, line?: number }>, message: string }> {
   const dir = t.testdir()
   const { 'c.yaml': file } = writeFiles(dir, { 'c.yaml': yaml })
   const err = await expectError(() => loadCatalogFile(file as string))

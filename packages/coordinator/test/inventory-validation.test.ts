@@ -1,17 +1,17 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadCatalogFile } from '../src/catalog/load-catalog.js'
 import { loadInventory } from '../src/inventory/load-inventory.js'
 import { BASE_CATALOG, expectError, problemLines, writeFiles } from './helpers.js'
 
 const HA_CATALOG = BASE_CATALOG.replace('  users: { title: End users, external: true }\n', '  users: { title: End users, external: true }\n  standby: { title: Standby, when: { ha: true } }\n')
 
-async function setup (t: Tap.Test, inventory: string, catalogYaml = HA_CATALOG): Promise<{ catalogFile: string, inventoryFile: string }> {
+async function setup (t: Test, inventory: string, catalogYaml = HA_CATALOG): Promise<{ catalogFile: string, inventoryFile: string }> {
   const dir = t.testdir()
   const files = writeFiles(dir, { 'c.yaml': catalogYaml, 'i.yaml': inventory })
   return { catalogFile: files['c.yaml'] as string, inventoryFile: files['i.yaml'] as string }
 }
 
-async function inventoryProblems (t: Tap.Test, inventory: string, set: Record<string, string> = {}): Promise<{ code: string, lines: string[], message: string }> {
+async function inventoryProblems (t: Test, inventory: string, set: Record<string, string> = {}): Promise<{ code: string, lines: string[], message: string }> {
   const { catalogFile, inventoryFile } = await setup(t, inventory)
   const { catalog } = await loadCatalogFile(catalogFile)
   const err = await expectError(() => loadInventory(inventoryFile, catalog, set))
