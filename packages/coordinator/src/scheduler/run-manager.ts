@@ -55,7 +55,9 @@ export class RunManager extends EventEmitter<ManagerEvents> {
     }
     this.emit('started', run)
     this.logger.info({ runId: run.id, checks: plan.checks.length }, 'run started')
-    run.execute().then((report) => {
+    // Start on the next turn, so whoever asked for the run can subscribe to its events first.
+    const started = new Promise<void>((resolve) => setImmediate(resolve))
+    started.then(() => run.execute()).then((report) => {
       this.logger.info({ runId: run.id, verdict: report.verdict, durationMs: report.durationMs, ...report.summary }, 'run finished')
     }, (err: unknown) => {
       this.logger.error({ runId: run.id, err }, 'run failed')

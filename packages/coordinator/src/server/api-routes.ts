@@ -12,7 +12,7 @@ const runBody = {
   additionalProperties: false,
   properties: {
     includeOptional: { type: 'boolean' },
-    settings: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    settings: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
     timeoutMs: { type: 'integer', minimum: 50, maximum: 600000 },
     concurrency: { type: 'integer', minimum: 1, maximum: 65535 },
     rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }

@@ -1,6 +1,6 @@
 import os from 'node:os'
 import net from 'node:net'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { AGENT_WS_PATH, PortcheckError, type InventoryHost, type SettingValue } from '@portcheck/protocol'
 import type { LoadedCatalog } from '../catalog/load-catalog.js'
@@ -99,7 +99,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   const app = Fastify({
     // pino's Logger and fastify's logger type differ only in generics; the instance is the same.
     loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are not logged one by one: the agent hub and runs log what matters.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true
   })
