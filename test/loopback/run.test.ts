@@ -1,6 +1,6 @@
 import net from 'node:net'
 import dgram from 'node:dgram'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { CheckReport } from '../../packages/coordinator/src/report/report.js'
 import { demoHosts, startAgents, startCoordinator } from '../support/loopback.js'
 
@@ -21,8 +21,6 @@ async function udpSocket (t: Test, host: string, port: number, onMessage?: (msg:
   t.teardown(() => new Promise<void>((resolve) => s.close(() => resolve())))
   return s
 }
-
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('every check passes between agents on distinct loopback addresses', async (t) => {
   const hosts = demoHosts(31)

@@ -244,7 +244,8 @@ export function startAgent (options: AgentOptions): Agent {
       if (ws === socket) ws = null
       void endSession()
       if (closing) return
-      logger.warn({ coordinator: url.host, code, reason: reason.toString() }, 'disconnected from the coordinator')
+      // 1001 (going away) is a coordinator that shut down on purpose: expected, not a warning.
+      logger[code === 1001 ? 'info' : 'warn']({ coordinator: url.host, code, reason: reason.toString() }, 'disconnected from the coordinator')
       emitter.emit('disconnected', reason.toString())
       scheduleReconnect()
     })

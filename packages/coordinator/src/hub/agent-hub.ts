@@ -101,6 +101,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
   private readonly heartbeatMs: number
   private readonly helloTimeoutMs: number
   private refusedLogged = 0
+  private closing = false
 
   constructor (private readonly options: AgentHubOptions) {
     super()
@@ -141,6 +142,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
 
   /** Closes every agent connection and stops the heartbeat. */
   async close (): Promise<void> {
+    this.closing = true
     clearInterval(this.heartbeat)
     for (const ws of this.wss.clients) ws.close(1001, 'coordinator shutting down')
     await new Promise<void>((resolve) => {
@@ -218,7 +220,8 @@ export class AgentHub extends EventEmitter<HubEvents> {
       conn.record.state = 'lost'
       conn.record.disconnectedAt = Date.now()
       conn.record.lostReason = why
-      this.logger.warn({ agent: conn.name, code, reason: why }, 'agent disconnected')
+      // Agents leaving because we shut down is expected; anything else deserves a warning.
+      this.logger[this.closing ? 'info' : 'warn']({ agent: conn.name, code, reason: why }, 'agent disconnected')
       this.emit('left', conn, why)
     })
   }

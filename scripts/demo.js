@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// `npm run demo`: a full portcheck run on this machine, without root. A coordinator (the real
+// `portcheck run` CLI) and five agents (real `portcheck-agent` processes), each bound to its own
+// loopback address, check the demo product of examples/demo/.
+//
+// So that there is something to find, two faults are staged with plain sockets, the way they
+// look on a real network:
+//  - db2's agent runs on 127.0.0.25, but the inventory says db2 is 127.0.0.15: nothing of ours
+//    listens there, so every flow to db2 is refused, like a host firewall rejecting it;
+//  - a stray process answers on 127.0.0.15:15432, like a DNAT sending the database port elsewhere;
+//  - a stray process holds udp/15405 on db1, so that port cannot be proven there.
+import { spawn } from 'node:child_process'
+import dgram from 'node:dgram'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const cli = path.join(root, 'packages/coordinator/bin/portcheck.js')
+const agentBin = path.join(root, 'packages/agent/bin/portcheck-agent.js')
+const inventory = path.join(root, 'examples/demo/inventory.yaml')
+const token = 'demo-token-not-secret'
+const dashboard = process.argv.includes('--dashboard')
+
+if (process.platform !== 'linux') {
+  process.stderr.write('The demo binds agents to 127.0.0.11-25, which only Linux routes to loopback out of the box.\n')
+}
+
+const freePort = () => new Promise((resolve, reject) => {
+  const s = net.createServer()
+  s.once('error', reject)
+  s.listen({ host: '127.0.0.1', port: 0 }, () => {
+    const { port } = s.address()
+    s.close(() => resolve(port))
+  })
+})
+
+// The staged faults.
+const decoy = net.createServer((sock) => {
+  sock.on('error', () => {})
+  sock.once('data', () => sock.end('HTTP/1.0 400 Bad Request\r\n\r\n'))
+})
+await new Promise((resolve) => decoy.listen({ host: '127.0.0.15', port: 15432 }, resolve))
+const stray = dgram.createSocket('udp4')
+await new Promise((resolve) => stray.bind(15405, '127.0.0.14', resolve))
+
+const port = await freePort()
+const args = ['run', '--inventory', inventory, '--listen', `127.0.0.1:${port}`, '--token', token, '--wait', '15', '--include-optional', '--log-level', 'warn']
+if (dashboard) args.push('--dashboard')
+const coordinator = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'] })
+
+const agents = []
+const startAgents = () => {
+  const hosts = [['lb1', '127.0.0.11'], ['app1', '127.0.0.12'], ['app2', '127.0.0.13'], ['db1', '127.0.0.14'], ['db2', '127.0.0.25']]
+  for (const [name, bind] of hosts) {
+    agents.push(spawn(process.execPath, [agentBin, '--coordinator', `ws://127.0.0.1:${port}`, '--token', token, '--name', name, '--bind', bind, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] }))
+  }
+  process.stderr.write(`demo: started 5 agents (lb1, app1, app2, db1 on their inventory addresses; db2 on 127.0.0.25)\n\n`)
+}
+
+let started = false
+coordinator.stderr.on('data', (chunk) => {
+  process.stderr.write(chunk)
+  if (!started && chunk.toString().includes('Waiting up to')) {
+    started = true
+    startAgents()
+  }
+})
+
+const stopAll = () => {
+  for (const a of agents) a.kill('SIGTERM')
+  decoy.close()
+  stray.close()
+}
+process.on('SIGINT', () => coordinator.kill('SIGINT'))
+
+const code = await new Promise((resolve) => coordinator.on('close', (c) => resolve(c ?? 130)))
+stopAll()
+const meaning = { 0: 'every required flow passed', 1: 'required flows are blocked', 2: 'bad input', 3: 'some required flows could not be verified' }[code] ?? 'stopped'
+process.stderr.write(`\ndemo: \`portcheck run\` exited with ${code} (${meaning}). In a pre-install pipeline, that exit code is the gate.\n`)
+process.stderr.write('demo: the staged faults are described at the top of scripts/demo.js.\n')

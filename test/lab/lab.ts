@@ -1,0 +1,248 @@
+/**
+ * A network lab made of Linux network namespaces: one "switch" namespace holding a bridge,
+ * and one namespace per test host, each joined to the bridge by a veth pair, with an address
+ * in 198.18.0.0/15. Processes run inside hosts with `ip netns exec`; firewall rules are
+ * nftables rulesets loaded per host.
+ *
+ * Namespaces are named `pct<pid>-<lab>-<host>`. They are deleted by destroy(), at process
+ * exit, and, should a test process be killed outright, by the next lab created on the
+ * machine, which sweeps namespaces whose creating process is gone.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const PREFIX = 'pct'
+
+/** Why the lab cannot run here, or null if it can. Root, iproute2 and nftables are needed. */
+export function labUnavailable (): string | null {
+  if (process.platform !== 'linux') return 'the namespace lab needs Linux'
+  if (process.getuid?.() !== 0) return 'the namespace lab needs root (network namespaces and nftables)'
+  for (const [cmd, pkg] of [['ip', 'iproute2'], ['nft', 'nftables']] as const) {
+    try {
+      execFileSync(cmd, ['-V'], { stdio: 'ignore' })
+    } catch {
+      return `the namespace lab needs \`${cmd}\` (Debian package ${pkg})`
+    }
+  }
+  const probe = `${PREFIX}${process.pid}-probe${randomBytes(2).toString('hex')}`
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' })
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' })
+  } catch {
+    return 'cannot create network namespaces here (missing CAP_SYS_ADMIN?)'
+  }
+  return null
+}
+
+/** Lists this machine's network namespaces. */
+export function listNamespaces (): string[] {
+  const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.length > 0)
+}
+
+function pidAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Deletes lab namespaces left by test processes that no longer exist. */
+export function sweepStaleNamespaces (): string[] {
+  const removed: string[] = []
+  for (const ns of listNamespaces()) {
+    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(ns)
+    if (m === null || pidAlive(Number(m[1]))) continue
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
+      removed.push(ns)
+    } catch { /* already gone */ }
+  }
+  return removed
+}
+
+/** A test host in the lab. */
+export interface LabHost {
+  name: string
+  address: string
+  /** The namespace's name. */
+  ns: string
+}
+
+/** A process started in a lab host, with its output collected. */
+export interface LabProcess {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>
+  /** Resolves when `pattern` shows up on stdout or stderr. */
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>
+}
+
+const labs = new Set<Lab>()
+let exitHookInstalled = false
+
+function installExitHook (): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on('exit', () => {
+    for (const lab of labs) lab.destroySync()
+  })
+}
+
+export class Lab {
+  readonly id: string
+  readonly hosts = new Map<string, LabHost>()
+  private readonly sw: string
+  private readonly procs = new Set<ChildProcess>()
+  private readonly prefixLen: number
+  private vethCount = 0
+  private destroyed = false
+
+  private constructor (id: string, prefixLen: number) {
+    this.id = id
+    this.prefixLen = prefixLen
+    this.sw = this.nsName('sw')
+  }
+
+  /**
+   * Creates an empty lab (the switch namespace and its bridge).
+   * @param prefixLen prefix length of host addresses on the bridge (default 15: all of 198.18.0.0/15)
+   */
+  static async create (prefixLen = 15): Promise<Lab> {
+    sweepStaleNamespaces()
+    installExitHook()
+    const lab = new Lab(randomBytes(3).toString('hex'), prefixLen)
+    labs.add(lab)
+    await run('ip', ['netns', 'add', lab.sw])
+    await lab.ip(lab.sw, ['link', 'add', 'br0', 'type', 'bridge'])
+    await lab.ip(lab.sw, ['link', 'set', 'br0', 'up'])
+    return lab
+  }
+
+  private nsName (host: string): string {
+    return `${PREFIX}${process.pid}-${this.id}-${host}`
+  }
+
+  private async ip (ns: string, args: string[]): Promise<void> {
+    await run('ip', ['-n', ns, ...args])
+  }
+
+  /** Adds a host namespace with one interface (eth0) on the bridge. */
+  async addHost (name: string, address: string): Promise<LabHost> {
+    if (!/^198\.1[89]\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`lab addresses must be in 198.18.0.0/15, got ${address}`)
+    const ns = this.nsName(name)
+    const n = this.vethCount++
+    // Interface names are limited to 15 characters.
+    const outside = `v${this.id}${n}`.slice(0, 15)
+    const inside = `w${this.id}${n}`.slice(0, 15)
+    await run('ip', ['netns', 'add', ns])
+    await run('ip', ['link', 'add', outside, 'netns', this.sw, 'type', 'veth', 'peer', 'name', inside, 'netns', ns])
+    await this.ip(this.sw, ['link', 'set', outside, 'master', 'br0', 'up'])
+    await this.ip(ns, ['link', 'set', inside, 'name', 'eth0'])
+    await this.ip(ns, ['addr', 'add', `${address}/${this.prefixLen}`, 'dev', 'eth0'])
+    await this.ip(ns, ['link', 'set', 'eth0', 'up'])
+    await this.ip(ns, ['link', 'set', 'lo', 'up'])
+    const host = { name, address, ns }
+    this.hosts.set(name, host)
+    return host
+  }
+
+  /** Adds a secondary address to a host's interface (several agents in one namespace). */
+  async addAddress (name: string, address: string): Promise<void> {
+    if (!/^198\.1[89]\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`lab addresses must be in 198.18.0.0/15, got ${address}`)
+    await this.ip(this.host(name).ns, ['addr', 'add', `${address}/${this.prefixLen}`, 'dev', 'eth0'])
+  }
+
+  host (name: string): LabHost {
+    const h = this.hosts.get(name)
+    if (h === undefined) throw new Error(`no lab host ${name}`)
+    return h
+  }
+
+  /** Loads an nftables ruleset into a host (`nft -f -`). */
+  async nft (name: string, ruleset: string): Promise<void> {
+    const child = spawn('ip', ['netns', 'exec', this.host(name).ns, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    child.stdin.end(ruleset)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    if (code !== 0) throw new Error(`nft failed in ${name}: ${err}\n${ruleset}`)
+  }
+
+  /** Runs a command in a host to completion; returns stdout. */
+  async exec (name: string, cmd: string, args: string[]): Promise<string> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.host(name).ns, cmd, ...args], { maxBuffer: 64 * 1024 * 1024 })
+    return stdout
+  }
+
+  /** Starts a long-running process in a host; it is killed by destroy(). */
+  spawn (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): LabProcess {
+    const child = spawn('ip', ['netns', 'exec', this.host(name).ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    this.procs.add(child)
+    let out = ''
+    let err = ''
+    const waiters: Array<{ re: RegExp, resolve: () => void }> = []
+    const check = (): void => {
+      for (const w of [...waiters]) {
+        if (w.re.test(out) || w.re.test(err)) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
+      }
+    }
+    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); check() })
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); check() })
+    const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => {
+      this.procs.delete(child)
+      resolve(code ?? signal ?? 'unknown')
+    }))
+    return {
+      child,
+      stdout: () => out,
+      stderr: () => err,
+      exited,
+      waitFor: async (re, timeoutMs = 15_000) => {
+        if (re.test(out) || re.test(err)) return
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(re)} from ${cmd} in ${name}\nstdout: ${out}\nstderr: ${err}`)), timeoutMs)
+          waiters.push({ re, resolve: () => { clearTimeout(timer); resolve() } })
+          void exited.then((code) => { clearTimeout(timer); reject(new Error(`${cmd} in ${name} exited (${code}) before ${String(re)}\nstdout: ${out}\nstderr: ${err}`)) })
+        })
+      }
+    }
+  }
+
+  /** Sockets listening (TCP) or bound (UDP) in a host, as `ss` prints them, with their processes. */
+  async sockets (name: string): Promise<string[]> {
+    const out = await this.exec(name, 'ss', ['-Hlntup'])
+    return out.split('\n').filter((l) => l.trim().length > 0)
+  }
+
+  /** Kills every process, then deletes every namespace. Idempotent. */
+  async destroy (): Promise<void> {
+    if (this.destroyed) return
+    for (const p of this.procs) p.kill('SIGKILL')
+    await Promise.all([...this.procs].map((p) => new Promise((resolve) => { if (p.exitCode !== null || p.signalCode !== null) resolve(null); else p.once('close', resolve) })))
+    this.destroySync()
+  }
+
+  /** Synchronous teardown, for process exit. */
+  destroySync (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    for (const p of this.procs) p.kill('SIGKILL')
+    for (const ns of [...[...this.hosts.values()].map((h) => h.ns), this.sw]) {
+      try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* gone */ }
+    }
+    labs.delete(this)
+  }
+
+  /** The names of this lab's namespaces that still exist. */
+  remainingNamespaces (): string[] {
+    const mine = `${PREFIX}${process.pid}-${this.id}-`
+    return listNamespaces().filter((n) => n.startsWith(mine))
+  }
+}
