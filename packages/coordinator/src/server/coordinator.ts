@@ -102,6 +102,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     // Requests are not logged one by one: the agent hub and runs log what matters.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Refuse unknown fields instead of silently dropping them: a typo in a run request must not go unnoticed.
+    ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: true
   })
   const hub = new AgentHub({ token, logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) })

@@ -1,0 +1,64 @@
+import t, { type Test } from 'tap'
+import pino from 'pino'
+import WebSocket from 'ws'
+import { loadCatalogFile } from '../src/catalog/load-catalog.js'
+import { buildCoordinator } from '../src/server/coordinator.js'
+
+const hosts = [{ name: 'app1', address: '198.18.0.1', roles: ['app'] }, { name: 'db1', address: '198.18.0.2', roles: ['db'] }]
+
+async function coordinator (t: Test, requireAuth: boolean): Promise<Awaited<ReturnType<typeof buildCoordinator>>> {
+  const catalog = await loadCatalogFile('examples/demo/catalog.yaml')
+  const c = await buildCoordinator({ catalog, hosts, settings: { metrics: true }, token: 'full-token', viewerToken: 'viewer-token', requireAuth, logger: pino({ level: 'silent' }) })
+  t.teardown(() => c.close())
+  return c
+}
+
+t.test('the API needs a token when it must, and the viewer token only reads', async (t) => {
+  const c = await coordinator(t, true)
+  t.equal((await c.app.inject({ url: '/api/agents' })).statusCode, 401)
+  t.equal((await c.app.inject({ url: '/api/agents', headers: { authorization: 'Bearer nope' } })).statusCode, 401)
+  t.equal((await c.app.inject({ url: '/api/agents', headers: { authorization: 'Bearer viewer-token' } })).statusCode, 200)
+  const post = await c.app.inject({ method: 'POST', url: '/api/runs', payload: {}, headers: { authorization: 'Bearer viewer-token' } })
+  t.equal(post.statusCode, 403, 'viewer cannot start a run')
+  const ok = await c.app.inject({ method: 'POST', url: '/api/runs', payload: {}, headers: { authorization: 'Bearer full-token' } })
+  t.equal(ok.statusCode, 202)
+})
+
+t.test('runs: start, busy, report, agents, bad input', async (t) => {
+  const c = await coordinator(t, false)
+  const agents = (await c.app.inject({ url: '/api/agents' })).json() as { hosts: Array<{ name: string, state: string, joinCommand: string }> }
+  t.same(agents.hosts.map((h) => [h.name, h.state]), [['app1', 'missing'], ['db1', 'missing']])
+  t.match(agents.hosts[0]?.joinCommand, /npx portcheck-agent --coordinator ws:\/\/.+ --token full-token --name app1/)
+
+  // A silent agent for db1 that never confirms its listeners keeps the run busy until aborted.
+  await c.listen({ host: '127.0.0.1', port: 0 })
+  const silentAgent = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: 'Bearer full-token' } })
+  t.teardown(() => silentAgent.terminate())
+  await new Promise((resolve) => silentAgent.once('open', resolve))
+  silentAgent.send(JSON.stringify({ type: 'hello', protocol: 1, name: 'db1', instance: 'i', version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null }))
+  const runStart = new Promise<string>((resolve) => silentAgent.on('message', (d) => { if (String(d).includes('run-start')) resolve(String(d)) }))
+  await new Promise((resolve) => silentAgent.once('message', resolve))
+
+  const start = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { timeoutMs: 500 } })
+  t.equal(start.statusCode, 202)
+  const { id } = start.json() as { id: string }
+  t.match(JSON.parse(await runStart), { type: 'run-start', runId: id, listeners: [] }, 'db1 opens no listener: every check toward it has a missing source')
+  const busy = await c.app.inject({ method: 'POST', url: '/api/runs', payload: {} })
+  t.equal(busy.statusCode, 409)
+  t.match(busy.json(), { error: { code: 'PC_ERR_RUN_BUSY' } })
+  const running = (await c.app.inject({ url: `/api/runs/${id}` })).json() as { state: string, verdict: unknown }
+  t.match(running, { state: 'preparing', verdict: null }, 'a report in progress has no verdict yet')
+  t.equal((await c.app.inject({ method: 'POST', url: `/api/runs/${id}/abort` })).statusCode, 202)
+  await c.runs.wait(c.runs.get(id) as NonNullable<ReturnType<typeof c.runs.get>>)
+  const report = (await c.app.inject({ url: `/api/runs/${id}` })).json() as { state: string, verdict: string, checks: Array<{ from: string, to: string, reason: string, status: string }> }
+  t.match(report, { state: 'aborted', verdict: 'inconclusive' })
+  t.ok(report.checks.filter((x) => x.status !== 'skipped').every((x) => x.reason === 'agent-missing' || x.reason === 'aborted'), 'nothing passes in an aborted run without agents')
+  t.equal((await c.app.inject({ url: '/api/runs/latest' })).json().id, id)
+  t.equal((await c.app.inject({ url: '/api/runs/nope' })).statusCode, 404)
+
+  const bad = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { settings: { metrics: 'sometimes' } } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json(), { error: { code: 'PC_ERR_SETTING_INVALID', details: [/metrics: setting "metrics" is a boolean/] } })
+  const unknown = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { tiemout: 5 } })
+  t.equal(unknown.statusCode, 400, 'unknown fields are refused')
+})

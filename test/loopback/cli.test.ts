@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+
+const CLI = 'packages/coordinator/bin/portcheck.js'
+
+function cli (args: string[], opts: { signalAfter?: RegExp } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    let stdout = ''
+    let stderr = ''
+    let signalled = false
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+      if (opts.signalAfter !== undefined && !signalled && opts.signalAfter.test(stderr)) { signalled = true; child.kill('SIGINT') }
+    })
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+t.test('bad input exits 2 and names the file, the field and the problem', async (t) => {
+  const dir = t.testdir()
+  const inv = path.join(dir, 'hosts.yaml')
+  writeFileSync(inv, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n  - { name: a, address: 198.18.0.1, roles: [app] }\n  - { name: a, address: 198.18.0.2, roles: [dba] }\n`)
+  const r = await cli(['plan', '-i', inv])
+  t.equal(r.code, 2)
+  t.match(r.stderr, `${inv}:4:13: hosts[1].name: duplicate host name "a" (also hosts[0])`)
+  t.match(r.stderr, /hosts\[1\]\.roles\[0\]: unknown role "dba"/)
+  t.equal(r.stdout, '', 'nothing on stdout')
+
+  const unknownCatalog = await cli(['plan', '-c', 'no-such-product', '-i', inv])
+  t.equal(unknownCatalog.code, 2)
+  t.match(unknownCatalog.stderr, /no built-in catalog "no-such-product"/)
+
+  const usage = await cli(['run', '--inventory', inv, '--bogus'])
+  t.equal(usage.code, 2)
+  t.match(usage.stderr, /Unknown argument: bogus/)
+
+  const badSet = await cli(['plan', '-i', 'examples/demo/inventory.yaml', '--set', 'metrics=often'])
+  t.equal(badSet.code, 2)
+  t.match(badSet.stderr, /--set: metrics: setting "metrics" is a boolean/)
+})
+
+t.test('run without agents: inconclusive, exit 3, JUnit output', async (t) => {
+  const r = await cli(['run', '-i', 'examples/demo/inventory.yaml', '--listen', '127.0.0.1:0', '--wait', '0.2', '--format', 'junit', '--log-level', 'error'])
+  t.equal(r.code, 3)
+  t.match(r.stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="portcheck demo" tests="19" failures="0" errors="14" skipped="5"/)
+  t.match(r.stdout, /<error type="agent-missing" message="inconclusive: agent-missing">no agent joined for lb1 and app1/)
+  t.match(r.stderr, /npx portcheck-agent --coordinator ws:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2/, 'join commands printed')
+})
+
+t.test('Ctrl-C while waiting for agents stops cleanly', async (t) => {
+  const r = await cli(['run', '-i', 'examples/demo/inventory.yaml', '--listen', '127.0.0.1:0', '--wait', '60', '--log-level', 'error'], { signalAfter: /Waiting up to/ })
+  t.equal(r.code, 130)
+  t.match(r.stderr, /stopping; closing every listener/)
+})
+
+t.test('plan and catalog commands', async (t) => {
+  const plan = await cli(['plan', '-i', 'examples/demo/inventory.yaml', '--format', 'json'])
+  t.equal(plan.code, 0)
+  const parsed = JSON.parse(plan.stdout) as { checks: unknown[] }
+  t.equal(parsed.checks.length, 19)
+  const show = await cli(['catalog', 'show', 'examples/demo/catalog.yaml', '--format', 'json', '--all', '--set', 'metrics=false'])
+  t.equal(show.code, 0)
+  const rows = JSON.parse(show.stdout) as Array<Record<string, unknown>>
+  t.match(rows.find((r) => r.flowId === 'DEMO-06'), { fromRole: 'app', toRole: 'db', protocol: 'udp', port: 18125, optional: true, condition: 'metrics = true', active: false, external: false })
+  const validate = await cli(['catalog', 'validate', 'examples/demo/catalog.yaml'])
+  t.match(validate, { code: 0, stdout: /valid catalog "demo" \(4 roles, 6 flows\)/ })
+})

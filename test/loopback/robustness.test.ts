@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process'
+import dgram from 'node:dgram'
+import t, { type Test } from 'tap'
+import WebSocket from 'ws'
+import { startAgent } from '../../packages/agent/src/index.js'
+import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
+import { TOKEN, demoHosts, silent, startAgents, startCoordinator } from '../support/loopback.js'
+
+const CATALOG = 'examples/demo/catalog.yaml'
+
+function rawClient (c: Coordinator, token = TOKEN): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: `Bearer ${token}` } })
+    ws.once('open', () => resolve(ws))
+    ws.once('error', reject)
+  })
+}
+
+function closeCode (ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve(code)))
+}
+
+const hello = (name: string, instance = 'inst1'): string => JSON.stringify({ type: 'hello', protocol: 1, name, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null })
+
+t.test('a wrong token is refused once, clearly, and the agent stops', async (t) => {
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(41) })
+  let upgrades = 0
+  c.app.server.prependListener('upgrade', () => { upgrades++ })
+  const agent = startAgent({ coordinator: c.agentUrl as string, token: 'wrong-token', name: 'lb1', logger: silent, reconnectMinMs: 50 })
+  const err = await agent.stopped
+  t.match(err, { code: 'PC_ERR_AGENT_AUTH', message: /refused the token \(HTTP 401\)/ })
+  await t.rejects(agent.registered, { code: 'PC_ERR_AGENT_AUTH' })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal(upgrades, 1, 'no retry storm: one attempt')
+  t.same(c.hub.connectedNames(), [])
+})
+
+t.test('malformed, oversized and out-of-order frames close that connection only', async (t) => {
+  const hosts = demoHosts(42)
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
+
+  const garbage = await rawClient(c)
+  garbage.send(hello('lb1'))
+  const welcome = await new Promise<string>((resolve) => garbage.once('message', (d) => resolve(d.toString())))
+  t.match(JSON.parse(welcome), { type: 'welcome', protocol: 1 })
+  const closed1 = closeCode(garbage)
+  garbage.send('{"type":"received","runId":"x","items":"lots"}')
+  t.equal(await closed1, 1008, 'invalid message: policy violation')
+
+  const early = await rawClient(c)
+  const closed2 = closeCode(early)
+  early.send('{"type":"flushed","runId":"r1","seq":1}')
+  t.equal(await closed2, 1008, 'a message before hello')
+
+  const big = await rawClient(c)
+  const closed3 = closeCode(big)
+  big.send('x'.repeat(2 * 1024 * 1024))
+  t.equal(await closed3, 1009, 'an oversized frame: message too big')
+
+  const binary = await rawClient(c)
+  binary.send(hello('app1'))
+  await new Promise((resolve) => binary.once('message', resolve))
+  const closed4 = closeCode(binary)
+  binary.send(Buffer.from([1, 2, 3]), { binary: true })
+  t.equal(await closed4, 1008, 'binary frames are not part of the protocol')
+
+  // The coordinator keeps serving: real agents join and a run completes.
+  await startAgents(t, c, hosts.map((h) => ({ name: h.name, bind: h.address })))
+  const report = await c.runs.wait(c.startRun({ timeoutMs: 1000 }))
+  t.equal(report.verdict, 'pass', 'a full run still passes afterwards')
+})
+
+t.test('a second agent with a name already connected is refused, not swapped in', async (t) => {
+  const hosts = demoHosts(43)
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
+  const [first] = await startAgents(t, c, [{ name: 'db1', bind: '127.43.0.14' }])
+  const impostor = await rawClient(c)
+  impostor.send(hello('db1', 'other-instance'))
+  const msg = JSON.parse(await new Promise<string>((resolve) => impostor.once('message', (d) => resolve(d.toString())))) as Record<string, unknown>
+  t.match(msg, { type: 'rejected', code: 'PC_ERR_AGENT_DUPLICATE', fatal: false, message: /already connected/ })
+  t.equal(await closeCode(impostor), 1008)
+  t.equal(c.hub.get('db1')?.instance !== 'other-instance', true, 'the first agent keeps the name')
+  t.ok(first !== undefined)
+})
+
+t.test('an agent process killed mid-run: its checks are agent-lost and the run ends on time', async (t: Test) => {
+  const net = 44
+  const hosts = demoHosts(net)
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
+  // db2 is reached at .15 where a silent socket swallows UDP, so db1's probe of udp/15405 runs its full timeout.
+  const silentSock = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => silentSock.bind(15405, `127.${net}.0.15`, resolve))
+  t.teardown(() => silentSock.close())
+  await startAgents(t, c, hosts.filter((h) => h.name !== 'db1').map((h) => ({ name: h.name, bind: h.name === 'db2' ? `127.${net}.0.25` : h.address })))
+  const db1 = spawn(process.execPath, ['packages/agent/bin/portcheck-agent.js', '--coordinator', c.agentUrl as string, '--token', TOKEN, '--name', 'db1', '--bind', `127.${net}.0.14`, '--log-level', 'error'], { stdio: 'ignore' })
+  t.teardown(() => { db1.kill('SIGKILL') })
+  await new Promise<void>((resolve) => { const check = (): void => { if (c.hub.get('db1') !== undefined) resolve(); else setTimeout(check, 20) }; check() })
+
+  const run = c.startRun({ timeoutMs: 4000 })
+  run.on('state', (s) => { if (s === 'probing') setTimeout(() => db1.kill('SIGKILL'), 300) })
+  const started = Date.now()
+  const report = await c.runs.wait(run)
+  const elapsed = Date.now() - started
+  t.ok(elapsed < 4000, `the run ended ${elapsed} ms after start, before the 4 s probe timeout: it does not wait for a dead agent`)
+  const db1Checks = report.checks.filter((x) => (x.from === 'db1' || x.to === 'db1') && x.status !== 'skipped')
+  const lost = db1Checks.filter((x) => x.status === 'inconclusive' && x.reason === 'agent-lost')
+  t.ok(lost.length >= 1, `${lost.length} db1 checks became agent-lost`)
+  t.same(db1Checks.filter((x) => !(x.status === 'pass' || (x.status === 'inconclusive' && x.reason === 'agent-lost'))).map((x) => `${x.from ?? ''}>${x.to ?? ''} ${x.protocol}/${x.port} ${x.status ?? ''} ${x.reason ?? ''}`), [], 'db1 checks are either proven before it died, or agent-lost')
+  t.match(report.checks.find((x) => x.from === 'db1' && x.to === 'db2' && x.protocol === 'udp'), { status: 'inconclusive', reason: 'agent-lost' }, 'the long probe in flight')
+  t.same(report.agents.lost, ['db1'])
+})
