@@ -100,17 +100,17 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     }
   })
   let report: RunReport | null = null
+  // A function, not a property read: the signal can fire across the awaits below.
+  const aborted = (): boolean => opts.signal?.aborted === true
   try {
     const listen = opts.listen ?? { host: '0.0.0.0', port: 7070 }
     await coordinator.listen({ ...listen, ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}) })
     opts.onListening?.(coordinator)
-    if (opts.signal?.aborted !== true) {
-      const waiting = coordinator.waitForAgents(opts.waitMs ?? 300_000, opts.onAgents)
-      const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }))
-      const missing = await Promise.race([waiting, stopped.then(() => null)])
-      if (missing !== null && missing.length > 0) logger.warn({ missing }, 'starting without every agent: their checks will be inconclusive (agent-missing)')
+    if (!aborted()) {
+      const missing = await coordinator.waitForAgents(opts.waitMs ?? 300_000, opts.onAgents, opts.signal)
+      if (!aborted() && missing.length > 0) logger.warn({ missing }, 'starting without every agent: their checks will be inconclusive (agent-missing)')
     }
-    if (opts.signal?.aborted !== true) {
+    if (!aborted()) {
       const run = coordinator.startRun()
       opts.onRun?.(run)
       const onAbort = (): void => run.abort()

@@ -69,8 +69,8 @@ export interface Coordinator {
   plan: (req?: RunRequest) => Plan
   /** Starts a run now, with whichever agents are connected. */
   startRun: (req?: RunRequest) => Run
-  /** Resolves when every inventory host has an agent, or after `timeoutMs`; returns the missing ones. */
-  waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void) => Promise<string[]>
+  /** Resolves when every inventory host has an agent, after `timeoutMs`, or on abort; returns the missing ones. */
+  waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void, signal?: AbortSignal) => Promise<string[]>
   /** The command to run on a host to join this coordinator. */
   joinCommand: (name: string) => string
 }
@@ -165,10 +165,10 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
         ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
       })
     },
-    async waitForAgents (timeoutMs, onChange) {
+    async waitForAgents (timeoutMs, onChange, signal) {
       const names = options.hosts.map((h) => h.name)
       const missing = (): string[] => names.filter((n) => hub.get(n) === undefined)
-      if (missing().length === 0) return []
+      if (missing().length === 0 || signal?.aborted === true) return missing()
       return await new Promise<string[]>((resolve) => {
         const update = (): void => {
           const m = missing()
@@ -179,11 +179,13 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
           clearTimeout(timer)
           hub.off('joined', update)
           hub.off('left', update)
+          signal?.removeEventListener('abort', finish)
           resolve(missing())
         }
         const timer = setTimeout(finish, timeoutMs)
         hub.on('joined', update)
         hub.on('left', update)
+        signal?.addEventListener('abort', finish, { once: true })
       })
     },
     joinCommand: (name) => `npx portcheck-agent --coordinator ${coordinator.agentUrl ?? 'ws://COORDINATOR:7070'} --token ${token} --name ${name}`
