@@ -1,0 +1,127 @@
+import net from 'node:net'
+import dgram from 'node:dgram'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import pino from 'pino'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { encodeProbe, parseAgentMessage, type AgentMessage, type CoordinatorMessage } from '@portcheck/protocol'
+import { startAgent } from '../src/index.js'
+
+const silent = pino({ level: 'silent' })
+const NONCE = 'Zm9vYmFyYmF6cXV4MTIz'
+
+/** A fake coordinator: accepts one agent, lets the test drive the protocol by hand. */
+async function fakeCoordinator (t: Test): Promise<{ url: string, agent: () => Promise<WebSocket>, next: (type: AgentMessage['type']) => Promise<AgentMessage>, send: (m: CoordinatorMessage) => void }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise((resolve) => wss.once('listening', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { for (const c of wss.clients) c.terminate(); wss.close(() => resolve()) }))
+  const inbox: AgentMessage[] = []
+  const waiting: Array<{ type: string, resolve: (m: AgentMessage) => void }> = []
+  let socket: WebSocket | null = null
+  const connected = new Promise<WebSocket>((resolve) => wss.on('connection', (ws) => {
+    socket = ws
+    ws.on('message', (d: Buffer) => {
+      const m = parseAgentMessage(d)
+      const w = waiting.findIndex((x) => x.type === m.type)
+      if (w >= 0) waiting.splice(w, 1)[0]?.resolve(m)
+      else inbox.push(m)
+    })
+    resolve(ws)
+  }))
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    agent: () => connected,
+    next: (type) => {
+      const i = inbox.findIndex((m) => m.type === type)
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as AgentMessage)
+      return new Promise((resolve) => waiting.push({ type, resolve }))
+    },
+    send: (m) => socket?.send(JSON.stringify(m))
+  }
+}
+
+function tcpAttempt (port: number, payload?: Buffer): Promise<{ code: string | null, received: string }> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.51.0.1', port })
+    let received = ''
+    s.on('data', (d) => { received += d.toString() })
+    s.once('connect', () => { if (payload !== undefined) s.write(payload); else s.end() })
+    s.once('close', () => resolve({ code: null, received }))
+    s.once('error', (e: NodeJS.ErrnoException) => resolve({ code: e.code ?? 'error', received }))
+  })
+}
+
+async function joined (t: Test): Promise<Awaited<ReturnType<typeof fakeCoordinator>>> {
+  const fake = await fakeCoordinator(t)
+  const agent = startAgent({ coordinator: fake.url, token: 'x', name: 'n1', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
+  t.teardown(() => agent.close())
+  await fake.agent()
+  t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: '127.51.0.1', protocol: 1 })
+  fake.send({ type: 'welcome', protocol: 1, agentId: 'a1', heartbeatMs: 60_000 })
+  await agent.registered
+  return fake
+}
+
+t.test('listeners speak only the nonce protocol and report what they saw', async (t) => {
+  const fake = await joined(t)
+  fake.send({ type: 'run-start', runId: 'r1', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25001 }, { protocol: 'udp', port: 25002 }] })
+  t.match(await fake.next('run-ready'), { runId: 'r1', listeners: [{ protocol: 'tcp', port: 25001, state: 'open' }, { protocol: 'udp', port: 25002, state: 'open' }] })
+
+  const http = await tcpAttempt(25001, Buffer.from('GET / HTTP/1.0\r\n\r\n'))
+  t.same(http, { code: null, received: '' }, 'anything else gets no byte in answer')
+  const probe = await tcpAttempt(25001, encodeProbe(NONCE))
+  t.equal(probe.received, `PCOK1 ${NONCE}\n`, 'a probe is acknowledged')
+  t.match(await fake.next('received'), { runId: 'r1', items: [{ protocol: 'tcp', port: 25001, nonce: NONCE, address: '127.0.0.1' }] })
+
+  const udp = dgram.createSocket('udp4')
+  t.teardown(() => udp.close())
+  const ack = new Promise<string>((resolve) => udp.once('message', (m) => resolve(m.toString())))
+  udp.send(Buffer.from('hello?'), 25002, '127.51.0.1')
+  udp.send(Buffer.from(`PCHK1 ${NONCE}`), 25002, '127.51.0.1')
+  udp.send(Buffer.from(`PCHK1 ${NONCE}`), 25002, '127.51.0.1')
+  t.equal(await ack, `PCOK1 ${NONCE}\n`)
+  const got = await fake.next('received')
+  t.match(got, { items: [{ protocol: 'udp', port: 25002, nonce: NONCE }] })
+  t.equal((got as { items: unknown[] }).items.length, 1, 'a retried datagram is reported once')
+
+  fake.send({ type: 'run-end', runId: 'r1' })
+  t.match(await fake.next('run-closed'), { runId: 'r1' })
+  t.equal((await tcpAttempt(25001)).code, 'ECONNREFUSED', 'closed at run end')
+})
+
+t.test('listeners close when the control connection drops', async (t) => {
+  const fake = await joined(t)
+  fake.send({ type: 'run-start', runId: 'r2', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25003 }] })
+  await fake.next('run-ready')
+  t.equal((await tcpAttempt(25003)).code, null, 'open during the run')
+  ;(await fake.agent()).terminate()
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal((await tcpAttempt(25003)).code, 'ECONNREFUSED', 'closed once the coordinator is gone')
+})
+
+t.test('listeners close by themselves when the run outlives its TTL', async (t) => {
+  const fake = await joined(t)
+  fake.send({ type: 'run-start', runId: 'r3', ttlMs: 300, listeners: [{ protocol: 'tcp', port: 25004 }] })
+  await fake.next('run-ready')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal((await tcpAttempt(25004)).code, 'ECONNREFUSED')
+})
+
+t.test('probes for a run the agent was not given are ignored; ports already held are reported', async (t) => {
+  const holder = net.createServer()
+  await new Promise<void>((resolve) => holder.listen(25005, '127.51.0.1', resolve))
+  t.teardown(() => holder.close())
+  const fake = await joined(t)
+  fake.send({ type: 'probe', runId: 'ghost', concurrency: 1, probes: [{ id: 0, protocol: 'tcp', host: '127.51.0.1', port: 25005, nonce: NONCE, timeoutMs: 500 }] })
+  fake.send({ type: 'run-start', runId: 'r4', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25005 }, { protocol: 'tcp', port: 80 }] })
+  const ready = await fake.next('run-ready')
+  const expected80 = process.getuid?.() === 0 ? { state: 'open' } : { state: 'denied', error: 'EACCES' }
+  t.match(ready, { listeners: [{ port: 25005, state: 'in-use', error: 'EADDRINUSE' }, { port: 80, ...expected80 }] })
+  fake.send({ type: 'flush', runId: 'r4', seq: 7 })
+  t.match(await fake.next('flushed'), { seq: 7 })
+  fake.send({ type: 'run-end', runId: 'r4' })
+  await fake.next('run-closed')
+  // Only now look for stray results: the ghost probe must not have produced any.
+  const stray = await Promise.race([fake.next('probe-results').then(() => 'result'), new Promise((resolve) => setTimeout(() => resolve('none'), 300))])
+  t.equal(stray, 'none', 'no probe was sent for the unknown run')
+})
