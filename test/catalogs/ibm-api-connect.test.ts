@@ -155,9 +155,10 @@ t.test('the example inventory plans', async (t) => {
   t.ok(external.every((c) => c.skip === 'external' || c.skip === 'condition'), 'external flows are skipped')
   t.ok(external.every((c) => c.from === null || c.to === null))
 
-  // The gateway mesh is there, both ways, but off until the user gives its port.
-  const mesh = plan.checks.filter((c) => c.flowIds.includes('APIC-GWC-PEERS'))
-  t.same(mesh.map((c) => `${c.from ?? ''}>${c.to ?? ''} ${c.skip ?? 'tested'}`).sort(), ['apic-gw1>apic-gw2 condition', 'apic-gw2>apic-gw1 condition'])
+  // The gateway mesh is off, and its port is unset (the document names none): no check at all.
+  t.same(plan.checks.filter((c) => c.flowIds.includes('APIC-GWC-PEERS')), [], 'no check without a port')
+  // Switched on without its port, the inventory is refused rather than checked on a guessed port.
+  t.throws(() => buildPlan({ catalog: catalog.catalog, hosts: inventory.inventory.hosts, settings: { ...inventory.settings, 'gateway-peering': true } }), { code: 'PC_ERR_SETTING_INVALID', message: /gateway-peering-port/ })
 
   // Switched on, with one gateway listening on a port of its own (per-host setting).
   const hosts = inventory.inventory.hosts.map((h) => h.name === 'apic-gw2' ? { ...h, settings: { 'gateway-peering-port': 16002 } } : h)

@@ -82,3 +82,22 @@ t.test('unknown top-level fields and missing hosts', async (t) => {
   const r = await inventoryProblems(t, 'host:\n  - { name: a, address: 198.18.0.1, roles: [app] }\n')
   t.same(r.lines, ['hosts: is required', 'host: is not a known field (did you mean "hosts"?)'])
 })
+
+t.test('a port setting without a default must be set before a flow that uses it is on', async (t) => {
+  const catalogYaml = BASE_CATALOG.replace('settings:\n', 'settings:\n  peer-port: { type: port, description: unnamed by the vendor, scope: host }\n  mesh: { type: boolean, default: false, description: check the mesh }\n') +
+    '  - { id: EX-03, from: db, to: db, tcp: [{ setting: peer-port }], purpose: peers, when: { mesh: true } }\n'
+  const dir = t.testdir()
+  const files = writeFiles(dir, { 'c.yaml': catalogYaml, 'i.yaml': GOOD.replace('settings: { tunnel-port: 50200 }', 'settings: { peer-port: 7000 }') + '  mesh: true\n' })
+  const { catalog } = await loadCatalogFile(files['c.yaml'] as string)
+  t.ok(await loadInventory(files['i.yaml'] as string, catalog), 'set per host: fine')
+
+  const off = writeFiles(dir, { 'off.yaml': GOOD.replace(', settings: { tunnel-port: 50200 }', '') })
+  t.ok(await loadInventory(off['off.yaml'] as string, catalog), 'flow off: nothing to set')
+  const err = await expectError(() => loadInventory(off['off.yaml'] as string, catalog, { mesh: 'true' }))
+  t.equal(err.code, 'PC_ERR_INVENTORY_INVALID')
+  t.match(problemLines(err.problems), [/^settings: flow EX-03 \(db to db\) is on and takes its port from setting "peer-port", which has no value \(for db1\): .* --set peer-port=PORT/])
+
+  const bad = writeFiles(dir, { 'bad.yaml': BASE_CATALOG.replace('settings:\n', 'settings:\n  mode: { type: string, description: no default }\n') })
+  const cerr = await expectError(() => loadCatalogFile(bad['bad.yaml'] as string))
+  t.same(problemLines(cerr.problems), ['settings.mode: a default is required (only a port setting may leave it to the user)'])
+})

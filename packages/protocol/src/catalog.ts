@@ -42,7 +42,11 @@ export type SettingType = 'boolean' | 'string' | 'number' | 'version' | 'port'
 /** A switch or value the catalog's conditions and port references read. */
 export interface SettingDef {
   type: SettingType
-  default: SettingValue
+  /**
+   * Value when neither the inventory nor `--set` gives one. Only a `port` setting may omit it,
+   * for a port the vendor does not name: every active flow using it then needs the user to set it.
+   */
+  default?: SettingValue
   description: string
   /** For `string`: the values allowed. */
   enum?: string[]

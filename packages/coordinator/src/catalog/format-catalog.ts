@@ -27,14 +27,15 @@ export function formatCatalogShow (catalog: Catalog, settings: SettingValues, ro
   for (const [name, d] of defs) {
     const now = settings[name]
     const values = d.enum !== undefined ? ` {${d.enum.join(', ')}}` : ''
-    out.push(`  ${name} (${d.type}${values}${d.scope === 'host' ? ', per host' : ''}) default ${String(d.default)}${now !== undefined && now !== d.default ? `, now ${String(now)}` : ''}: ${d.description}`)
+    const dflt = d.default === undefined ? 'no default: you set it' : `default ${String(d.default)}`
+    out.push(`  ${name} (${d.type}${values}${d.scope === 'host' ? ', per host' : ''}) ${dflt}${now !== undefined && now !== d.default ? `, now ${String(now)}` : ''}: ${d.description}`)
   }
   out.push('', 'Flows (one row per source role, target role, protocol and port):')
   out.push(...table(['FLOW', 'FROM', 'TO', 'PORT', 'REQUIRED', 'CONDITION', 'REFERENCE', 'PURPOSE'], rows.map((r) => [
     r.flowId,
     r.fromRole + (r.mesh ? ' (mesh)' : ''),
     r.toRole,
-    `${r.protocol}/${r.port}${r.portEnd !== undefined ? `-${r.portEnd}` : ''}${r.portSetting !== undefined ? ` (${r.portSetting})` : ''}`,
+    `${r.protocol}/${r.port ?? '?'}${r.portEnd !== undefined ? `-${r.portEnd}` : ''}${r.portSetting !== undefined ? ` (${r.portSetting}${r.port === null ? ', you set it' : ''})` : ''}`,
     r.external ? 'external' : r.optional ? 'optional' : 'required',
     (r.condition ?? '') + (r.active ? '' : ' [off]'),
     r.ref ?? '',

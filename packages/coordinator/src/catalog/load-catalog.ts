@@ -37,8 +37,12 @@ export function semanticProblemsOfCatalog (source: SourceFile, catalog: Catalog)
 
   for (const [name, def] of Object.entries(defs)) {
     if (def.enum !== undefined && def.type !== 'string') add(['settings', name, 'enum'], 'only a string setting can have enum values')
-    const wrong = settingValueProblem(def, def.type === 'version' ? String(def.default) : def.default, name)
-    if (wrong !== null) add(['settings', name, 'default'], `default does not fit: ${wrong}`)
+    if (def.default === undefined) {
+      if (def.type !== 'port') add(['settings', name], 'a default is required (only a port setting may leave it to the user)')
+    } else {
+      const wrong = settingValueProblem(def, def.type === 'version' ? String(def.default) : def.default, name)
+      if (wrong !== null) add(['settings', name, 'default'], `default does not fit: ${wrong}`)
+    }
     if (def.scope === 'host' && def.type !== 'port') add(['settings', name, 'scope'], 'only a port setting can have scope host (a per-host port)')
   }
   for (const [id, role] of Object.entries(catalog.roles)) {

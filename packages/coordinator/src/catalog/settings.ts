@@ -44,7 +44,7 @@ export function resolveSettings (catalog: Catalog, inputs: ReadonlyArray<[string
   const values: Record<string, SettingValue> = {}
   const problems: Problem[] = []
   for (const [name, def] of Object.entries(defs)) {
-    if (def.scope !== 'host') values[name] = def.type === 'version' ? String(def.default) : def.default
+    if (def.scope !== 'host' && def.default !== undefined) values[name] = def.type === 'version' ? String(def.default) : def.default
   }
   for (const [name, input] of inputs) {
     const def = defs[name]
@@ -61,10 +61,37 @@ export function resolveSettings (catalog: Catalog, inputs: ReadonlyArray<[string
   return { values, problems }
 }
 
-/** The value of a port setting for one host: the host's own, else the global one, else the default. */
-export function hostPortSetting (catalog: Catalog, name: string, global: SettingValues, host: Readonly<Record<string, SettingValue>> | undefined): number {
+/**
+ * The value of a port setting for one host: the host's own, else the global one, else the
+ * default; null when none is set (a port the catalog leaves to the user).
+ */
+export function hostPortSetting (catalog: Catalog, name: string, global: SettingValues, host: Readonly<Record<string, SettingValue>> | undefined): number | null {
   const v = host?.[name] ?? global[name] ?? catalog.settings?.[name]?.default
-  return Number(v)
+  return v === undefined ? null : Number(v)
+}
+
+/**
+ * Every active flow whose port comes from a setting needs a value for each target host. Returns
+ * what is missing, one message per flow and setting, naming the hosts.
+ */
+export function unsetPortProblems (catalog: Catalog, hosts: readonly InventoryHost[], values: SettingValues): string[] {
+  const defs = catalog.settings ?? {}
+  const out: string[] = []
+  for (const flow of catalog.flows) {
+    const active = evaluate(flow.when, values, defs) && evaluate(catalog.roles[flow.from]?.when, values, defs) && evaluate(catalog.roles[flow.to]?.when, values, defs)
+    if (!active) continue
+    const sourcesExist = catalog.roles[flow.from]?.external === true || hosts.some((h) => h.roles.includes(flow.from))
+    if (!sourcesExist) continue
+    const targets = catalog.roles[flow.to]?.external === true ? [undefined] : hosts.filter((h) => h.roles.includes(flow.to))
+    for (const spec of [...(flow.tcp ?? []), ...(flow.udp ?? [])]) {
+      if (typeof spec !== 'object') continue
+      const unset = targets.filter((h) => hostPortSetting(catalog, spec.setting, values, h?.settings) === null)
+      if (unset.length === 0) continue
+      const who = unset[0] === undefined ? '' : ` (for ${unset.map((h) => h?.name ?? '').join(', ')})`
+      out.push(`flow ${flow.id} (${flow.from} to ${flow.to}) is on and takes its port from setting "${spec.setting}", which has no value${who}: the document names no port, so set it with --set ${spec.setting}=PORT or under settings:${defs[spec.setting]?.scope === 'host' ? ' (or per host)' : ''}`)
+    }
+  }
+  return out
 }
 
 /** Why a host cannot have this role under these settings (an HA-only role in a non-HA setup), or null. */
@@ -89,6 +116,7 @@ export function applyOverrides (catalog: Catalog, hosts: readonly InventoryHost[
     const why = roleConditionProblem(catalog, r, values)
     if (why !== null) problems.push({ file: 'inventory', path: `hosts[${i}].roles[${j}]`, message: `${h.name}: ${why}` })
   }))
+  if (problems.length === 0) for (const message of unsetPortProblems(catalog, hosts, values)) problems.push({ file: 'settings', path: '', message })
   if (problems.length > 0) throw problemsError('PC_ERR_SETTING_INVALID', 'invalid settings:', problems)
   return values
 }

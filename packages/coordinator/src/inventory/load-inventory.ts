@@ -2,7 +2,7 @@ import net from 'node:net'
 import { problemsError, type Catalog, type Inventory, type Problem, type SettingValue } from '@portcheck/protocol'
 import type { SettingValues } from '../catalog/conditions.js'
 import { schemaProblemsOfInventory } from '../catalog/schema.js'
-import { coerceSetting, resolveSettings, roleConditionProblem, type SettingInput } from '../catalog/settings.js'
+import { coerceSetting, resolveSettings, roleConditionProblem, unsetPortProblems, type SettingInput } from '../catalog/settings.js'
 import { SourceFile } from '../catalog/source-file.js'
 
 /** An inventory that passed validation against a catalog, with its settings resolved. */
@@ -74,6 +74,9 @@ export function validateInventorySource (source: SourceFile, catalog: Catalog, o
       }
     }
   })
+  if (problems.length === 0) {
+    for (const message of unsetPortProblems(catalog, inv.hosts, resolved.values)) problems.push(source.problem(['settings'], message))
+  }
   return { problems, settings: resolved.values }
 }
 

@@ -54,12 +54,17 @@ export interface PlanInput {
 const SKIP_PRIORITY: Record<SkipReason, number> = { optional: 3, condition: 2, external: 1, 'same-host': 0 }
 
 /** A flow's ports for one target: ranges expanded for hosts, kept whole for external targets. */
-function portsFor (catalog: Catalog, flow: Flow, proto: Proto, settings: SettingValues, target: InventoryHost | null): Array<[number, number]> {
+function portsFor (catalog: Catalog, flow: Flow, proto: Proto, settings: SettingValues, target: InventoryHost | null, active: boolean): Array<[number, number]> {
   const out: Array<[number, number]> = []
   for (const spec of flow[proto] ?? []) {
     const p = parsePortSpec(spec)
     if ('setting' in p) {
       const v = hostPortSetting(catalog, p.setting, settings, target?.settings as Record<string, SettingValue> | undefined)
+      if (v === null) {
+        // Validation refuses an active flow without its port; an inactive one simply has no checks.
+        if (active) throw new PortcheckError('PC_ERR_SETTING_INVALID', `flow ${flow.id} takes its port from setting "${p.setting}", which has no value: set it with --set ${p.setting}=PORT`)
+        continue
+      }
       out.push([v, v])
     } else if (target === null || p.lo === p.hi) out.push([p.lo, p.hi])
     else for (let port = p.lo; port <= p.hi; port++) out.push([port, port])
@@ -104,7 +109,7 @@ export function buildPlan (input: PlanInput): Plan {
         if (src !== null && dst !== null && src.name === dst.name && mesh) continue
         const skip: SkipReason | null = src !== null && dst !== null && src.name === dst.name ? 'same-host' : flowSkip
         for (const proto of ['tcp', 'udp'] as const) {
-          for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst)) {
+          for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst, active)) {
             const key = `${src?.name ?? '@' + flow.from}|${dst?.name ?? '@' + flow.to}|${proto}|${port}|${portEnd}`
             const existing = index.get(key)
             if (existing === undefined) {
@@ -157,8 +162,8 @@ export interface CatalogRow {
   fromRole: string
   toRole: string
   protocol: Proto
-  /** The port, or the first of a range. For a per-host setting, its global value. */
-  port: number
+  /** The port, or the first of a range. For a port setting, its global value, or null if the user must set it. */
+  port: number | null
   /** Last port of a range. */
   portEnd?: number
   /** The per-host setting the port comes from, if any. */
