@@ -20,7 +20,7 @@ export function render (report: RunReport, format: string, opts: { color: boolea
 function progressLine (run: Run): () => void {
   if (!process.stderr.isTTY) return () => {}
   const timer = setInterval(() => {
-    const { done, total } = run.report().progress
+    const { done, total } = run.progress()
     process.stderr.write(`\r  ${run.state}: ${done}/${total} checks   `)
   }, 250)
   return () => {

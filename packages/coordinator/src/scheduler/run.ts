@@ -82,6 +82,7 @@ export class Run extends EventEmitter<RunEvents> {
   private readonly onMessage: (conn: AgentConnection, msg: AgentMessage) => void
   private readonly onLeft: (conn: AgentConnection) => void
   private flushSeq = 1
+  private cachedReport: { at: number, report: RunReport, final: boolean } | null = null
 
   constructor (readonly plan: Plan, private readonly hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
     super()
@@ -138,13 +139,31 @@ export class Run extends EventEmitter<RunEvents> {
       this.finishedAt = new Date()
       this.setState(this.aborted ? 'aborted' : 'done')
     }
-    const report = this.report()
+    const report = this.report(0)
     this.emit('done', report)
     return report
   }
 
-  /** The report as it stands: complete once the run is done. */
-  report (): RunReport {
+  /** How far the run is, cheaply (no report is built). */
+  progress (): { state: RunState, done: number, total: number, elapsedMs: number } {
+    return { state: this.state, done: this.done, total: this.plan.checks.length, elapsedMs: (this.finishedAt ?? new Date()).getTime() - this.startedAt.getTime() }
+  }
+
+  /**
+   * The report as it stands: complete once the run is done. Building it walks every check, so
+   * while the run goes on a copy at most `maxAgeMs` old is reused (the dashboard polls it), and
+   * once the run is over it is built once.
+   */
+  report (maxAgeMs = 200): RunReport {
+    const cached = this.cachedReport
+    if (cached !== null && (cached.final || (maxAgeMs > 0 && Date.now() - cached.at <= maxAgeMs))) return cached.report
+    const report = this.buildReport()
+    const final = report.state === 'done' || report.state === 'aborted'
+    this.cachedReport = { at: Date.now(), report, final }
+    return report
+  }
+
+  private buildReport (): RunReport {
     const checks = this.plan.checks.map((c) => this.checkReportOf(c))
     const summary = count(checks)
     const required = count(checks.filter((c) => c.required))

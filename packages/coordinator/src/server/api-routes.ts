@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PortcheckError, formatProblem } from '@portcheck/protocol'
 import { tokenMatches } from '../hub/token.js'
 import { catalogRows } from '../plan/expand.js'
+import { formatJunit } from '../report/format-junit.js'
+import { detailed, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
+import type { Run } from '../scheduler/run.js'
 import type { Coordinator, RunRequest } from './coordinator.js'
 
 /** Agent states the API reports for inventory hosts. */
@@ -18,6 +21,40 @@ const runBody = {
     rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
   }
 } as const
+
+interface FilterQuery {
+  status?: CheckFilter['status']
+  reason?: string
+  protocol?: 'tcp' | 'udp'
+  port?: number
+  role?: string
+  fromRole?: string
+  toRole?: string
+  from?: string
+  to?: string
+  required?: boolean
+}
+
+const filterProps = {
+  status: { enum: ['pass', 'blocked', 'inconclusive', 'skipped', 'pending', 'failing'] },
+  reason: { type: 'string', maxLength: 64 },
+  protocol: { enum: ['tcp', 'udp'] },
+  port: { type: 'integer', minimum: 1, maximum: 65535 },
+  role: { type: 'string', maxLength: 64 },
+  fromRole: { type: 'string', maxLength: 64 },
+  toRole: { type: 'string', maxLength: 64 },
+  from: { type: 'string', maxLength: 253 },
+  to: { type: 'string', maxLength: 253 },
+  required: { type: 'boolean' }
+} as const
+
+function toFilter (q: FilterQuery): CheckFilter {
+  const { required, ...rest } = q
+  const f: CheckFilter = {}
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (f as Record<string, unknown>)[k] = v
+  if (required === true) f.requiredOnly = true
+  return f
+}
 
 function tokenOf (req: FastifyRequest): string | undefined {
   const h = req.headers.authorization
@@ -46,6 +83,7 @@ function sendError (reply: FastifyReply, status: number, code: string, message: 
 /** The JSON API: agents, catalog, plan and runs. */
 export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coordinator }): Promise<void> {
   const c = opts.coordinator
+  const findRun = (id: string): Run | undefined => id === 'latest' ? c.runs.latest() : c.runs.get(id)
 
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return
@@ -112,9 +150,44 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   }))
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
-    const run = req.params.id === 'latest' ? c.runs.latest() : c.runs.get(req.params.id)
+    const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     return run.report()
+  })
+
+  app.get<{ Params: { id: string }, Querystring: FilterQuery & { by?: 'role' | 'host', offset?: number, limit?: number } }>('/api/runs/:id/matrix', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...filterProps, by: { enum: ['role', 'host'] }, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } }
+  }, async (req, reply) => {
+    const run = findRun(req.params.id)
+    if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
+    const { by, offset, limit, ...filter } = req.query
+    const checks = run.report().checks
+    if (by === 'host') return hostMatrix(checks, toFilter(filter), { ...(offset !== undefined ? { offset } : {}), ...(limit !== undefined ? { limit } : {}) })
+    return roleMatrix(checks, toFilter(filter))
+  })
+
+  app.get<{ Params: { id: string }, Querystring: FilterQuery & { offset?: number, limit?: number } }>('/api/runs/:id/checks', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...filterProps, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } } } }
+  }, async (req, reply) => {
+    const run = findRun(req.params.id)
+    if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
+    const { offset = 0, limit = 500, ...filter } = req.query
+    const f = toFilter(filter)
+    const all = run.report().checks.filter((x) => matches(x, f))
+    return { total: all.length, offset, checks: detailed(all.slice(offset, offset + limit), run.plan.catalog) }
+  })
+
+  app.get<{ Params: { id: string, format: string } }>('/api/runs/:id/export.:format', async (req, reply) => {
+    const run = findRun(req.params.id)
+    if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
+    const report = run.report()
+    const base = `portcheck-${report.catalog}-${report.id}`
+    switch (req.params.format) {
+      case 'json': return await reply.header('content-disposition', `attachment; filename="${base}.json"`).type('application/json').send(JSON.stringify(report, null, 2))
+      case 'csv': return await reply.header('content-disposition', `attachment; filename="${base}.csv"`).type('text/csv; charset=utf-8').send(formatCsv(report))
+      case 'junit': return await reply.header('content-disposition', `attachment; filename="${base}.junit.xml"`).type('application/xml').send(formatJunit(report))
+      default: return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no export format ${req.params.format}: json, csv or junit`)
+    }
   })
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/abort', async (req, reply) => {

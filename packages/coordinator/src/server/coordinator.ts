@@ -12,6 +12,8 @@ import { buildPlan, type Plan, type PlannedCheck } from '../plan/expand.js'
 import type { Run, RunOptions } from '../scheduler/run.js'
 import { RunManager } from '../scheduler/run-manager.js'
 import { apiRoutes } from './api-routes.js'
+import { dashboardRoutes } from './dashboard-routes.js'
+import { DashboardEvents, EVENTS_PATH } from './events.js'
 
 /** Options of {@link buildCoordinator}. */
 export interface CoordinatorOptions {
@@ -145,6 +147,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     },
     async close () {
       await runs.abortCurrent()
+      await events.close()
       await hub.close()
       await app.close()
     },
@@ -191,14 +194,17 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     joinCommand: (name) => `npx portcheck-agent --coordinator ${coordinator.agentUrl ?? 'ws://COORDINATOR:7070'} --token ${token} --name ${name}`
   }
 
+  const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }))
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]
     if (path === AGENT_WS_PATH) hub.handleUpgrade(req, socket, head)
+    else if (path === EVENTS_PATH) events.handleUpgrade(req, socket, head)
     else {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       socket.destroy()
     }
   })
   await app.register(apiRoutes, { coordinator })
+  await app.register(dashboardRoutes)
   return coordinator
 }

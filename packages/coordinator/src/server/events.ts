@@ -1,0 +1,99 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Logger } from 'pino'
+import { tokenMatches } from '../hub/token.js'
+import type { Run } from '../scheduler/run.js'
+import type { Coordinator } from './coordinator.js'
+
+/** The WebSocket path the dashboard subscribes to. */
+export const EVENTS_PATH = '/api/events'
+
+/** How often a running run's progress is pushed, at most, in ms. */
+const PROGRESS_INTERVAL_MS = 250
+
+/** An event the dashboard receives. Checks themselves are fetched through the API, aggregated. */
+export type DashboardEvent =
+  | { type: 'run', id: string, state: string, done: number, total: number, elapsedMs: number }
+  | { type: 'run-finished', id: string, verdict: string | null, exitCode: number | null }
+  | { type: 'agents' }
+
+/**
+ * Live updates for dashboards: run progress (throttled), run start and end, agents joining
+ * and leaving. The browser cannot set headers on a WebSocket, so the token comes as `?token=`
+ * (the query is never logged).
+ */
+export class DashboardEvents {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false })
+  private timer: NodeJS.Timeout | null = null
+  private watched: Run | null = null
+
+  constructor (private readonly c: Coordinator, private readonly logger: Logger) {
+    c.runs.on('started', (run) => this.watch(run))
+    c.runs.on('finished', (run) => {
+      this.stopTimer()
+      this.pushProgress(run)
+      const report = run.report()
+      this.broadcast({ type: 'run-finished', id: run.id, verdict: report.verdict, exitCode: report.exitCode })
+    })
+    const agents = (): void => this.broadcast({ type: 'agents' })
+    c.hub.on('joined', agents)
+    c.hub.on('left', agents)
+  }
+
+  handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const token = url.searchParams.get('token') ?? undefined
+    if (this.c.requireAuth && !tokenMatches(token, this.c.token) && (this.c.viewerToken === null || !tokenMatches(token, this.c.viewerToken))) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      socket.destroy()
+      return
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws))
+  }
+
+  async close (): Promise<void> {
+    this.stopTimer()
+    for (const ws of this.wss.clients) ws.terminate()
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+  }
+
+  private accept (ws: WebSocket): void {
+    // Viewers only listen; anything they send is ignored, and errors only end their socket.
+    ws.on('message', () => {})
+    ws.on('error', (err) => this.logger.debug({ err }, 'dashboard socket error'))
+    const current = this.c.runs.current
+    if (current !== null) this.send(ws, progressEvent(current))
+  }
+
+  private watch (run: Run): void {
+    this.watched = run
+    this.stopTimer()
+    this.pushProgress(run)
+    this.timer = setInterval(() => { if (this.watched !== null) this.pushProgress(this.watched) }, PROGRESS_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  private stopTimer (): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  private pushProgress (run: Run): void {
+    this.broadcast(progressEvent(run))
+  }
+
+  private broadcast (event: DashboardEvent): void {
+    const text = JSON.stringify(event)
+    for (const ws of this.wss.clients) if (ws.readyState === ws.OPEN) ws.send(text)
+  }
+
+  private send (ws: WebSocket, event: DashboardEvent): void {
+    ws.send(JSON.stringify(event))
+  }
+}
+
+function progressEvent (run: Run): DashboardEvent {
+  const p = run.progress()
+  return { type: 'run', id: run.id, ...p }
+}
