@@ -5,7 +5,7 @@ import { PortcheckError, problemsError } from '@portcheck/protocol'
 import { loadCatalog, type LoadedCatalog } from './catalog/load-catalog.js'
 import { SourceFile } from './catalog/source-file.js'
 import { loadInventory, type LoadedInventory } from './inventory/load-inventory.js'
-import type { RunReport } from './report/report.js'
+import type { RunSummary } from './report/report.js'
 import type { Run, RunOptions } from './scheduler/run.js'
 import { buildCoordinator, type Coordinator } from './server/coordinator.js'
 
@@ -72,8 +72,10 @@ export interface RunCheckOptions extends RunOptions {
 
 /** What {@link runCheck} returns. */
 export interface RunCheckResult {
-  /** The final report, or null if stopped before the run began. */
-  report: RunReport | null
+  /** The finished run (its `report()`, `writeJson()`, `checkAt()`), or null if stopped before it began. */
+  run: Run | null
+  /** The run's summary and verdict, or null if stopped before it began. */
+  summary: RunSummary | null
   coordinator: Coordinator
 }
 
@@ -99,7 +101,8 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
       ...(opts.includeOptional !== undefined ? { includeOptional: opts.includeOptional } : {})
     }
   })
-  let report: RunReport | null = null
+  let run: Run | null = null
+  let summary: RunSummary | null = null
   // A function, not a property read: the signal can fire across the awaits below.
   const aborted = (): boolean => opts.signal?.aborted === true
   try {
@@ -111,15 +114,16 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
       if (!aborted() && missing.length > 0) logger.warn({ missing }, 'starting without every agent: their checks will be inconclusive (agent-missing)')
     }
     if (!aborted()) {
-      const run = coordinator.startRun()
-      opts.onRun?.(run)
-      const onAbort = (): void => run.abort()
+      const started = coordinator.startRun()
+      run = started
+      opts.onRun?.(started)
+      const onAbort = (): void => started.abort()
       opts.signal?.addEventListener('abort', onAbort, { once: true })
-      report = await coordinator.runs.wait(run)
+      summary = await coordinator.runs.finished(started)
       opts.signal?.removeEventListener('abort', onAbort)
     }
   } finally {
-    if (opts.keepOpen !== true || report === null) await coordinator.close()
+    if (opts.keepOpen !== true || summary === null) await coordinator.close()
   }
-  return { report, coordinator }
+  return { run, summary, coordinator }
 }

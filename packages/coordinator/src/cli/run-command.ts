@@ -1,3 +1,4 @@
+import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Argv } from 'yargs'
 import { describeReason } from '@portcheck/protocol'
 import { loadInputs, runCheck } from '../api.js'
@@ -15,6 +16,13 @@ export function render (report: RunReport, format: string, opts: { color: boolea
   const legend = reasonLegend(report)
   const table = formatTable(report, { color: opts.color, verbose: opts.verbose, purposes: opts.purposes })
   return legend.length > 0 && report.verdict !== 'pass' ? `${table}\nWhat the reasons mean:\n${legend.join('\n')}\n` : table
+}
+
+/** Streams the JSON report to a file or stdout, a slice of checks at a time. */
+async function writeJsonReport (run: Run, output: string | undefined): Promise<void> {
+  const out: NodeJS.WritableStream = output !== undefined && output !== '-' ? createWriteStream(output) : process.stdout
+  await run.writeJson((chunk) => out.write(chunk) ? undefined : new Promise<void>((resolve) => { out.once('drain', () => resolve()) }))
+  if (out !== process.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => err != null ? reject(err) : resolve()))
 }
 
 function progressLine (run: Run): () => void {
@@ -53,7 +61,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     process.on('SIGTERM', onSignal)
     let stopProgress = (): void => {}
     try {
-      const { report, coordinator } = await runCheck({
+      const { run, summary, coordinator } = await runCheck({
         inputs,
         listen: parseListen(args.listen),
         ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
@@ -71,12 +79,15 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         onRun: (run) => { stopProgress = progressLine(run) }
       })
       stopProgress()
-      if (report === null) { setExit(130); return }
-      const purposes = new Map(inputs.catalog.catalog.flows.map((f) => [f.id, f.purpose]))
-      const color = args.output === undefined && process.stdout.isTTY && process.env.NO_COLOR === undefined
-      await emit(render(report, args.format, { color, verbose: args.verbose, purposes }), args.output)
-      if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${report.verdict ?? report.state} (exit ${report.exitCode ?? '-'})\n`)
-      setExit(interrupted ? 130 : report.exitCode ?? 3)
+      if (run === null || summary === null) { setExit(130); return }
+      if (args.format === 'json') await writeJsonReport(run, args.output)
+      else {
+        const purposes = new Map(inputs.catalog.catalog.flows.map((f) => [f.id, f.purpose]))
+        const color = args.output === undefined && process.stdout.isTTY && process.env.NO_COLOR === undefined
+        await emit(render(run.report(), args.format, { color, verbose: args.verbose, purposes }), args.output)
+      }
+      if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${summary.verdict ?? summary.state} (exit ${summary.exitCode ?? '-'})\n`)
+      setExit(interrupted ? 130 : summary.exitCode ?? 3)
       if (args.dashboard && !interrupted) {
         process.stderr.write(`\nDashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}  (Ctrl-C to stop)\n`)
         await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }))

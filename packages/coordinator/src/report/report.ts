@@ -44,6 +44,12 @@ export type RunVerdict = 'pass' | 'blocked' | 'inconclusive'
 
 export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'closing' | 'done' | 'aborted'
 
+/** The fields of a check the matrices and filters need: its plan entry, status and reason. */
+export type CheckRow = Pick<CheckReport, 'index' | 'from' | 'to' | 'fromRole' | 'toRole' | 'protocol' | 'port' | 'portEnd' | 'required' | 'status' | 'reason'>
+
+/** A run's report without its checks. */
+export type RunSummary = Omit<RunReport, 'checks'>
+
 /** A run's report: the whole result, as JSON. */
 export interface RunReport {
   id: string

@@ -1,7 +1,7 @@
 import type { Status } from '@portcheck/protocol'
 import type { Catalog } from '@portcheck/protocol'
 import { remedy } from './remedy.js'
-import type { CheckReport, RunReport } from './report.js'
+import type { CheckReport, CheckRow, RunReport } from './report.js'
 
 /** Per-status counts of a set of checks; `pending` are checks still running. */
 export interface StatusCounts {
@@ -45,7 +45,7 @@ export interface CheckFilter {
 }
 
 /** Whether a check passes a filter. `failing` means blocked or inconclusive. */
-export function matches (c: CheckReport, f: CheckFilter): boolean {
+export function matches (c: CheckRow, f: CheckFilter): boolean {
   if (f.status !== undefined) {
     if (f.status === 'pending') { if (c.status !== null) return false } else if (f.status === 'failing') { if (c.status !== 'blocked' && c.status !== 'inconclusive') return false } else if (c.status !== f.status) return false
   }
@@ -82,7 +82,7 @@ export interface RoleCell {
 }
 
 /** Aggregates checks by (source role, target role), then by port: what the role matrix shows. */
-export function roleMatrix (checks: readonly CheckReport[], filter: CheckFilter = {}): { rows: string[], cols: string[], cells: RoleCell[] } {
+export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}): { rows: string[], cols: string[], cells: RoleCell[] } {
   const cells = new Map<string, { cell: RoleCell, ports: Map<string, PortCell> }>()
   const rows: string[] = []
   const cols: string[] = []
@@ -128,12 +128,12 @@ export interface HostCell {
  * Aggregates checks by (source host, target host). External ends appear as `(role)`. Sources
  * are paged (`offset`, `limit`) so a 300-host matrix need not travel at once.
  */
-export function hostMatrix (checks: readonly CheckReport[], filter: CheckFilter = {}, page: { offset?: number, limit?: number } = {}): { rows: string[], cols: string[], totalRows: number, cells: HostCell[] } {
+export function hostMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}, page: { offset?: number, limit?: number } = {}): { rows: string[], cols: string[], totalRows: number, cells: HostCell[] } {
   const allRows: string[] = []
   const rowSet = new Set<string>()
   const colSet = new Set<string>()
   const cols: string[] = []
-  const selected: CheckReport[] = []
+  const selected: CheckRow[] = []
   for (const c of checks) {
     if (!matches(c, filter)) continue
     selected.push(c)

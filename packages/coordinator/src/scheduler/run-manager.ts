@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { PortcheckError } from '@portcheck/protocol'
 import type { AgentHub } from '../hub/agent-hub.js'
 import type { Plan } from '../plan/expand.js'
+import type { RunReport, RunSummary } from '../report/report.js'
 import { Run, type RunOptions } from './run.js'
 
 interface ManagerEvents {
@@ -68,17 +69,23 @@ export class RunManager extends EventEmitter<ManagerEvents> {
     return run
   }
 
-  /** Waits for a run to finish and returns its report. */
-  async wait (run: Run): Promise<ReturnType<Run['report']>> {
-    if (run.state === 'done' || run.state === 'aborted') return run.report()
+  /** Waits for a run to finish; resolves with its summary (no checks: cheap at any size). */
+  async finished (run: Run): Promise<RunSummary> {
+    if (this.active !== run && (run.state === 'done' || run.state === 'aborted')) return run.summary()
     return await new Promise((resolve) => {
       const onFinished = (r: Run): void => {
         if (r !== run) return
         this.off('finished', onFinished)
-        resolve(run.report())
+        resolve(run.summary())
       }
       this.on('finished', onFinished)
     })
+  }
+
+  /** Waits for a run to finish and returns its whole report, checks included. */
+  async wait (run: Run): Promise<RunReport> {
+    await this.finished(run)
+    return run.report()
   }
 
   /** Aborts the run in progress, if any, and waits until its listeners are closed. */
@@ -86,6 +93,6 @@ export class RunManager extends EventEmitter<ManagerEvents> {
     const run = this.active
     if (run === null) return
     run.abort()
-    await this.wait(run)
+    await this.finished(run)
   }
 }

@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
-  MAX_PROBES_PER_FRAME, type AgentMessage, type ListenOrder, type ListenerState, type ProbeOrder, type ProbeResult
+  MAX_PROBES_PER_FRAME, type AgentMessage, type ListenOrder, type ListenerState, type ProbeOrder, type Status
 } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
-import { checkReport, count, verdictOf, type CheckReport, type RunReport, type RunState } from '../report/report.js'
-import { decide, provingReceipt, type EndState, type SeenReceipt, type Verdict } from './verdict.js'
+import { checkReport, emptyCounts, verdictOf, type CheckReport, type CheckRow, type Counts, type RunReport, type RunState, type RunSummary } from '../report/report.js'
+import { CheckState } from './check-state.js'
+import { decide, provingReceipt, type EndState, type Observation } from './verdict.js'
 
 /** Tunables of a run. Every wait is bounded, so a run always ends. */
 export interface RunOptions {
@@ -38,9 +39,7 @@ interface Participant {
 
 export interface RunEvents {
   state: [RunState]
-  /** A check's verdict became known or changed (provisional until the run is done). */
-  check: [CheckReport]
-  done: [RunReport]
+  done: [RunSummary]
 }
 
 let runCounter = 0
@@ -50,8 +49,6 @@ export function newRunId (): string {
   runCounter = (runCounter + 1) % 1296
   return `${Date.now().toString(36)}${runCounter.toString(36).padStart(2, '0')}${randomBytes(3).toString('hex')}`
 }
-
-const NONCE_BYTES = 12
 
 /**
  * One pass over a plan: opens the target listeners (waiting for every bind to be confirmed),
@@ -67,11 +64,7 @@ export class Run extends EventEmitter<RunEvents> {
   private readonly concurrency: number
   private readonly opts: Required<RunOptions>
   private readonly participants = new Map<string, Participant>()
-  private readonly nonceIndex = new Map<string, number>()
-  private readonly nonces: Array<string | undefined>
-  private readonly results: Array<ProbeResult | null>
-  private readonly receipts: Array<SeenReceipt[] | undefined>
-  private readonly verdicts: Array<Verdict | null>
+  private readonly checks: CheckState
   private readonly listenerStates = new Map<string, ListenerState>()
   private done = 0
   private readonly counted: Uint8Array
@@ -82,7 +75,6 @@ export class Run extends EventEmitter<RunEvents> {
   private readonly onMessage: (conn: AgentConnection, msg: AgentMessage) => void
   private readonly onLeft: (conn: AgentConnection) => void
   private flushSeq = 1
-  private cachedReport: { at: number, report: RunReport, final: boolean } | null = null
 
   constructor (readonly plan: Plan, private readonly hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
     super()
@@ -97,10 +89,7 @@ export class Run extends EventEmitter<RunEvents> {
     this.timeoutMs = this.opts.timeoutMs
     this.concurrency = this.opts.concurrency
     const n = plan.checks.length
-    this.nonces = new Array<string | undefined>(n)
-    this.results = new Array<ProbeResult | null>(n).fill(null)
-    this.receipts = new Array<SeenReceipt[] | undefined>(n)
-    this.verdicts = new Array<Verdict | null>(n).fill(null)
+    this.checks = new CheckState(n)
     this.counted = new Uint8Array(n)
     this.onMessage = (conn, msg) => this.handle(conn, msg)
     this.onLeft = (conn) => this.left(conn)
@@ -114,8 +103,8 @@ export class Run extends EventEmitter<RunEvents> {
     this.poke()
   }
 
-  /** Runs to the end; resolves with the final report. Never rejects for network reasons. */
-  async execute (): Promise<RunReport> {
+  /** Runs to the end; resolves with the final summary. Never rejects for network reasons. */
+  async execute (): Promise<RunSummary> {
     this.hub.on('message', this.onMessage)
     this.hub.on('left', this.onLeft)
     try {
@@ -139,9 +128,9 @@ export class Run extends EventEmitter<RunEvents> {
       this.finishedAt = new Date()
       this.setState(this.aborted ? 'aborted' : 'done')
     }
-    const report = this.report(0)
-    this.emit('done', report)
-    return report
+    const summary = this.summary()
+    this.emit('done', summary)
+    return summary
   }
 
   /** How far the run is, cheaply (no report is built). */
@@ -149,24 +138,21 @@ export class Run extends EventEmitter<RunEvents> {
     return { state: this.state, done: this.done, total: this.plan.checks.length, elapsedMs: (this.finishedAt ?? new Date()).getTime() - this.startedAt.getTime() }
   }
 
-  /**
-   * The report as it stands: complete once the run is done. Building it walks every check, so
-   * while the run goes on a copy at most `maxAgeMs` old is reused (the dashboard polls it), and
-   * once the run is over it is built once.
-   */
-  report (maxAgeMs = 200): RunReport {
-    const cached = this.cachedReport
-    if (cached !== null && (cached.final || (maxAgeMs > 0 && Date.now() - cached.at <= maxAgeMs))) return cached.report
-    const report = this.buildReport()
-    const final = report.state === 'done' || report.state === 'aborted'
-    this.cachedReport = { at: Date.now(), report, final }
-    return report
-  }
-
-  private buildReport (): RunReport {
-    const checks = this.plan.checks.map((c) => this.checkReportOf(c))
-    const summary = count(checks)
-    const required = count(checks.filter((c) => c.required))
+  /** The report without its checks: cheap at any size, for progress, lists and events. */
+  summary (): RunSummary {
+    const all = emptyCounts()
+    const required = emptyCounts()
+    const n = this.plan.checks.length
+    for (let i = 0; i < n; i++) {
+      const status = this.checks.status(i)
+      const req = (this.plan.checks[i] as PlannedCheck).required
+      all.checks++
+      if (req) required.checks++
+      if (status !== null) {
+        all[status]++
+        if (req) required[status]++
+      }
+    }
     const finished = this.state === 'done' || this.state === 'aborted'
     const { verdict, exitCode } = verdictOf(required)
     const expected = this.plan.hosts.length
@@ -182,21 +168,61 @@ export class Run extends EventEmitter<RunEvents> {
       timeoutMs: this.timeoutMs,
       includeOptional: this.plan.includeOptional,
       settings: { ...this.plan.settings },
-      summary,
+      summary: all,
       required,
-      progress: { done: this.done, total: this.plan.checks.length },
+      progress: { done: this.done, total: n },
       verdict: finished ? verdict : null,
       exitCode: finished ? exitCode : null,
-      agents: { expected, joined: expected - this.missingAtStart.length, missing: this.missingAtStart, lost },
-      checks
+      agents: { expected, joined: expected - this.missingAtStart.length, missing: this.missingAtStart, lost }
     }
+  }
+
+  /** One check's entry in the report, built on demand. */
+  checkAt (index: number): CheckReport {
+    const check = this.plan.checks[index] as PlannedCheck
+    const result = this.checks.result(index)
+    // Until a check is settled, its verdict is pending; afterwards it is recomputed from the
+    // stored observations, which no longer change.
+    const verdict = this.checks.status(index) === null ? null : decide(check, this.observe(check))
+    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null)
+  }
+
+  /** Every check's plan entry with its current status and reason, without building reports. */
+  * rows (): Generator<CheckRow> {
+    const n = this.plan.checks.length
+    for (let i = 0; i < n; i++) {
+      const c = this.plan.checks[i] as PlannedCheck
+      yield { index: i, from: c.from, to: c.to, fromRole: c.fromRole, toRole: c.toRole, protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), required: c.required, status: this.checks.status(i), reason: this.checks.reason(i) }
+    }
+  }
+
+  /** The whole report, checks included. For large runs prefer {@link writeJson}, which streams. */
+  report (): RunReport {
+    const checks: CheckReport[] = new Array(this.plan.checks.length)
+    for (let i = 0; i < checks.length; i++) checks[i] = this.checkAt(i)
+    return { ...this.summary(), checks }
+  }
+
+  /**
+   * Writes the report as JSON, a slice of checks at a time, so a million-check report never sits
+   * in memory whole. `write` may return a promise (backpressure); it is awaited.
+   */
+  async writeJson (write: (chunk: string) => unknown): Promise<void> {
+    const head = JSON.stringify(this.summary(), null, 2)
+    await write(head.slice(0, -2) + ',\n  "checks": [')
+    const n = this.plan.checks.length
+    for (let i = 0; i < n; i += 1000) {
+      const parts: string[] = []
+      for (let j = i; j < Math.min(n, i + 1000); j++) parts.push((j === 0 ? '\n    ' : ',\n    ') + JSON.stringify(this.checkAt(j)))
+      await write(parts.join(''))
+    }
+    await write(n === 0 ? ']\n}\n' : '\n  ]\n}\n')
   }
 
   // ------------------------------------------------------------------ phases
 
   private prepare (): void {
     this.missingAtStart = this.plan.hosts.map((h) => h.name).filter((n) => this.hub.get(n) === undefined)
-    const nonceBytes = randomBytes(NONCE_BYTES * this.plan.checks.length)
     const perSource = new Map<string, number>()
     for (const check of this.plan.checks) {
       if (check.skip !== null) {
@@ -212,9 +238,7 @@ export class Run extends EventEmitter<RunEvents> {
       const n = (perSource.get(src.name) ?? 0) + 1
       perSource.set(src.name, n)
       if (n > this.maxProbesPerSource) this.maxProbesPerSource = n
-      const nonce = nonceBytes.toString('base64url', check.index * NONCE_BYTES, (check.index + 1) * NONCE_BYTES)
-      this.nonces[check.index] = nonce
-      this.nonceIndex.set(nonce, check.index)
+      this.checks.nonceFor(check.index)
       const key = `${check.protocol}/${check.port}`
       if (!dst.listenerKeys.has(key)) {
         dst.listenerKeys.add(key)
@@ -241,8 +265,8 @@ export class Run extends EventEmitter<RunEvents> {
     // Interleave each source's probes by target so no target takes every source's first wave at once.
     const perSource = new Map<string, Map<string, ProbeOrder[]>>()
     for (const check of this.plan.checks) {
-      const nonce = this.nonces[check.index]
-      if (nonce === undefined || this.verdicts[check.index]?.status !== undefined) continue
+      if (!this.checks.isProbed(check.index) || this.checks.status(check.index) !== null) continue
+      const nonce = this.checks.nonceFor(check.index)
       const src = this.participants.get(check.from as string) as Participant
       const dst = this.participants.get(check.to as string) as Participant
       const ls = this.listenerStates.get(`${dst.name}|${check.protocol}/${check.port}`)
@@ -310,11 +334,8 @@ export class Run extends EventEmitter<RunEvents> {
 
   private finalize (): void {
     for (const check of this.plan.checks) {
-      const current = this.verdicts[check.index]
-      const next = decide(check, this.observe(check))
       this.markDone(check.index)
-      if (current === null || current === undefined || current.status !== next.status || current.reason !== next.reason) this.setVerdict(check, next)
-      else this.verdicts[check.index] = next
+      this.setVerdict(check, decide(check, this.observe(check)))
     }
   }
 
@@ -347,8 +368,7 @@ export class Run extends EventEmitter<RunEvents> {
         for (const r of msg.results) {
           const check = this.plan.checks[r.id]
           // A result counts only for a probe this very agent was given and has not answered yet.
-          if (check === undefined || check.from !== p.name || this.nonces[r.id] === undefined || this.results[r.id] !== null) continue
-          this.results[r.id] = r
+          if (check === undefined || check.from !== p.name || !this.checks.isProbed(r.id) || !this.checks.setResult(r)) continue
           p.resultsPending--
           this.markDone(check.index)
           // Publish at once only what is proven; anything else waits for the barrier.
@@ -358,16 +378,14 @@ export class Run extends EventEmitter<RunEvents> {
         break
       case 'received':
         for (const item of msg.items) {
-          const idx = this.nonceIndex.get(item.nonce)
-          if (idx === undefined) {
+          const idx = this.checks.indexOfNonce(item.nonce)
+          if (idx === -1) {
             this.logger.debug({ runId: this.id, agent: p.name, port: item.port }, 'receipt of an unknown nonce ignored')
             continue
           }
           const check = this.plan.checks[idx] as PlannedCheck
-          const list = this.receipts[idx] ?? []
-          list.push({ agent: p.name, protocol: item.protocol, port: item.port, address: item.address })
-          this.receipts[idx] = list
-          if (provingReceipt(check, list) !== undefined && this.verdicts[idx]?.status !== 'pass') this.settle(check)
+          this.checks.addReceipt(idx, { agent: p.name, protocol: item.protocol, port: item.port, address: item.address })
+          if (this.checks.status(idx) !== 'pass' && provingReceipt(check, this.checks.receipts(idx)) !== undefined) this.settle(check)
         }
         break
       case 'flushed':
@@ -407,15 +425,15 @@ export class Run extends EventEmitter<RunEvents> {
     return p === undefined ? 'missing' : p.state
   }
 
-  private observe (check: PlannedCheck): Parameters<typeof decide>[1] {
+  private observe (check: PlannedCheck): Observation {
     const ls = check.to === null ? undefined : this.listenerStates.get(`${check.to}|${check.protocol}/${check.port}`)
     return {
       source: this.endState(check.from),
       target: this.endState(check.to),
       listener: ls?.state ?? null,
       ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
-      result: this.results[check.index] ?? null,
-      receipts: this.receipts[check.index] ?? [],
+      result: this.checks.result(check.index),
+      receipts: this.checks.receipts(check.index),
       aborted: this.aborted
     }
   }
@@ -433,14 +451,8 @@ export class Run extends EventEmitter<RunEvents> {
     }
   }
 
-  private setVerdict (check: PlannedCheck, verdict: Verdict): void {
-    this.verdicts[check.index] = verdict
-    if (this.listenerCount('check') > 0) this.emit('check', this.checkReportOf(check))
-  }
-
-  private checkReportOf (check: PlannedCheck): CheckReport {
-    const r = this.results[check.index] ?? null
-    return checkReport(check, this.verdicts[check.index] ?? null, r?.latencyMs ?? null, r?.attempts ?? null)
+  private setVerdict (check: PlannedCheck, verdict: { status: Status, reason: string | null }): void {
+    this.checks.setStatus(check.index, verdict.status, verdict.reason)
   }
 
   /** Listeners must outlive the whole run, but not by much: binds, probe waves, barrier and close, plus a margin. */

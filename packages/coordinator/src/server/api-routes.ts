@@ -1,3 +1,4 @@
+import { PassThrough, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PortcheckError, formatProblem } from '@portcheck/protocol'
 import { tokenMatches } from '../hub/token.js'
@@ -54,6 +55,14 @@ function toFilter (q: FilterQuery): CheckFilter {
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (f as Record<string, unknown>)[k] = v
   if (required === true) f.requiredOnly = true
   return f
+}
+
+/** A run's JSON report as a stream: a million checks never sit in memory as one string. */
+function jsonStream (run: Run): Readable {
+  const out = new PassThrough()
+  run.writeJson((chunk) => out.write(chunk) ? undefined : new Promise((resolve) => out.once('drain', resolve)))
+    .then(() => out.end(), (err: unknown) => out.destroy(err as Error))
+  return out
 }
 
 function tokenOf (req: FastifyRequest): string | undefined {
@@ -145,14 +154,14 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   })
 
   app.get('/api/runs', async () => c.runs.list().map((r) => {
-    const rep = r.report()
+    const rep = r.summary()
     return { id: r.id, state: rep.state, startedAt: rep.startedAt, durationMs: rep.durationMs, summary: rep.summary, required: rep.required, verdict: rep.verdict, progress: rep.progress }
   }))
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
     const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
-    return run.report()
+    return await reply.type('application/json').send(jsonStream(run))
   })
 
   app.get<{ Params: { id: string }, Querystring: FilterQuery & { by?: 'role' | 'host', offset?: number, limit?: number } }>('/api/runs/:id/matrix', {
@@ -161,7 +170,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     const { by, offset, limit, ...filter } = req.query
-    const checks = run.report().checks
+    const checks = run.rows()
     if (by === 'host') return hostMatrix(checks, toFilter(filter), { ...(offset !== undefined ? { offset } : {}), ...(limit !== undefined ? { limit } : {}) })
     return roleMatrix(checks, toFilter(filter))
   })
@@ -173,19 +182,24 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     const { offset = 0, limit = 500, ...filter } = req.query
     const f = toFilter(filter)
-    const all = run.report().checks.filter((x) => matches(x, f))
-    return { total: all.length, offset, checks: detailed(all.slice(offset, offset + limit), run.plan.catalog) }
+    let total = 0
+    const page: number[] = []
+    for (const row of run.rows()) {
+      if (!matches(row, f)) continue
+      if (total >= offset && page.length < limit) page.push(row.index)
+      total++
+    }
+    return { total, offset, checks: detailed(page.map((i) => run.checkAt(i)), run.plan.catalog) }
   })
 
   app.get<{ Params: { id: string, format: string } }>('/api/runs/:id/export.:format', async (req, reply) => {
     const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
-    const report = run.report()
-    const base = `portcheck-${report.catalog}-${report.id}`
+    const base = `portcheck-${run.plan.catalog.id}-${run.id}`
     switch (req.params.format) {
-      case 'json': return await reply.header('content-disposition', `attachment; filename="${base}.json"`).type('application/json').send(JSON.stringify(report, null, 2))
-      case 'csv': return await reply.header('content-disposition', `attachment; filename="${base}.csv"`).type('text/csv; charset=utf-8').send(formatCsv(report))
-      case 'junit': return await reply.header('content-disposition', `attachment; filename="${base}.junit.xml"`).type('application/xml').send(formatJunit(report))
+      case 'json': return await reply.header('content-disposition', `attachment; filename="${base}.json"`).type('application/json').send(jsonStream(run))
+      case 'csv': return await reply.header('content-disposition', `attachment; filename="${base}.csv"`).type('text/csv; charset=utf-8').send(formatCsv(run.report()))
+      case 'junit': return await reply.header('content-disposition', `attachment; filename="${base}.junit.xml"`).type('application/xml').send(formatJunit(run.report()))
       default: return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no export format ${req.params.format}: json, csv or junit`)
     }
   })

@@ -155,8 +155,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       if (req.rerunOf === undefined) return basePlan(req)
       const previous = runs.get(req.rerunOf)
       if (previous === undefined) throw new PortcheckError('PC_ERR_OPTION_INVALID', `no run ${req.rerunOf} to re-run`)
-      const report = previous.report()
-      const again = new Set(report.checks.filter((c) => c.status === 'blocked' || c.status === 'inconclusive').map((c) => c.index))
+      const again = new Set<number>()
+      for (const row of previous.rows()) if (row.status === 'blocked' || row.status === 'inconclusive') again.add(row.index)
       const checks: PlannedCheck[] = previous.plan.checks.filter((c) => again.has(c.index)).map((c, i) => ({ ...c, index: i }))
       return { ...previous.plan, checks }
     },

@@ -33,7 +33,7 @@ export class DashboardEvents {
     c.runs.on('finished', (run) => {
       this.stopTimer()
       this.pushProgress(run)
-      const report = run.report()
+      const report = run.summary()
       this.broadcast({ type: 'run-finished', id: run.id, verdict: report.verdict, exitCode: report.exitCode })
     })
     const agents = (): void => this.broadcast({ type: 'agents' })

@@ -1,0 +1,167 @@
+import { randomFillSync, timingSafeEqual } from 'node:crypto'
+import { ECHO_KINDS, PROBE_OUTCOMES, type ProbeResult, type Proto, type Status } from '@portcheck/protocol'
+import type { SeenReceipt } from './verdict.js'
+
+const NONE = 255
+const STATUSES: readonly Status[] = ['pass', 'blocked', 'inconclusive', 'skipped']
+/** Tag bytes per check: 64 random bits make a nonce unguessable without having seen it. */
+const TAG_BYTES = 8
+/** A nonce is the check index (4 bytes) and its tag, base64url: 16 characters. */
+const NONCE_BYTES = 4 + TAG_BYTES
+
+/**
+ * What a run observed about each of its checks, in flat typed arrays instead of an object per
+ * check: a million checks cost tens of megabytes here, not a gigabyte. Verdicts are not stored
+ * beyond their status and reason codes; the rest is recomputed from these observations.
+ *
+ * Nonces carry their own check index, so a receipt finds its check without a lookup table; the
+ * 64-bit random tag beside the index is what makes a nonce impossible to forge or guess.
+ */
+export class CheckState {
+  readonly size: number
+  private readonly tags: Buffer
+  private readonly probed: Uint8Array
+  private readonly outcome: Uint8Array
+  private readonly latency: Float32Array
+  private readonly attempts: Uint16Array
+  private readonly echo: Uint8Array
+  private readonly errors = new Map<number, string>()
+  private readonly receiptAgent: Int32Array
+  private readonly receiptProto: Uint8Array
+  private readonly receiptPort: Uint16Array
+  private readonly receiptAddress: Int32Array
+  private readonly moreReceipts = new Map<number, SeenReceipt[]>()
+  private readonly statusCode: Uint8Array
+  private readonly reasonCode: Uint8Array
+  private readonly agents: string[] = []
+  private readonly agentIds = new Map<string, number>()
+  private readonly addresses: string[] = []
+  private readonly addressIds = new Map<string, number>()
+  private readonly reasons: string[] = []
+  private readonly reasonIds = new Map<string, number>()
+
+  constructor (size: number) {
+    this.size = size
+    this.tags = Buffer.allocUnsafe(size * TAG_BYTES)
+    randomFillSync(this.tags)
+    this.probed = new Uint8Array(size)
+    this.outcome = new Uint8Array(size).fill(NONE)
+    this.latency = new Float32Array(size).fill(Number.NaN)
+    this.attempts = new Uint16Array(size)
+    this.echo = new Uint8Array(size).fill(NONE)
+    this.receiptAgent = new Int32Array(size).fill(-1)
+    this.receiptProto = new Uint8Array(size)
+    this.receiptPort = new Uint16Array(size)
+    this.receiptAddress = new Int32Array(size)
+    this.statusCode = new Uint8Array(size).fill(NONE)
+    this.reasonCode = new Uint8Array(size).fill(NONE)
+  }
+
+  /** Marks a check as probed and returns its nonce. */
+  nonceFor (index: number): string {
+    this.probed[index] = 1
+    const buf = Buffer.allocUnsafe(NONCE_BYTES)
+    buf.writeUInt32BE(index, 0)
+    this.tags.copy(buf, 4, index * TAG_BYTES, (index + 1) * TAG_BYTES)
+    return buf.toString('base64url')
+  }
+
+  isProbed (index: number): boolean {
+    return this.probed[index] === 1
+  }
+
+  /** The check a nonce belongs to, or -1 if it is not one of this run's (checked in constant time). */
+  indexOfNonce (nonce: string): number {
+    if (nonce.length !== 16) return -1
+    const buf = Buffer.from(nonce, 'base64url')
+    if (buf.length !== NONCE_BYTES) return -1
+    const index = buf.readUInt32BE(0)
+    if (index >= this.size || this.probed[index] !== 1) return -1
+    return timingSafeEqual(buf.subarray(4), this.tags.subarray(index * TAG_BYTES, (index + 1) * TAG_BYTES)) ? index : -1
+  }
+
+  /** Records a probe result; false if one was already recorded (a duplicate is ignored). */
+  setResult (r: ProbeResult): boolean {
+    if (this.outcome[r.id] !== NONE) return false
+    this.outcome[r.id] = PROBE_OUTCOMES.indexOf(r.outcome)
+    this.latency[r.id] = r.latencyMs ?? Number.NaN
+    this.attempts[r.id] = Math.min(r.attempts, 65535)
+    this.echo[r.id] = ECHO_KINDS.indexOf(r.echo)
+    if (r.error !== undefined) this.errors.set(r.id, r.error)
+    return true
+  }
+
+  hasResult (index: number): boolean {
+    return this.outcome[index] !== NONE
+  }
+
+  /** The probe result, rebuilt; null if none came. */
+  result (index: number): ProbeResult | null {
+    const o = this.outcome[index] as number
+    if (o === NONE) return null
+    const latency = this.latency[index] as number
+    const error = this.errors.get(index)
+    return {
+      id: index,
+      outcome: PROBE_OUTCOMES[o] as ProbeResult['outcome'],
+      ...(error !== undefined ? { error } : {}),
+      latencyMs: Number.isNaN(latency) ? null : Math.round(latency * 1000) / 1000,
+      attempts: this.attempts[index] as number,
+      echo: ECHO_KINDS[this.echo[index] as number] as ProbeResult['echo']
+    }
+  }
+
+  /** Records that an agent's listener saw this check's nonce. */
+  addReceipt (index: number, r: SeenReceipt): void {
+    if (this.receiptAgent[index] === -1) {
+      this.receiptAgent[index] = intern(this.agents, this.agentIds, r.agent)
+      this.receiptProto[index] = r.protocol === 'tcp' ? 0 : 1
+      this.receiptPort[index] = r.port
+      this.receiptAddress[index] = intern(this.addresses, this.addressIds, r.address)
+      return
+    }
+    const more = this.moreReceipts.get(index) ?? []
+    more.push(r)
+    this.moreReceipts.set(index, more)
+  }
+
+  /** Every receipt of a check's nonce. */
+  receipts (index: number): SeenReceipt[] {
+    const a = this.receiptAgent[index] as number
+    if (a === -1) return []
+    const first: SeenReceipt = {
+      agent: this.agents[a] as string,
+      protocol: (this.receiptProto[index] === 0 ? 'tcp' : 'udp') as Proto,
+      port: this.receiptPort[index] as number,
+      address: this.addresses[this.receiptAddress[index] as number] as string
+    }
+    const more = this.moreReceipts.get(index)
+    return more === undefined ? [first] : [first, ...more]
+  }
+
+  /** Stores a check's status and reason; `null` status means not decided yet. */
+  setStatus (index: number, status: Status | null, reason: string | null): void {
+    this.statusCode[index] = status === null ? NONE : STATUSES.indexOf(status)
+    this.reasonCode[index] = reason === null ? NONE : intern(this.reasons, this.reasonIds, reason)
+  }
+
+  status (index: number): Status | null {
+    const s = this.statusCode[index] as number
+    return s === NONE ? null : STATUSES[s] as Status
+  }
+
+  reason (index: number): string | null {
+    const r = this.reasonCode[index] as number
+    return r === NONE ? null : this.reasons[r] as string
+  }
+}
+
+function intern (list: string[], ids: Map<string, number>, value: string): number {
+  let id = ids.get(value)
+  if (id === undefined) {
+    id = list.length
+    list.push(value)
+    ids.set(value, id)
+  }
+  return id
+}
