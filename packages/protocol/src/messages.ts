@@ -258,83 +258,89 @@ function errorCode (o: Obj, p: string): { error?: string } {
   return o.error === undefined ? {} : { error: str(o.error, `${p}.error`, { max: 64 }) }
 }
 
+
 /** Parses and validates a frame an agent sent. Throws {@link MessageError}. */
 export function parseAgentMessage (raw: string | Buffer): AgentMessage {
   return wrap(() => assertAgentMessage(parseJson(raw, MAX_AGENT_FRAME_BYTES)))
 }
 
-/** Validates an already-parsed agent message in place; returns it typed. */
+/**
+ * Validates an already-parsed agent message in place and returns it typed. Nothing is copied:
+ * frames carry thousands of receipts, and a validator that rebuilt each one would double the
+ * coordinator's garbage at scale. Unknown fields anywhere are refused, so what passes is
+ * exactly the declared shape.
+ */
 export function assertAgentMessage (m: Obj): AgentMessage {
   const type = str(m.type, 'type', { max: 32 })
   switch (type) {
     case 'hello':
       onlyKeys(m, '', ['type', 'protocol', 'name', 'instance', 'version', 'hostname', 'platform', 'pid', 'bind'])
-      return {
-        type,
-        protocol: int(m.protocol, 'protocol', 1, 1000),
-        name: str(m.name, 'name', { pattern: NAME_RE }),
-        instance: str(m.instance, 'instance', { pattern: ID_RE }),
-        version: str(m.version, 'version', { max: 64 }),
-        hostname: str(m.hostname, 'hostname', { max: 253 }),
-        platform: str(m.platform, 'platform', { max: 64 }),
-        pid: int(m.pid, 'pid', 0, 2 ** 31),
-        bind: m.bind === null ? null : str(m.bind, 'bind', { pattern: HOST_RE })
-      }
-    case 'run-ready':
+      int(m.protocol, 'protocol', 1, 1000)
+      str(m.name, 'name', { pattern: NAME_RE })
+      str(m.instance, 'instance', { pattern: ID_RE })
+      str(m.version, 'version', { max: 64 })
+      str(m.hostname, 'hostname', { max: 253 })
+      str(m.platform, 'platform', { max: 64 })
+      int(m.pid, 'pid', 0, 2 ** 31)
+      if (m.bind !== null) str(m.bind, 'bind', { pattern: HOST_RE })
+      return m as unknown as HelloMessage
+    case 'run-ready': {
       onlyKeys(m, '', ['type', 'runId', 'listeners'])
-      return {
-        type,
-        runId: runId(m.runId, 'runId'),
-        listeners: arr(m.listeners, 'listeners', MAX_LISTENERS_PER_FRAME).map((v, i) => {
-          const p = `listeners[${i}]`
-          const o = obj(v, p)
-          onlyKeys(o, p, ['protocol', 'port', 'state', 'error'])
-          return { protocol: proto(o.protocol, `${p}.protocol`), port: port(o.port, `${p}.port`), state: oneOf(o.state, `${p}.state`, LISTENER_STATES), ...errorCode(o, p) }
-        })
+      runId(m.runId, 'runId')
+      const list = arr(m.listeners, 'listeners', MAX_LISTENERS_PER_FRAME)
+      for (let i = 0; i < list.length; i++) {
+        const p = `listeners[${i}]`
+        const o = obj(list[i], p)
+        onlyKeys(o, p, ['protocol', 'port', 'state', 'error'])
+        proto(o.protocol, `${p}.protocol`)
+        port(o.port, `${p}.port`)
+        oneOf(o.state, `${p}.state`, LISTENER_STATES)
+        errorCode(o, p)
       }
-    case 'probe-results':
+      return m as unknown as RunReadyMessage
+    }
+    case 'probe-results': {
       onlyKeys(m, '', ['type', 'runId', 'results'])
-      return {
-        type,
-        runId: runId(m.runId, 'runId'),
-        results: arr(m.results, 'results', MAX_ITEMS_PER_FRAME).map((v, i) => {
-          const p = `results[${i}]`
-          const o = obj(v, p)
-          onlyKeys(o, p, ['id', 'outcome', 'error', 'latencyMs', 'attempts', 'echo'])
-          return {
-            id: int(o.id, `${p}.id`, 0, 2 ** 31),
-            outcome: oneOf(o.outcome, `${p}.outcome`, PROBE_OUTCOMES),
-            ...errorCode(o, p),
-            latencyMs: o.latencyMs === null ? null : num(o.latencyMs, `${p}.latencyMs`, 0, 3_600_000),
-            attempts: int(o.attempts, `${p}.attempts`, 0, 1000),
-            echo: oneOf(o.echo, `${p}.echo`, ECHO_KINDS)
-          }
-        })
+      runId(m.runId, 'runId')
+      const list = arr(m.results, 'results', MAX_ITEMS_PER_FRAME)
+      for (let i = 0; i < list.length; i++) {
+        const p = `results[${i}]`
+        const o = obj(list[i], p)
+        onlyKeys(o, p, ['id', 'outcome', 'error', 'latencyMs', 'attempts', 'echo'])
+        int(o.id, `${p}.id`, 0, 2 ** 31)
+        oneOf(o.outcome, `${p}.outcome`, PROBE_OUTCOMES)
+        errorCode(o, p)
+        if (o.latencyMs !== null) num(o.latencyMs, `${p}.latencyMs`, 0, 3_600_000)
+        int(o.attempts, `${p}.attempts`, 0, 1000)
+        oneOf(o.echo, `${p}.echo`, ECHO_KINDS)
       }
-    case 'received':
+      return m as unknown as ProbeResultsMessage
+    }
+    case 'received': {
       onlyKeys(m, '', ['type', 'runId', 'items'])
-      return {
-        type,
-        runId: runId(m.runId, 'runId'),
-        items: arr(m.items, 'items', MAX_ITEMS_PER_FRAME).map((v, i) => {
-          const p = `items[${i}]`
-          const o = obj(v, p)
-          onlyKeys(o, p, ['protocol', 'port', 'nonce', 'address', 'remotePort'])
-          return {
-            protocol: proto(o.protocol, `${p}.protocol`),
-            port: port(o.port, `${p}.port`),
-            nonce: nonce(o.nonce, `${p}.nonce`),
-            address: str(o.address, `${p}.address`, { pattern: HOST_RE }),
-            remotePort: int(o.remotePort, `${p}.remotePort`, 0, 65535)
-          }
-        })
+      runId(m.runId, 'runId')
+      const list = arr(m.items, 'items', MAX_ITEMS_PER_FRAME)
+      for (let i = 0; i < list.length; i++) {
+        const p = `items[${i}]`
+        const o = obj(list[i], p)
+        onlyKeys(o, p, ['protocol', 'port', 'nonce', 'address', 'remotePort'])
+        proto(o.protocol, `${p}.protocol`)
+        port(o.port, `${p}.port`)
+        nonce(o.nonce, `${p}.nonce`)
+        str(o.address, `${p}.address`, { pattern: HOST_RE })
+        int(o.remotePort, `${p}.remotePort`, 0, 65535)
       }
+      return m as unknown as ReceivedMessage
+    }
     case 'flushed':
       onlyKeys(m, '', ['type', 'runId', 'seq'])
-      return { type, runId: runId(m.runId, 'runId'), seq: int(m.seq, 'seq', 0, 2 ** 31) }
+      runId(m.runId, 'runId')
+      int(m.seq, 'seq', 0, 2 ** 31)
+      return m as unknown as FlushedMessage
     case 'run-closed':
       onlyKeys(m, '', ['type', 'runId'])
-      return { type, runId: runId(m.runId, 'runId') }
+      runId(m.runId, 'runId')
+      return m as unknown as RunClosedMessage
     default:
       throw new GuardError('type', `unknown agent message type "${type}"`)
   }

@@ -90,7 +90,22 @@ export function buildPlan (input: PlanInput): Plan {
     }
   }
   const checks: PlannedCheck[] = []
-  const index = new Map<string, PlannedCheck>()
+  // Dedup key as a number (source, target, protocol, port: 16+16+1+16 bits, exact in a double):
+  // a million string keys would cost hundreds of megabytes. Ranges kept whole (external flows)
+  // are rare and keyed by string.
+  const index = new Map<number, PlannedCheck>()
+  const rangeIndex = new Map<string, PlannedCheck>()
+  const hostIds = new Map<string, number>(hosts.map((h, i) => [h.name, i]))
+  const roleIds = new Map<string, number>(Object.keys(catalog.roles).map((r, i) => [r, hosts.length + i]))
+  if (hosts.length + roleIds.size > 65535) throw new PortcheckError('PC_ERR_INVENTORY_INVALID', 'an inventory may hold at most 65,000 hosts')
+  // Checks share their flow-id lists: a million checks of one flow hold one array, not a million.
+  const idLists = new Map<string, string[]>()
+  const ids = (list: readonly string[]): string[] => {
+    const key = list.join('\0')
+    let shared = idLists.get(key)
+    if (shared === undefined) { shared = Object.freeze([...list]) as string[]; idLists.set(key, shared) }
+    return shared
+  }
 
   for (const flow of catalog.flows) {
     const fromExt = catalog.roles[flow.from]?.external === true
@@ -110,15 +125,18 @@ export function buildPlan (input: PlanInput): Plan {
         const skip: SkipReason | null = src !== null && dst !== null && src.name === dst.name ? 'same-host' : flowSkip
         for (const proto of ['tcp', 'udp'] as const) {
           for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst, active)) {
-            const key = `${src?.name ?? '@' + flow.from}|${dst?.name ?? '@' + flow.to}|${proto}|${port}|${portEnd}`
-            const existing = index.get(key)
+            const srcId = src === null ? roleIds.get(flow.from) as number : hostIds.get(src.name) as number
+            const dstId = dst === null ? roleIds.get(flow.to) as number : hostIds.get(dst.name) as number
+            const key = ((srcId * 65536 + dstId) * 2 + (proto === 'tcp' ? 0 : 1)) * 65536 + port
+            const rangeKey = portEnd !== port ? `${key}-${portEnd}` : null
+            const existing = rangeKey === null ? index.get(key) : rangeIndex.get(rangeKey)
             if (existing === undefined) {
               if (checks.length >= MAX_CHECKS) {
                 throw new PortcheckError('PC_ERR_CATALOG_INVALID', `the plan exceeds ${MAX_CHECKS} checks (at flow ${flow.id}): narrow its port ranges or the inventory`)
               }
               const check: PlannedCheck = {
                 index: checks.length,
-                flowIds: [flow.id],
+                flowIds: ids([flow.id]),
                 from: src?.name ?? null,
                 to: dst?.name ?? null,
                 fromRole: flow.from,
@@ -132,10 +150,11 @@ export function buildPlan (input: PlanInput): Plan {
                 skip
               }
               checks.push(check)
-              index.set(key, check)
+              if (rangeKey === null) index.set(key, check)
+              else rangeIndex.set(rangeKey, check)
               continue
             }
-            if (!existing.flowIds.includes(flow.id)) existing.flowIds.push(flow.id)
+            if (!existing.flowIds.includes(flow.id)) existing.flowIds = ids([...existing.flowIds, flow.id])
             if (skip === null && existing.skip !== null) {
               // A flow that tests the check wins over flows that skip it; it also names the roles.
               existing.skip = null

@@ -30,7 +30,6 @@ interface Participant {
   state: EndState
   listeners: ListenOrder[]
   listenerKeys: Set<string>
-  probes: ProbeOrder[]
   ready: boolean
   resultsPending: number
   flushed: boolean
@@ -262,11 +261,10 @@ export class Run extends EventEmitter<RunEvents> {
   }
 
   private async probe (): Promise<void> {
-    // Interleave each source's probes by target so no target takes every source's first wave at once.
-    const perSource = new Map<string, Map<string, ProbeOrder[]>>()
+    // Per source, its checks grouped by target (indexes only: orders are built frame by frame).
+    const perSource = new Map<string, Map<string, number[]>>()
     for (const check of this.plan.checks) {
       if (!this.checks.isProbed(check.index) || this.checks.status(check.index) !== null) continue
-      const nonce = this.checks.nonceFor(check.index)
       const src = this.participants.get(check.from as string) as Participant
       const dst = this.participants.get(check.to as string) as Participant
       const ls = this.listenerStates.get(`${dst.name}|${check.protocol}/${check.port}`)
@@ -280,28 +278,38 @@ export class Run extends EventEmitter<RunEvents> {
       if (byTarget === undefined) { byTarget = new Map(); perSource.set(src.name, byTarget) }
       let list = byTarget.get(dst.name)
       if (list === undefined) { list = []; byTarget.set(dst.name, list) }
-      list.push({ id: check.index, protocol: check.protocol, host: check.toAddress as string, port: check.port, nonce, timeoutMs: this.timeoutMs })
+      list.push(check.index)
     }
     let longest = 0
     for (const [name, byTarget] of perSource) {
       const p = this.participants.get(name) as Participant
+      // Interleave by target, so no target takes every source's first wave at once.
       const lists = [...byTarget.values()]
+      const order = new Int32Array(lists.reduce((n, l) => n + l.length, 0))
+      let k = 0
       for (let i = 0, more = true; more; i++) {
         more = false
         for (const l of lists) {
-          const o = l[i]
-          if (o !== undefined) { p.probes.push(o); more = true }
+          const idx = l[i]
+          if (idx !== undefined) { order[k++] = idx; more = true }
         }
       }
-      p.resultsPending = p.probes.length
-      longest = Math.max(longest, p.probes.length)
-      for (let i = 0; i < p.probes.length; i += MAX_PROBES_PER_FRAME) {
-        if (!p.conn.send({ type: 'probe', runId: this.id, concurrency: this.concurrency, probes: p.probes.slice(i, i + MAX_PROBES_PER_FRAME) })) {
+      byTarget.clear()
+      p.resultsPending = order.length
+      longest = Math.max(longest, order.length)
+      for (let i = 0; i < order.length; i += MAX_PROBES_PER_FRAME) {
+        const probes: ProbeOrder[] = []
+        for (let j = i; j < Math.min(order.length, i + MAX_PROBES_PER_FRAME); j++) {
+          const check = this.plan.checks[order[j] as number] as PlannedCheck
+          probes.push({ id: check.index, protocol: check.protocol, host: check.toAddress as string, port: check.port, nonce: this.checks.nonceFor(check.index), timeoutMs: this.timeoutMs })
+        }
+        if (!p.conn.send({ type: 'probe', runId: this.id, concurrency: this.concurrency, probes })) {
           p.state = 'lost'
           break
         }
       }
     }
+    perSource.clear()
     // Every probe ends within its timeout; allow for waves of `concurrency` and for slow agents.
     const budget = Math.ceil(longest / this.concurrency) * (this.timeoutMs + 500) + 5000
     await this.until(() => [...this.participants.values()].every((p) => p.resultsPending === 0 || p.state !== 'ok'), budget)
@@ -414,7 +422,7 @@ export class Run extends EventEmitter<RunEvents> {
     if (existing !== undefined) return existing
     const conn = this.hub.get(name)
     if (conn === undefined) return null
-    const p: Participant = { name, conn, state: 'ok', listeners: [], listenerKeys: new Set(), probes: [], ready: false, resultsPending: 0, flushed: false, closed: false }
+    const p: Participant = { name, conn, state: 'ok', listeners: [], listenerKeys: new Set(), ready: false, resultsPending: 0, flushed: false, closed: false }
     this.participants.set(name, p)
     return p
   }
