@@ -70,7 +70,7 @@ const EXPECTED: Record<string, string> = {
   'app2>db3 udp/18125': 'inconclusive agent-missing'
 }
 
-t.test('namespace lab: every verdict, exactly', async (t) => {
+for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) t.test(`namespace lab, ${mode}: every verdict, exactly`, async (t) => {
   if (!labReady(t)) return
   const lab = await Lab.create()
   t.teardown(() => lab.destroy())
@@ -98,7 +98,7 @@ t.test('namespace lab: every verdict, exactly', async (t) => {
   writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${HOSTS.map(([n, a, r]) => `  - { name: ${n}, address: ${a}, roles: [${r}] }`).join('\n')}\n`)
   const reportFile = path.join(dir, 'report.json')
   const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--include-optional', '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--wait', '5', '--timeout', '1500', '--format', 'json', '--output', reportFile, '--log-format', 'json'])
+    '--token', TOKEN, '--wait', '5', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
   await coordinator.waitFor(/Waiting up to/)
 
   const agents = new Map<string, LabProcess>()
@@ -123,7 +123,8 @@ t.test('namespace lab: every verdict, exactly', async (t) => {
     t.equal(c.observedSource, c.fromAddress, `${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}: seen from the source's own address`)
   }
   t.match(report, { verdict: 'blocked', exitCode: 1, agents: { expected: 6, joined: 5, missing: ['db3'] } })
-  t.ok(report.durationMs < 10_000, `the run took ${report.durationMs} ms with a 1500 ms probe timeout`)
+  t.ok(report.durationMs < 10_000, `the run took ${report.durationMs} ms with ${mode}`)
+  if (timeout === 'auto') t.ok(report.durationMs < 1500, `adaptive deadlines: the dropped checks are decided in ${report.durationMs} ms, sooner than a fixed 1500 ms timeout`)
 
   // The run is over: the agents are still connected, and must hold no socket at all but their control connection.
   for (const [name, agent] of agents) {

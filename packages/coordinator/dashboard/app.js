@@ -139,13 +139,23 @@ function pairsWord (n) {
   return n === 1 ? 'pair' : 'pairs'
 }
 
-/** "blocked on 2 of 6 pairs, 4 passed": the state of one port over every host pair. */
-function portPhrase (counts, pairs) {
+/**
+ * The state of one port over every host pair: head "blocked on 2 of 6 pairs" (the worst
+ * status), rest ", 4 passed" (the others).
+ */
+function portPhraseParts (counts, pairs) {
   const present = SEVERITY.filter((s) => (counts[s] ?? 0) > 0)
-  if (present.length === 0) return `no checks (${fmt(pairs)} ${pairsWord(pairs)})`
+  if (present.length === 0) return { head: `no checks (${fmt(pairs)} ${pairsWord(pairs)})`, rest: '' }
   const [first, ...rest] = present
-  const head = `${STATUS[first].on} ${fmt(counts[first])} of ${fmt(pairs)} ${pairsWord(pairs)}`
-  return rest.length === 0 ? head : `${head}, ${rest.map((s) => `${fmt(counts[s])} ${s === 'pass' ? 'passed' : STATUS[s].label}`).join(', ')}`
+  return {
+    head: `${STATUS[first].on} ${fmt(counts[first])} of ${fmt(pairs)} ${pairsWord(pairs)}`,
+    rest: rest.length === 0 ? '' : `, ${rest.map((s) => `${fmt(counts[s])} ${s === 'pass' ? 'passed' : STATUS[s].label}`).join(', ')}`
+  }
+}
+
+function portPhrase (counts, pairs) {
+  const { head, rest } = portPhraseParts(counts, pairs)
+  return head + rest
 }
 
 function duration (ms) {
@@ -292,6 +302,8 @@ function setupTokenDialog () {
  */
 async function probeAccess () {
   if (state.token === null) return 'full'
+  // The join commands carry the full token: if ours is in them, it is the full one.
+  if ((state.agents?.hosts ?? []).some((x) => x.joinCommand.split(/\s+/).includes(state.token))) return 'full'
   try {
     const res = await fetch('/api/runs/-/abort', { method: 'POST', headers: authHeaders(), cache: 'no-store' })
     return res.status === 403 ? 'read' : 'full'
@@ -360,7 +372,7 @@ async function loadRuns () {
     const r = state.runs.find((x) => x.id === live.id)
     if (r !== undefined && !FINAL.has(r.state) && r.progress.done < live.done) r.progress = { done: live.done, total: live.total }
   }
-  if (state.follow || (state.runId !== null && shownRun() === null && state.runs.length > 0 && state.booted)) {
+  if (state.follow || (state.runId !== null && shownRun() === null && state.runs.length > 0)) {
     if (!state.follow) showNotice(`Run ${state.runId} is no longer kept by the coordinator; showing the latest run.`)
     state.follow = true
     state.runId = state.runs[0]?.id ?? null
@@ -528,7 +540,7 @@ function renderNextRunForm () {
     const help = h('span', { class: 'hint', id: `${id}-help`, text: `${s.description} (${s.type}, ${def}${scope})` })
     input.setAttribute('aria-describedby', `${id}-help`)
     box.append(s.type === 'boolean'
-      ? h('div', { class: 'setting' }, h('label', { class: 'check', for: id }, input, ' ', h('code', { text: s.name })), help)
+      ? h('div', { class: 'setting' }, h('label', { class: 'cb', for: id }, input, ' ', h('code', { text: s.name })), help)
       : h('div', { class: 'setting' }, h('label', { class: 'field', for: id }, h('code', { text: s.name }), input), help))
   }
 }
@@ -777,10 +789,12 @@ function renderRoleMatrix (data, base) {
   const line = (cellsOf) => {
     const tested = cellsOf.filter((c) => totalOf(c.counts) - c.counts.skipped > 0)
     const blocked = tested.filter((c) => c.counts.blocked > 0)
-    return { tested: tested.length, blockedCells: blocked.length, blockedChecks: blocked.reduce((n, c) => n + c.counts.blocked, 0), all: tested.length > 0 && blocked.length === tested.length }
+    // One cell alone is no pattern: a line stands out when two or more tested cells are all blocked.
+    return { tested: tested.length, blockedCells: blocked.length, blockedChecks: blocked.reduce((n, c) => n + c.counts.blocked, 0), all: tested.length > 1 && blocked.length === tested.length }
   }
-  const rowLine = new Map(data.rows.map((r) => [r, line(data.cells.filter((c) => c.from === r))]))
-  const colLine = new Map(data.cols.map((r) => [r, line(data.cells.filter((c) => c.to === r))]))
+  // Judged on the matrix without the status filter: under "blocked only" every line would look blocked.
+  const rowLine = new Map(data.rows.map((r) => [r, line(base.cells.filter((c) => c.from === r))]))
+  const colLine = new Map(data.cols.map((r) => [r, line(base.cells.filter((c) => c.to === r))]))
   const roleHeader = (role, scope, info) => {
     const title = roleTitle(role)
     return h('th', { scope, class: `role-head${info.all ? ' line-blocked' : ''}`, 'data-role': role },
@@ -788,7 +802,7 @@ function renderRoleMatrix (data, base) {
       isExternalRole(role) ? h('span', { class: 'tag', text: 'external' }) : null,
       title !== '' ? h('span', { class: 'role-title', text: title }) : null,
       info.blockedChecks > 0
-        ? h('span', { class: `line-badge${info.all ? ' line-badge-all' : ''}` }, icon('blocked'), info.all ? ` blocked in every ${scope === 'row' ? 'target' : 'source'} role (${fmt(info.blockedChecks)})` : ` ${fmt(info.blockedChecks)} blocked`)
+        ? h('span', { class: `line-badge${info.all ? ' line-badge-all' : ''}` }, icon('blocked'), info.all ? ` blocked ${scope === 'row' ? 'to' : 'from'} every role · ${fmt(info.blockedChecks)} checks` : ` ${fmt(info.blockedChecks)} blocked`)
         : null)
   }
   const thead = h('thead', {}, h('tr', {},
@@ -817,7 +831,9 @@ function renderRoleMatrix (data, base) {
       const ports = h('ul', { class: 'ports' })
       for (const p of cell.ports) {
         const bp = baseCell.ports.find((x) => x.protocol === p.protocol && x.port === p.port && (x.portEnd ?? null) === (p.portEnd ?? null)) ?? p
-        const phrase = portPhrase(p.counts, bp.pairs)
+        const external = isExternalRole(r) || isExternalRole(col)
+        const parts = p.worst === 'skipped' && external ? { head: `not tested: external end, no agent (${fmt(bp.pairs)} ${pairsWord(bp.pairs)})`, rest: '' } : portPhraseParts(p.counts, bp.pairs)
+        const phrase = parts.head + parts.rest
         ports.append(h('li', {}, h('button', {
           type: 'button',
           class: `port st-${p.worst}`,
@@ -827,7 +843,8 @@ function renderRoleMatrix (data, base) {
           'data-worst': p.worst,
           'aria-label': `${portLabel(p)} from ${r} to ${col}: ${phrase}. Open the details.`,
           onclick: (e) => void openDetail({ kind: 'role', from: r, to: col, protocol: p.protocol, port: p.port, portEnd: p.portEnd ?? null, counts: p.counts }, { origin: e.currentTarget })
-        }, icon(p.worst), h('span', { class: 'port-id', text: portLabel(p) }), h('span', { class: 'port-text', text: phrase }))))
+        }, icon(p.worst), h('span', { class: 'port-id', text: portLabel(p) }),
+        h('span', { class: 'port-text' }, h('span', { class: 'port-head', text: parts.head }), parts.rest !== '' ? h('span', { class: 'port-rest', text: parts.rest }) : null))))
       }
       tr.append(h('td', { class: `rc w-${cell.worst}`, 'data-from': r, 'data-to': col, 'data-worst': cell.worst }, head, ports))
     }
@@ -882,7 +899,7 @@ function renderHostMatrix (data) {
     if (ci !== undefined) { ci.tested++; if (c.counts.blocked > 0) ci.blocked++ }
     if (ri !== undefined) { ri.tested++; if (c.counts.blocked > 0) ri.blocked++ }
   }
-  const allBlocked = (i) => i !== undefined && i.tested > 0 && i.blocked === i.tested
+  const allBlocked = (i) => i !== undefined && i.tested > 1 && i.blocked === i.tested
   const table = h('table', { class: `host-matrix${roomy ? ' roomy' : ' compact'}`, role: 'grid', 'aria-label': 'Checks by source host (rows) and target host (columns)', 'aria-rowcount': data.totalRows + 1 })
   const headRow = h('tr', {}, h('th', { scope: 'col', class: 'corner' }, h('span', { text: 'from ↓' }), h('span', { text: 'to →' })))
   for (const c of data.cols) {
@@ -1023,6 +1040,10 @@ async function copyText (text, codeEl, button) {
   setTimeout(() => { button.textContent = 'Copy' }, 2500)
 }
 
+function seenText (a, hostState) {
+  return hostState === 'connected' ? ago(a.lastSeen) : `${ago(a.disconnectedAt ?? a.lastSeen)} (left)`
+}
+
 function renderAgentsView () {
   const data = state.agents
   const panel = $('view-panel')
@@ -1048,7 +1069,7 @@ function renderAgentsView () {
       h('td', { text: a?.version ?? '–' }),
       h('td', { class: 'mono' }, a !== null ? `${a.remoteAddress}${a.bind ? ` (bind ${a.bind})` : ''}` : '–'),
       h('td', {}, a !== null ? `${a.hostname} · ${a.platform}` : '–'),
-      h('td', { title: a !== null ? new Date(a.lastSeen).toISOString() : '' }, a !== null ? (x.state === 'connected' ? ago(a.lastSeen) : `${ago(a.disconnectedAt ?? a.lastSeen)} (left)`) : 'never'),
+      h('td', { title: a !== null ? new Date(a.lastSeen).toISOString() : '', 'data-seen': a !== null ? (x.state === 'connected' ? a.lastSeen : a.disconnectedAt ?? a.lastSeen) : null, 'data-left': x.state !== 'connected' }, a !== null ? seenText(a, x.state) : 'never'),
       h('td', {}, join))
   })
   const unexpected = data.unexpected.length === 0
@@ -1062,7 +1083,7 @@ function renderAgentsView () {
       h('caption', { class: 'sr-only', text: 'Inventory hosts and their agents' }),
       h('thead', {}, h('tr', {}, ['Host', 'Address', 'Roles', 'Agent', 'Version', 'Connected from', 'Host / platform', 'Last seen', 'Join'].map((t) => h('th', { scope: 'col', text: t })))),
       h('tbody', {}, rows))),
-    unexpected)
+    ...(unexpected !== null ? [unexpected] : []))
   $('app').setAttribute('aria-busy', 'false')
 }
 
@@ -1103,7 +1124,8 @@ async function loadFix () {
           'data-index': c.index,
           onclick: (e) => void openDetail({ kind: 'host', from: c.from ?? `(${c.fromRole})`, to: c.to ?? `(${c.toRole})`, protocol: c.protocol, port: c.port, portEnd: c.portEnd ?? null }, { origin: e.currentTarget })
         },
-        h('span', { class: 'fix-line' }, badge(c.status, c.reason ?? STATUS[c.status].label), h('span', { class: 'fix-route', text: route }), h('span', { class: 'port-id', text: portLabel(c) })),
+        h('span', { class: 'fix-line' }, badge(c.status, c.reason ?? STATUS[c.status].label), h('span', { class: 'port-id', text: portLabel(c) })),
+        h('span', { class: 'fix-route', text: route }),
         h('span', { class: 'fix-remedy', text: c.remedy !== null ? `to fix: ${c.remedy}` : REASONS[c.status]?.[c.reason] ?? '' }))))
       }
       parts.push(ol)
@@ -1183,22 +1205,31 @@ function closeDetail () {
   if (target instanceof HTMLElement) target.focus()
 }
 
+/** Per-status totals of a detail, so that checks can be loaded worst first and counted right. */
+async function detailTotals (seq) {
+  const d = state.detail
+  const results = await Promise.all(d.statuses.map((status) => api(runPath(`/checks?${filterQuery({ ...detailQuery(d.spec), status, limit: 1 })}`))))
+  if (seq !== detailSeq) return false
+  d.statuses.forEach((s, i) => { d.totals[s] = results[i].total })
+  d.total = totalOf(d.totals)
+  return true
+}
+
 async function loadMoreDetail (seq) {
   const d = state.detail
   if (d === null || state.runId === null) return
   const list = $('detail-list')
-  const run = shownRun()
   let want = DETAIL_PAGE
   try {
+    if (d.total === undefined && !(await detailTotals(seq))) return
     while (want > 0 && d.si < d.statuses.length) {
       const status = d.statuses[d.si]
-      const known = d.spec.counts
-      if (known !== undefined && run !== null && FINAL.has(run.state) && state.filters.status === '' && (known[status] ?? 0) === 0) { d.si++; d.offset = 0; continue }
+      if ((d.totals[status] ?? 0) === 0) { d.si++; d.offset = 0; continue }
       const q = filterQuery({ ...detailQuery(d.spec), status, offset: d.offset, limit: want })
       const r = await api(runPath(`/checks?${q}`))
       if (seq !== detailSeq) return
-      d.totals[status] = r.total
       let checks = r.checks
+      // A port range and a single port at its start match the same filter: keep the one clicked.
       if (d.spec.portEnd !== undefined) checks = checks.filter((c) => (c.portEnd ?? null) === (d.spec.portEnd ?? null))
       for (const c of checks) list.append(renderCheck(c))
       d.loaded += checks.length
@@ -1211,16 +1242,14 @@ async function loadMoreDetail (seq) {
     return
   }
   if (seq !== detailSeq) return
-  const totals = {}
-  for (const s of d.statuses) totals[s] = d.totals[s] ?? (d.spec.counts?.[s] ?? 0)
-  const total = totalOf(totals)
-  const where = d.spec.kind === 'role' ? 'role to role' : d.spec.kind === 'host' ? 'host to host' : 'all hosts'
+  const total = d.total
+  const where = d.spec.kind === 'role' ? 'every host pair of these roles' : d.spec.kind === 'host' ? 'these two hosts' : 'all hosts'
   $('detail-sub').replaceChildren(
-    h('span', { text: `${fmt(total)} check${total === 1 ? '' : 's'} (${where}${state.filters.status !== '' || d.spec.kind === 'status' ? '' : ', worst first'}): ` }),
-    ...SEVERITY.filter((s) => totals[s] > 0).map((s) => badge(s, `${fmt(totals[s])} ${STATUS[s].label}`)))
+    h('span', { text: `${fmt(total)} check${total === 1 ? '' : 's'} between ${where}${d.statuses.length > 1 ? ', worst first' : ''}:` }),
+    ...SEVERITY.filter((s) => (d.totals[s] ?? 0) > 0).map((s) => badge(s, `${fmt(d.totals[s])} ${STATUS[s].label}`)))
   const more = $('detail-more')
   more.replaceChildren()
-  if (d.loaded < total && d.si < d.statuses.length) {
+  if (d.si < d.statuses.length && d.loaded < total) {
     more.append(h('p', { class: 'hint', text: `Showing ${fmt(d.loaded)} of ${fmt(total)}.` }),
       h('button', { type: 'button', class: 'btn', text: `Show ${fmt(Math.min(DETAIL_PAGE, total - d.loaded))} more`, onclick: () => void loadMoreDetail(detailSeq) }))
   }
@@ -1254,7 +1283,7 @@ function renderCheck (c) {
       h('span', { class: 'port-id', text: portLabel(c) })),
     h('div', { class: 'check-route' },
       h('span', { class: 'host' }, h('strong', { text: fromName }), c.fromAddress !== null ? h('span', { class: 'mono addr', text: ` ${c.fromAddress}` }) : null, h('span', { class: 'role', text: ` (${c.fromRole})` })),
-      h('span', { class: 'arrow', 'aria-label': 'to', text: ' → ' }),
+      h('span', { class: 'arrow', 'aria-hidden': 'true', text: ' → ' }), h('span', { class: 'sr-only', text: ' to ' }),
       h('span', { class: 'host' }, h('strong', { text: toName }), c.toAddress !== null ? h('span', { class: 'mono addr', text: ` ${c.toAddress}` }) : null, h('span', { class: 'role', text: ` (${c.toRole})` }))),
     c.remedy !== null && c.remedy !== undefined ? h('p', { class: 'remedy' }, h('strong', { text: 'To fix: ' }), h('span', { class: 'remedy-text', text: c.remedy })) : null,
     dl)
@@ -1263,6 +1292,7 @@ function renderCheck (c) {
 // ------------------------------------------------------------------ live updates
 
 let ws = null
+let reconnecting = false
 let backoff = 500
 let reconnectTimer = null
 
@@ -1291,7 +1321,8 @@ function connectEvents () {
     backoff = 500
     setLive('on', 'live')
     // Catch up on anything missed while disconnected.
-    if (state.booted) scheduleRefresh(0)
+    if (state.booted && reconnecting) void refreshAll({ agents: true })
+    reconnecting = true
   }
   sock.onmessage = (ev) => {
     let e
@@ -1354,7 +1385,7 @@ function scheduleRefresh (gap = 1000) {
   refreshTimer = setTimeout(() => { refreshTimer = null; void refreshAll() }, wait)
 }
 
-async function refreshAll () {
+async function refreshAll ({ agents = false } = {}) {
   if (refreshing) { refreshQueued = true; return }
   refreshing = true
   try {
@@ -1366,7 +1397,7 @@ async function refreshAll () {
     const changed = before !== state.runId
     const tasks = [loadView(), loadFix(), loadOptionalSkipped()]
     if (state.detail !== null && (changed || finishedNow)) tasks.push(openDetail(state.detail.spec, { keepOrigin: true }))
-    if (state.view !== 'agents') tasks.push(loadAgents().catch(() => {}))
+    if (agents && state.view !== 'agents') tasks.push(loadAgents().catch(() => {}))
     await Promise.all(tasks)
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) showNotice(`Could not refresh: ${describeError(err)}`)
@@ -1412,8 +1443,12 @@ async function boot () {
 // Poll only when the live socket is down and a run is in progress.
 setInterval(() => {
   if (state.booted && !state.wsOpen && runningRun() !== null) scheduleRefresh(2000)
-  if (state.view === 'agents' && state.agents !== null && !$('token-dialog').open) renderAgentsView()
+  for (const td of document.querySelectorAll('td[data-seen]')) td.textContent = `${ago(Number(td.dataset.seen))}${td.hasAttribute('data-left') ? ' (left)' : ''}`
 }, 5000)
+// Heartbeats move "last seen" without any event: refresh the agents view now and then.
+setInterval(() => {
+  if (state.booted && state.view === 'agents' && !document.hidden) void loadAgents().then(renderAgentsView).catch(() => {})
+}, 15_000)
 
 takeTokenFromAddress()
 readAddress()

@@ -96,6 +96,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     ...(opts.viewerToken !== undefined ? { viewerToken: opts.viewerToken } : {}),
     runDefaults: {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.listenTimeoutMs !== undefined ? { listenTimeoutMs: opts.listenTimeoutMs } : {}),
       ...(opts.includeOptional !== undefined ? { includeOptional: opts.includeOptional } : {})

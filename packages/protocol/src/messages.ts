@@ -193,6 +193,16 @@ export interface ProbeMessage {
   runId: string
   /** Most probes in flight at once on this agent. */
   concurrency: number
+  /**
+   * Give up on each probe after a deadline learnt from the round trips this agent measures during
+   * the run (never more than the order's `timeoutMs`), instead of after `timeoutMs` itself.
+   */
+  adaptive?: boolean
+  /**
+   * With `adaptive`: for target hosts, an upper estimate of the round trip to them, in ms (this
+   * agent's control-channel RTT plus the target's), used until the agent has measured its own.
+   */
+  rttHints?: Array<{ host: string, ms: number }>
   probes: ProbeOrder[]
 }
 
@@ -375,11 +385,21 @@ export function assertCoordinatorMessage (m: Obj): CoordinatorMessage {
         })
       }
     case 'probe':
-      onlyKeys(m, '', ['type', 'runId', 'concurrency', 'probes'])
+      onlyKeys(m, '', ['type', 'runId', 'concurrency', 'adaptive', 'rttHints', 'probes'])
       return {
         type,
         runId: runId(m.runId, 'runId'),
         concurrency: int(m.concurrency, 'concurrency', 1, 65535),
+        ...(m.adaptive !== undefined ? { adaptive: bool(m.adaptive, 'adaptive') } : {}),
+        ...(m.rttHints !== undefined
+          ? {
+              rttHints: arr(m.rttHints, 'rttHints', MAX_PROBES_PER_FRAME).map((v, i) => {
+                const o = obj(v, `rttHints[${i}]`)
+                onlyKeys(o, `rttHints[${i}]`, ['host', 'ms'])
+                return { host: str(o.host, `rttHints[${i}].host`, { pattern: HOST_RE }), ms: num(o.ms, `rttHints[${i}].ms`, 0, 600_000) }
+              })
+            }
+          : {}),
         probes: arr(m.probes, 'probes', MAX_PROBES_PER_FRAME).map((v, i) => {
           const p = `probes[${i}]`
           const o = obj(v, p)

@@ -66,7 +66,7 @@ export class RunSession {
 
   probe (msg: ProbeMessage): void {
     if (this.ended) return
-    this.runner.add(msg.probes, msg.concurrency)
+    this.runner.add(msg.probes, msg.concurrency, msg.adaptive === true, msg.rttHints)
   }
 
   /** Pushes out every receipt seen so far, then answers `flushed`. */

@@ -25,7 +25,7 @@ export interface ServerArgs {
   advertise?: string
   token?: string
   'viewer-token'?: string
-  timeout: number
+  timeout: number | 'auto'
   concurrency: number
 }
 
@@ -35,7 +35,17 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
     .option('advertise', { type: 'string', describe: 'address agents reach this coordinator at, in the printed join commands; default: guessed' })
     .option('token', { type: 'string', describe: 'join token (also the API token); default: $PORTCHECK_TOKEN, else generated' })
     .option('viewer-token', { type: 'string', describe: 'an extra read-only token for the dashboard and GET API' })
-    .option('timeout', { type: 'number', default: 3000, describe: 'probe timeout, in ms' })
+    .option('timeout', {
+      type: 'string',
+      default: '3000',
+      describe: 'probe timeout, in ms; or `auto`: per-target deadlines learnt from the run\'s round trips (150 ms to 3000 ms)',
+      coerce: (v: string): number | 'auto' => {
+        if (v === 'auto') return 'auto'
+        const n = Number(v)
+        if (!Number.isInteger(n) || n < 50 || n > 600_000) throw new PortcheckError('PC_ERR_USAGE', `--timeout ${v}: expected milliseconds (50-600000) or auto`)
+        return n
+      }
+    })
     .option('concurrency', { type: 'number', default: 256, describe: 'most probes in flight per agent' }) as unknown as Argv<T & ServerArgs>
 }
 
@@ -47,6 +57,11 @@ export function parseListen (value: string): { host: string, port: number } {
     throw new PortcheckError('PC_ERR_USAGE', `--listen ${value}: expected HOST:PORT, e.g. 0.0.0.0:7070`)
   }
   return { host: m[1] ?? (m[2] !== '' && m[2] !== undefined ? m[2] : '0.0.0.0'), port }
+}
+
+/** `--timeout` as run options: a number of ms, or `auto` (adaptive, at most 3000 ms). */
+export function timing (timeout: number | 'auto'): { timeoutMs: number, adaptive: boolean } {
+  return timeout === 'auto' ? { timeoutMs: 3000, adaptive: true } : { timeoutMs: timeout, adaptive: false }
 }
 
 export function setOverrides (args: InputArgs): Record<string, string> {

@@ -7,7 +7,7 @@ import { formatTable, reasonLegend } from '../report/format-table.js'
 import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
 import { joinInstructions } from './join-help.js'
-import { createLogger, emit, parseListen, setOverrides, withInputs, withLogging, withServer } from './options.js'
+import { createLogger, emit, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** Renders a report in the requested format. */
 export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean, purposes: ReadonlyMap<string, string> }): string {
@@ -67,7 +67,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
         ...(token !== undefined && token !== '' ? { token } : {}),
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
-        timeoutMs: args.timeout,
+        ...timing(args.timeout),
         concurrency: args.concurrency,
         includeOptional: args['include-optional'],
         waitMs: args.wait * 1000,

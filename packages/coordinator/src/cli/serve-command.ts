@@ -2,7 +2,7 @@ import type { Argv } from 'yargs'
 import { loadInputs } from '../api.js'
 import { buildCoordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
-import { createLogger, parseListen, setOverrides, withInputs, withLogging, withServer } from './options.js'
+import { createLogger, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** `portcheck serve`: a long-lived coordinator; runs are started through the API or the dashboard. */
 export function serveCommand (y: Argv): Argv {
@@ -18,7 +18,7 @@ export function serveCommand (y: Argv): Argv {
         logger,
         ...(token !== undefined && token !== '' ? { token } : {}),
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
-        runDefaults: { timeoutMs: args.timeout, concurrency: args.concurrency, includeOptional: args['include-optional'] }
+        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] }
       })
       await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
       process.stderr.write(joinInstructions(coordinator))

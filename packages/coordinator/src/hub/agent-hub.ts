@@ -31,6 +31,9 @@ export interface AgentRecord {
 /** One registered agent's live control connection. */
 export class AgentConnection {
   alive = true
+  /** Smoothed round trip of the control channel's heartbeat, in ms; null until measured. */
+  rttMs: number | null = null
+  private pingSentAt = 0
 
   constructor (readonly record: AgentRecord, private readonly ws: WebSocket, readonly instance: string) {}
 
@@ -54,9 +57,18 @@ export class AgentConnection {
     return this.ws.bufferedAmount
   }
 
-  /** Sends a heartbeat ping; the pong marks the agent alive. */
+  /** Sends a heartbeat ping; the pong marks the agent alive and measures the round trip. */
   ping (): void {
+    this.pingSentAt = performance.now()
     try { this.ws.ping() } catch { /* already closing */ }
+  }
+
+  /** Called on a pong: feeds the round-trip estimate. */
+  ponged (): void {
+    if (this.pingSentAt === 0) return
+    const sample = performance.now() - this.pingSentAt
+    this.pingSentAt = 0
+    this.rttMs = this.rttMs === null ? sample : 0.75 * this.rttMs + 0.25 * sample
   }
 
   close (code = 1000, reason = ''): void {
@@ -180,7 +192,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
     }, this.helloTimeoutMs)
 
     ws.on('pong', () => {
-      if (conn !== null) { conn.alive = true; conn.record.lastSeen = Date.now() }
+      if (conn !== null) { conn.alive = true; conn.record.lastSeen = Date.now(); conn.ponged() }
     })
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       let msg: AgentMessage
@@ -269,6 +281,8 @@ export class AgentHub extends EventEmitter<HubEvents> {
     this.live.set(hello.name, conn)
     this.known.set(hello.name, record)
     conn.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agentId: record.agentId, heartbeatMs: this.heartbeatMs })
+    // A first round trip right away: adaptive timeouts use it before the first heartbeat.
+    conn.ping()
     this.logger.info({ agent: hello.name, remote: record.remoteAddress, version: hello.version }, 'agent joined')
     this.emit('joined', conn)
     return conn

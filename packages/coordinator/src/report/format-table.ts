@@ -115,7 +115,7 @@ export function formatTable (report: RunReport, options: TableOptions = {}): str
   const color = opts.color
   const out: string[] = []
   out.push(bold(color, `portcheck · ${report.catalogTitle} (${report.catalog}) · run ${report.id}`))
-  out.push(`  ${seconds(report.durationMs)} · probe timeout ${seconds(report.timeoutMs)} · agents ${report.agents.joined}/${report.agents.expected}${report.agents.missing.length > 0 ? ` (missing: ${report.agents.missing.join(', ')})` : ''}${report.agents.lost.length > 0 ? ` (lost: ${report.agents.lost.join(', ')})` : ''}`)
+  out.push(`  ${seconds(report.durationMs)} · probe timeout ${report.adaptive ? `auto (at most ${seconds(report.timeoutMs)})` : seconds(report.timeoutMs)} · agents ${report.agents.joined}/${report.agents.expected}${report.agents.missing.length > 0 ? ` (missing: ${report.agents.missing.join(', ')})` : ''}${report.agents.lost.length > 0 ? ` (lost: ${report.agents.lost.join(', ')})` : ''}`)
   out.push(`  all:      ${counts(report.summary, color)}`)
   out.push(`  required: ${counts(report.required, color)}`)
   out.push(...matrix(report, color))

@@ -59,7 +59,10 @@ export interface RunReport {
   startedAt: string
   finishedAt: string | null
   durationMs: number
+  /** The probe timeout, in ms; with `adaptive`, the longest any probe could take. */
   timeoutMs: number
+  /** `--timeout auto`: deadlines learnt from the run's round trips. */
+  adaptive: boolean
   includeOptional: boolean
   settings: Record<string, SettingValue>
   /** Counts over every check. */

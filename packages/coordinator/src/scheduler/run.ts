@@ -12,8 +12,13 @@ import { decide, provingReceipt, type EndState, type Observation } from './verdi
 
 /** Tunables of a run. Every wait is bounded, so a run always ends. */
 export interface RunOptions {
-  /** Probe timeout, in ms. Default 3000. */
+  /** Probe timeout, in ms. Default 3000. With `adaptive`, the longest a probe may take. */
   timeoutMs?: number
+  /**
+   * `--timeout auto`: agents give up on each probe after a deadline derived from the round trips
+   * they measure during this run, per target (150 ms at least, `timeoutMs` at most). Default false.
+   */
+  adaptive?: boolean
   /** Most probes in flight per agent. Default 256. */
   concurrency?: number
   /** How long agents have to confirm their listeners, in ms. Default 15000. */
@@ -83,7 +88,8 @@ export class Run extends EventEmitter<RunEvents> {
       concurrency: options.concurrency ?? 256,
       listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 5000,
-      closeTimeoutMs: options.closeTimeoutMs ?? 5000
+      closeTimeoutMs: options.closeTimeoutMs ?? 5000,
+      adaptive: options.adaptive ?? false
     }
     this.timeoutMs = this.opts.timeoutMs
     this.concurrency = this.opts.concurrency
@@ -165,6 +171,7 @@ export class Run extends EventEmitter<RunEvents> {
       finishedAt: this.finishedAt?.toISOString() ?? null,
       durationMs: (this.finishedAt ?? new Date()).getTime() - this.startedAt.getTime(),
       timeoutMs: this.timeoutMs,
+      adaptive: this.opts.adaptive,
       includeOptional: this.plan.includeOptional,
       settings: { ...this.plan.settings },
       summary: all,
@@ -294,6 +301,15 @@ export class Run extends EventEmitter<RunEvents> {
           if (idx !== undefined) { order[k++] = idx; more = true }
         }
       }
+      // Upper estimates of each target's round trip, by the triangle through the coordinator.
+      const rttHints: Array<{ host: string, ms: number }> = []
+      if (this.opts.adaptive && p.conn.rttMs !== null) {
+        for (const targetName of byTarget.keys()) {
+          const t = this.participants.get(targetName) as Participant
+          const address = this.plan.hosts.find((h) => h.name === targetName)?.address
+          if (t.conn.rttMs !== null && address !== undefined) rttHints.push({ host: address, ms: Math.round((p.conn.rttMs + t.conn.rttMs) * 1000) / 1000 })
+        }
+      }
       byTarget.clear()
       p.resultsPending = order.length
       longest = Math.max(longest, order.length)
@@ -303,7 +319,8 @@ export class Run extends EventEmitter<RunEvents> {
           const check = this.plan.checks[order[j] as number] as PlannedCheck
           probes.push({ id: check.index, protocol: check.protocol, host: check.toAddress as string, port: check.port, nonce: this.checks.nonceFor(check.index), timeoutMs: this.timeoutMs })
         }
-        if (!p.conn.send({ type: 'probe', runId: this.id, concurrency: this.concurrency, probes })) {
+        const first = i === 0
+        if (!p.conn.send({ type: 'probe', runId: this.id, concurrency: this.concurrency, ...(this.opts.adaptive ? { adaptive: true } : {}), ...(first && rttHints.length > 0 ? { rttHints } : {}), probes })) {
           p.state = 'lost'
           break
         }

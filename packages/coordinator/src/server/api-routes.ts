@@ -18,6 +18,7 @@ const runBody = {
     includeOptional: { type: 'boolean' },
     settings: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
     timeoutMs: { type: 'integer', minimum: 50, maximum: 600000 },
+    adaptive: { type: 'boolean' },
     concurrency: { type: 'integer', minimum: 1, maximum: 65535 },
     rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
   }

@@ -44,6 +44,8 @@ export interface RunRequest {
   /** Setting overrides for this run. */
   settings?: Record<string, SettingValue>
   timeoutMs?: number
+  /** Adaptive deadlines (`--timeout auto`). */
+  adaptive?: boolean
   concurrency?: number
   /** Re-run only the checks of this earlier run that did not pass (skipped ones excluded). */
   rerunOf?: string
@@ -165,6 +167,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       return runs.start(plan, {
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+        ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
         ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
       })
     },

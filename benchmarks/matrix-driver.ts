@@ -1,0 +1,95 @@
+// The coordinator side of the matrix-run benchmark, run as its own process (inside the lab
+// namespace when there is one). It starts N real agent processes, each bound to its own address,
+// runs a full mesh over several TCP and UDP ports, and compares every verdict with what the
+// firewall was set to drop. Prints one JSON line of figures.
+//   node --import tsx benchmarks/matrix-driver.ts CONFIG.json
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import pino from 'pino'
+import { buildCoordinator } from '../packages/coordinator/src/server/coordinator.js'
+import type { Catalog } from '@portcheck/protocol'
+
+export interface MatrixConfig {
+  agents: Array<{ name: string, address: string }>
+  coordinator: string
+  tcp: number[]
+  udp: number[]
+  timeout: number | 'auto'
+  /** `from>to proto/port` of every check the firewall drops. */
+  dropped: string[]
+}
+
+function vmHwmKb (pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return Number(m?.[1] ?? 0)
+  } catch {
+    return 0
+  }
+}
+
+function percentile (sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
+}
+
+async function main (): Promise<void> {
+  const config = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as MatrixConfig
+  const catalog: Catalog = {
+    id: 'bench-mesh',
+    title: 'Benchmark mesh',
+    roles: { node: { title: 'Nodes' } },
+    flows: [{ id: 'M-01', from: 'node', to: 'node', tcp: config.tcp, udp: config.udp, purpose: 'mesh' }]
+  }
+  const hosts = config.agents.map((a) => ({ name: a.name, address: a.address, roles: ['node'] }))
+  const coordinator = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts, settings: {}, token: 'bench-token', logger: pino({ level: 'warn' }), requireAuth: false })
+  await coordinator.listen({ host: config.coordinator, port: 7070 })
+  const agents: ChildProcess[] = config.agents.map((a) => spawn(process.execPath, ['packages/agent/bin/portcheck-agent.js', '--coordinator', `ws://${config.coordinator}:7070`, '--token', 'bench-token', '--name', a.name, '--bind', a.address, '--log-level', 'error'], { stdio: 'ignore' }))
+  const missing = await coordinator.waitForAgents(60_000)
+  if (missing.length > 0) throw new Error(`agents never joined: ${missing.join(', ')}`)
+
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const run = coordinator.startRun({ timeoutMs: config.timeout === 'auto' ? 3000 : config.timeout, ...(config.timeout === 'auto' ? { adaptive: true } : {}) })
+  const summary = await coordinator.runs.finished(run)
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+
+  const dropped = new Set(config.dropped)
+  let wrong = 0
+  const wrongSamples: string[] = []
+  const latencies: number[] = []
+  for (let i = 0; i < run.plan.checks.length; i++) {
+    const c = run.checkAt(i)
+    const key = `${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}`
+    const expected = dropped.has(key) ? 'blocked timeout' : 'pass -'
+    const actual = `${c.status ?? 'none'} ${c.reason ?? '-'}`
+    if (actual !== expected) {
+      wrong++
+      if (wrongSamples.length < 5) wrongSamples.push(`${key}: ${actual}, expected ${expected}`)
+    }
+    if (c.status === 'pass' && c.latencyMs !== null) latencies.push(c.latencyMs)
+  }
+  latencies.sort((a, b) => a - b)
+  const agentPeakKb = Math.max(...agents.map((a) => vmHwmKb(a.pid as number)))
+  for (const a of agents) a.kill('SIGTERM')
+  await coordinator.close()
+  process.stdout.write(JSON.stringify({
+    agents: config.agents.length,
+    checks: summary.summary.checks,
+    dropped: dropped.size,
+    timeoutMs: config.timeout,
+    wallMs: Math.round(wallMs),
+    ratio: config.timeout === 'auto' ? null : Math.round(wallMs / config.timeout * 100) / 100,
+    p50LatencyMs: percentile(latencies, 0.5),
+    p99LatencyMs: percentile(latencies, 0.99),
+    coordinatorPeakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    coordinatorCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    agentPeakRssMB: Math.round(agentPeakKb / 1024),
+    wrong,
+    wrongSamples
+  }) + '\n')
+}
+
+await main()
