@@ -29,6 +29,16 @@ function vmHwmKb (pid: number): number {
   }
 }
 
+/** User + system CPU time of a process so far, in ms (from /proc). */
+function cpuMsOf (pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return 0
+  }
+}
+
 function percentile (sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
@@ -45,16 +55,19 @@ async function main (): Promise<void> {
   const hosts = config.agents.map((a) => ({ name: a.name, address: a.address, roles: ['node'] }))
   const coordinator = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts, settings: {}, token: 'bench-token', logger: pino({ level: 'warn' }), requireAuth: false })
   await coordinator.listen({ host: config.coordinator, port: 7070 })
-  const agents: ChildProcess[] = config.agents.map((a) => spawn(process.execPath, ['packages/agent/bin/portcheck-agent.js', '--coordinator', `ws://${config.coordinator}:7070`, '--token', 'bench-token', '--name', a.name, '--bind', a.address, '--log-level', 'error'], { stdio: 'ignore' }))
+  const profile = process.env.PORTCHECK_PROFILE_AGENT
+  const agents: ChildProcess[] = config.agents.map((a, i) => spawn(process.execPath, [...(profile !== undefined && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), 'packages/agent/bin/portcheck-agent.js', '--coordinator', `ws://${config.coordinator}:7070`, '--token', 'bench-token', '--name', a.name, '--bind', a.address, '--log-level', 'error'], { stdio: 'ignore' }))
   const missing = await coordinator.waitForAgents(60_000)
   if (missing.length > 0) throw new Error(`agents never joined: ${missing.join(', ')}`)
 
   const cpu0 = process.cpuUsage()
+  const agentCpu0 = agents.map((a) => cpuMsOf(a.pid as number))
   const t0 = performance.now()
   const run = coordinator.startRun({ timeoutMs: config.timeout === 'auto' ? 3000 : config.timeout, ...(config.timeout === 'auto' ? { adaptive: true } : {}) })
   const summary = await coordinator.runs.finished(run)
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
+  const agentCpuMs = agents.reduce((sum, a, i) => sum + cpuMsOf(a.pid as number) - (agentCpu0[i] as number), 0)
 
   const dropped = new Set(config.dropped)
   let wrong = 0
@@ -87,6 +100,7 @@ async function main (): Promise<void> {
     coordinatorPeakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     coordinatorCpuMs: Math.round((cpu.user + cpu.system) / 1000),
     agentPeakRssMB: Math.round(agentPeakKb / 1024),
+    agentsCpuMs: agentCpuMs,
     wrong,
     wrongSamples
   }) + '\n')
