@@ -38,6 +38,13 @@ t.test('bad input exits 2 and names the file, the field and the problem', async 
   t.equal(usage.code, 2)
   t.match(usage.stderr, /Unknown argument: bogus/)
 
+  for (const [opt, value, re] of [['--timeout', 'abc', /--timeout abc: expected milliseconds/], ['--concurrency', '0', /--concurrency 0: expected an integer from 1 to 65535/], ['--wait', '-1', /--wait -1: expected seconds/]] as const) {
+    const bad = await cli(['run', '-i', 'examples/demo/inventory.yaml', opt, value])
+    t.equal(bad.code, 2, `${opt} ${value}`)
+    t.match(bad.stderr, re)
+    t.notMatch(bad.stderr, /internal error|YError/, 'a usage error, not a crash')
+  }
+
   const badSet = await cli(['plan', '-i', 'examples/demo/inventory.yaml', '--set', 'metrics=often'])
   t.equal(badSet.code, 2)
   t.match(badSet.stderr, /--set: metrics: setting "metrics" is a boolean/)

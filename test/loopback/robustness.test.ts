@@ -109,3 +109,35 @@ t.test('an agent process killed mid-run: its checks are agent-lost and the run e
   t.match(report.checks.find((x) => x.from === 'db1' && x.to === 'db2' && x.protocol === 'udp'), { status: 'inconclusive', reason: 'agent-lost' }, 'the long probe in flight')
   t.same(report.agents.lost, ['db1'])
 })
+
+t.test('the report never contradicts itself: an agent leaving while the listeners close changes nothing', async (t) => {
+  const hosts = [{ name: 'lb1', address: '127.45.0.11', roles: ['lb'] }, { name: 'app1', address: '127.45.0.12', roles: ['app'] }]
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
+  const fake = async (name: string, onMessage: (ws: WebSocket, m: Record<string, unknown>) => void): Promise<WebSocket> => {
+    const ws = await rawClient(c)
+    ws.on('message', (d) => onMessage(ws, JSON.parse(String(d)) as Record<string, unknown>))
+    ws.send(hello(name, `i-${name}`))
+    return ws
+  }
+  const common = (ws: WebSocket, m: Record<string, unknown>): void => {
+    if (m.type === 'run-start') ws.send(JSON.stringify({ type: 'run-ready', runId: m.runId, listeners: (m.listeners as Array<Record<string, unknown>>).map((l) => ({ ...l, state: 'open' })) }))
+    if (m.type === 'flush') ws.send(JSON.stringify({ type: 'flushed', runId: m.runId, seq: m.seq }))
+  }
+  // lb1 reports its probe dropped; app1 saw nothing, and vanishes as soon as the run is told to end.
+  const lb1 = await fake('lb1', (ws, m) => {
+    common(ws, m)
+    if (m.type === 'probe') ws.send(JSON.stringify({ type: 'probe-results', runId: m.runId, results: (m.probes as Array<{ id: number }>).map((p) => ({ id: p.id, outcome: 'timeout', latencyMs: null, attempts: 1, echo: 'none' })) }))
+    if (m.type === 'run-end') ws.send(JSON.stringify({ type: 'run-closed', runId: m.runId }))
+  })
+  const app1 = await fake('app1', (ws, m) => {
+    common(ws, m)
+    if (m.type === 'run-end') ws.terminate()
+  })
+  t.teardown(() => { lb1.terminate(); app1.terminate() })
+  while (c.hub.connectedNames().length < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+  const report = await c.runs.wait(c.startRun({ timeoutMs: 500 }))
+  const check = report.checks.find((x) => x.from === 'lb1' && x.to === 'app1')
+  t.match(check, { status: 'blocked', reason: 'timeout' }, 'decided before app1 left')
+  t.match(report, { summary: { blocked: 1 }, verdict: 'blocked', exitCode: 1 }, 'and the summary agrees with the check')
+  t.same(report.agents.lost, [], 'app1 left after the verdicts: not counted as lost for this run')
+})

@@ -130,7 +130,7 @@ export function startAgent (options: AgentOptions): Agent {
         backoff.reset()
         socket.on('ping', () => armWatchdog(msg.heartbeatMs * 3))
         armWatchdog(msg.heartbeatMs * 3)
-        logger.info({ coordinator: url.host, name, agentId: msg.agentId }, 'registered with the coordinator')
+        logger.info({ coordinator: url.host, host: name, agentId: msg.agentId }, 'registered with the coordinator')
         resolveRegistered()
         emitter.emit('registered', msg.agentId)
         return

@@ -17,7 +17,7 @@ Options:
   --token TOKEN       join token printed by the coordinator  [env PORTCHECK_TOKEN]
   --name NAME         this host's name in the inventory      [default: the hostname]
   --bind ADDRESS      listen and probe from this address only [default: all addresses]
-  --log-level LEVEL   trace, debug, info, warn, error         [default: info]
+  --log-level LEVEL   trace, debug, info, warn, error, silent [default: info]
   --log-format F      pretty or json                          [default: pretty on a terminal]
   -h, --help          show this help
   -v, --version       show the version
@@ -58,11 +58,16 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
     return 2
   }
   const level = values['log-level'] ?? 'info'
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
-    process.stderr.write(`portcheck-agent: --log-level must be one of trace, debug, info, warn, error (got "${level}")\n`)
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+  if (!levels.includes(level)) {
+    process.stderr.write(`portcheck-agent: --log-level must be one of ${levels.join(', ')} (got "${level}")\n`)
     return 2
   }
   const format = values['log-format'] ?? (process.stderr.isTTY ? 'pretty' : 'json')
+  if (format !== 'pretty' && format !== 'json') {
+    process.stderr.write(`portcheck-agent: --log-format must be pretty or json (got "${format}")\n`)
+    return 2
+  }
   const logger: Logger = pino(
     { name: 'portcheck-agent', level, redact: ['token', '*.token'] },
     format === 'pretty' ? prettyStream(process.stderr) : pino.destination(2)
@@ -75,7 +80,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
     process.stderr.write(`portcheck-agent: ${(err as Error).message}\n`)
     return 2
   }
-  logger.info({ name: agent.name, coordinator, version }, 'portcheck-agent starting')
+  logger.info({ host: agent.name, coordinator, version }, 'portcheck-agent starting')
 
   const onSignal = (signal: string): void => {
     logger.info({ signal }, 'stopping')

@@ -412,7 +412,7 @@ function renderSummary () {
     $('verdict-title').textContent = state.runs.length === 0 ? 'No run yet' : 'Run not found'
     $('verdict-sub').textContent = state.runs.length === 0 ? 'Start a run to check every documented flow.' : ''
     bar.hidden = true
-    setProgressText('')
+    setProgressText('', true)
     reqRow.replaceChildren()
     allRow.replaceChildren()
     $('run-meta').replaceChildren()
@@ -440,7 +440,7 @@ function renderSummary () {
     const code = run.verdict !== null ? EXIT_CODES[run.verdict] : null
     $('verdict-sub').textContent = `${code !== null ? `exit code ${code}: ` : ''}${v.text}${aborted ? ' (run stopped early: unfinished checks are inconclusive)' : ''}`
     bar.hidden = true
-    setProgressText(`${run.state} · ${fmt(run.progress.done)} of ${fmt(run.progress.total)} checks · took ${duration(run.durationMs)}`)
+    setProgressText(`${run.state} · ${fmt(run.progress.done)} of ${fmt(run.progress.total)} checks · took ${duration(run.durationMs)}`, true)
   }
   const chips = (counts, label, withPending) => {
     const row = [h('span', { class: 'count-label', text: label })]
@@ -468,12 +468,20 @@ function renderSummary () {
 
 let lastProgressText = ''
 let progressTimer = null
-/** The aria-live progress line: at most one update a second, so screen readers are not flooded. */
-function setProgressText (text) {
+/**
+ * The aria-live progress line: while a run goes on, at most one update a second, so screen
+ * readers are not flooded; a final state (`now`) is shown at once.
+ */
+function setProgressText (text, now = false) {
   const el = $('progress')
-  if (text === lastProgressText) return
   lastProgressText = text
-  if (progressTimer !== null) return
+  if (now) {
+    clearTimeout(progressTimer)
+    progressTimer = null
+    el.textContent = text
+    return
+  }
+  if (progressTimer !== null || el.textContent === text) return
   el.textContent = text
   progressTimer = setTimeout(() => {
     progressTimer = null
@@ -786,8 +794,9 @@ function renderRoleMatrix (data, base) {
     return
   }
   // A whole blocked row or column usually means one host's or one subnet's firewall.
+  // Only cells with a conclusive result count: a cell whose agent is missing neither confirms nor breaks the pattern.
   const line = (cellsOf) => {
-    const tested = cellsOf.filter((c) => totalOf(c.counts) - c.counts.skipped > 0)
+    const tested = cellsOf.filter((c) => c.counts.pass + c.counts.blocked > 0)
     const blocked = tested.filter((c) => c.counts.blocked > 0)
     // One cell alone is no pattern: a line stands out when two or more tested cells are all blocked.
     return { tested: tested.length, blockedCells: blocked.length, blockedChecks: blocked.reduce((n, c) => n + c.counts.blocked, 0), all: tested.length > 1 && blocked.length === tested.length }
@@ -893,7 +902,7 @@ function renderHostMatrix (data) {
   const colInfo = new Map(data.cols.map((c) => [c, { tested: 0, blocked: 0 }]))
   const rowInfo = new Map(data.rows.map((r) => [r, { tested: 0, blocked: 0 }]))
   for (const c of data.cells) {
-    if (totalOf(c.counts) - c.counts.skipped === 0) continue
+    if (c.counts.pass + c.counts.blocked === 0) continue
     const ci = colInfo.get(c.to)
     const ri = rowInfo.get(c.from)
     if (ci !== undefined) { ci.tested++; if (c.counts.blocked > 0) ci.blocked++ }

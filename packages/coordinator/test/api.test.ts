@@ -20,8 +20,15 @@ t.test('the API needs a token when it must, and the viewer token only reads', as
   t.equal((await c.app.inject({ url: '/api/agents', headers: { authorization: 'Bearer viewer-token' } })).statusCode, 200)
   const post = await c.app.inject({ method: 'POST', url: '/api/runs', payload: {}, headers: { authorization: 'Bearer viewer-token' } })
   t.equal(post.statusCode, 403, 'viewer cannot start a run')
-  const ok = await c.app.inject({ method: 'POST', url: '/api/runs', payload: {}, headers: { authorization: 'Bearer full-token' } })
-  t.equal(ok.statusCode, 202)
+  const ok = await c.app.inject({ method: 'POST', url: '/api/runs', headers: { authorization: 'Bearer full-token' } })
+  t.equal(ok.statusCode, 202, 'no body at all: a run with the defaults')
+  const viewed = (await c.app.inject({ url: '/api/agents', headers: { authorization: 'Bearer viewer-token' } })).json() as { hosts: Array<{ joinCommand: string }> }
+  t.notOk(JSON.stringify(viewed).includes('full-token'), 'the viewer never sees the join token: it grants full access')
+  t.match(viewed.hosts[0]?.joinCommand, '--token <join token> --name app1')
+  const full = (await c.app.inject({ url: '/api/agents', headers: { authorization: 'Bearer full-token' } })).json() as { hosts: Array<{ joinCommand: string }> }
+  t.match(full.hosts[0]?.joinCommand, '--token full-token --name app1')
+  const unknown = await c.app.inject({ url: '/api/nope', headers: { authorization: 'Bearer full-token' } })
+  t.match({ status: unknown.statusCode, body: unknown.json() }, { status: 404, body: { error: { code: 'PC_ERR_NOT_FOUND' } } })
 })
 
 t.test('runs: start, busy, report, agents, bad input', async (t) => {

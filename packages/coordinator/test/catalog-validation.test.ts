@@ -81,6 +81,15 @@ t.test('missing fields, unknown fields and bad ids', async (t) => {
   ])
 })
 
+t.test('versions must be quoted, names must fit', async (t) => {
+  const r = await catalogProblems(t, BASE_CATALOG.replace('default: "4.7"', 'default: 4.10').replace('  ha: {', '  Bad_Name: { type: boolean, default: true, description: x }\n  ha: {'))
+  t.same(r.lines, [
+    'settings.Bad_Name: is not a valid name: it must be a lower-case setting name (letters, digits, dashes), other than any, all or not'
+  ])
+  const v = await catalogProblems(t, BASE_CATALOG.replace('default: "4.7"', 'default: 4.10'))
+  t.same(v.lines, ['settings.version.default: default does not fit: setting "version" is a version: write it in quotes ("4.1"), or YAML turns 4.10 into 4.1'])
+})
+
 t.test('YAML syntax errors carry their line', async (t) => {
   const r = await catalogProblems(t, 'id: x\ntitle: [unclosed\nroles: {}\n')
   t.equal(r.code, 'PC_ERR_CATALOG_INVALID')

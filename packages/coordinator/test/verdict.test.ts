@@ -28,6 +28,8 @@ t.test('blocked only with the listener confirmed open', async (t) => {
   t.match(decide(check(), obs({ result: result('error', { error: 'EMFILE' }) })), { status: 'inconclusive', reason: 'probe-error', detail: /EMFILE/ })
   t.match(decide(check(), obs({ result: null })), { status: 'inconclusive', reason: 'agent-lost' }, 'no result')
   t.match(decide(check(), obs({ result: null, aborted: true })), { status: 'inconclusive', reason: 'aborted' })
+  t.match(decide(check(), obs({ result: result('timeout'), aborted: true })), { status: 'inconclusive', reason: 'aborted' }, 'an aborted run skipped its barrier: no absence of proof is read as blocked')
+  t.match(decide(check(), obs({ result: result('connected'), receipts: [proof], aborted: true })), { status: 'pass' }, 'proof stands in an aborted run')
 })
 
 t.test('listeners that could not be opened', async (t) => {

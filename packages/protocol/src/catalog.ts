@@ -128,6 +128,6 @@ export interface Inventory {
 export interface PortRef {
   protocol: Proto
   port: number
-  /** Last port of a range kept whole (external flows only). */
+  /** Last port of a range kept whole (only toward an external target; ranges to hosts are expanded). */
   portEnd?: number
 }

@@ -11,7 +11,7 @@ export const ErrorCodes = {
   PC_ERR_CATALOG_NOT_FOUND: 'PC_ERR_CATALOG_NOT_FOUND',
   /** An inventory file cannot be read, parsed or fails validation. Exit 2. */
   PC_ERR_INVENTORY_INVALID: 'PC_ERR_INVENTORY_INVALID',
-  /** A `--set name=value` or inventory setting is unknown or has the wrong type. Exit 2. */
+  /** A `--set name=value` (or a run request's setting) is unknown or has the wrong type; inventory problems are PC_ERR_INVENTORY_INVALID. Exit 2. */
   PC_ERR_SETTING_INVALID: 'PC_ERR_SETTING_INVALID',
   /** The agent's token was refused by the coordinator. The agent stops; retrying cannot help. */
   PC_ERR_AGENT_AUTH: 'PC_ERR_AGENT_AUTH',

@@ -2,7 +2,7 @@
  * The probe protocol spoken on the data ports (the ones being checked), as opposed to the
  * control channel. It is deliberately tiny so a listener can answer nothing else:
  *
- *   source -> target   `PCHK1 <nonce>\n`   (one TCP write, or one UDP datagram without the newline)
+ *   source -> target   `PCHK1 <nonce>\n`   (one TCP write, or one UDP datagram; the newline is optional there)
  *   target -> source   `PCOK1 <nonce>\n`   (the acknowledgement; proof travels over the control channel)
  */
 import { NONCE_RE } from './messages.js'

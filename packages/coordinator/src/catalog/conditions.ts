@@ -98,7 +98,10 @@ function valueProblem (def: SettingDef, v: SettingValue, name: string): string |
     case 'boolean': return typeof v === 'boolean' ? null : `setting "${name}" is a boolean: compare it with true or false`
     case 'number': return typeof v === 'number' ? null : `setting "${name}" is a number`
     case 'port': return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? null : `setting "${name}" is a port: 1-65535`
-    case 'version': return /^[0-9]+(\.[0-9A-Za-z-]+)*$/.test(String(v)) ? null : `setting "${name}" is a version like 4.7 or 4.6.2`
+    case 'version':
+      // YAML reads 4.10 as the number 4.1: a version must be written as text, in quotes.
+      if (typeof v === 'number') return `setting "${name}" is a version: write it in quotes ("${String(v)}"), or YAML turns 4.10 into 4.1`
+      return /^[0-9]+(\.[0-9A-Za-z-]+)*$/.test(v as string) ? null : `setting "${name}" is a version like 4.7 or 4.6.2`
     case 'string':
       if (typeof v !== 'string') return `setting "${name}" is a string`
       return def.enum !== undefined && !def.enum.includes(v) ? `"${v}" is not a value of setting "${name}" (${def.enum.join(', ')})` : null

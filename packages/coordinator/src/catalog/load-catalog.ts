@@ -40,7 +40,7 @@ export function semanticProblemsOfCatalog (source: SourceFile, catalog: Catalog)
     if (def.default === undefined) {
       if (def.type !== 'port') add(['settings', name], 'a default is required (only a port setting may leave it to the user)')
     } else {
-      const wrong = settingValueProblem(def, def.type === 'version' ? String(def.default) : def.default, name)
+      const wrong = settingValueProblem(def, def.default, name)
       if (wrong !== null) add(['settings', name, 'default'], `default does not fit: ${wrong}`)
     }
     if (def.scope === 'host' && def.type !== 'port') add(['settings', name, 'scope'], 'only a port setting can have scope host (a per-host port)')
@@ -109,9 +109,11 @@ const ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/
  */
 export async function loadCatalog (idOrPath: string): Promise<LoadedCatalog> {
   const dir = catalogsDir()
-  if (ID_RE.test(idOrPath) && !existsSync(idOrPath)) {
+  // A bare id names a built-in catalog first; a file is named with a path or an extension.
+  if (ID_RE.test(idOrPath)) {
     const file = path.join(dir, `${idOrPath}.yaml`)
     if (existsSync(file)) return await loadCatalogFile(file, true)
+    if (existsSync(idOrPath)) return await loadCatalogFile(idOrPath)
     const ids = (await listCatalogFiles()).map((f) => path.basename(f, '.yaml'))
     throw new PortcheckError('PC_ERR_CATALOG_NOT_FOUND', `no built-in catalog "${idOrPath}" and no such file (built-in: ${ids.join(', ')})`)
   }

@@ -88,8 +88,10 @@ function messageOf (e: ErrorObject): { path: FieldPath, message: string } {
       const hint = closest(key, known)
       return { path: [...path, key], message: `is not a known field${hint !== undefined ? ` (did you mean "${hint}"?)` : known.length > 0 ? ` (known: ${known.filter((k) => k !== '$schema').join(', ')})` : ''}` }
     }
-    case 'propertyNames':
-      return { path: [...path, params.propertyName as string], message: `is not a valid name: ${custom ?? 'see the schema'}` }
+    case 'propertyNames': {
+      const own = ((e.schema ?? {}) as Record<string, unknown>)['x-message'] as string | undefined
+      return { path: [...path, params.propertyName as string], message: `is not a valid name: it ${own ?? custom ?? 'does not fit the schema'}` }
+    }
     case 'type':
       return { path, message: `must be ${String(params.type).replace(',', ' or ')} (got ${describe(e.data)})` }
     case 'enum':
@@ -126,13 +128,13 @@ function toProblems (source: SourceFile, errors: ErrorObject[]): Problem[] {
     : e.schemaPath.startsWith(c.schemaPath + '/')
   // Choose covering errors shallowest first; one covered by an already chosen one is dropped.
   const chosen: ErrorObject[] = []
-  for (const c of errors.filter((e) => annotation(e) !== null).sort((a, b) => a.instancePath.length - b.instancePath.length)) {
+  for (const c of errors.filter((e) => annotation(e) !== null && (e as ErrorObject & { propertyName?: string }).propertyName === undefined).sort((a, b) => a.instancePath.length - b.instancePath.length)) {
     if (!chosen.some((k) => covers(k, c))) chosen.push(c)
   }
   const kept = errors.filter((e) => {
-    if (chosen.includes(e) || e.keyword === 'propertyNames') return true
     // Errors inside a propertyNames check are reported by the propertyNames error itself.
     if ((e as ErrorObject & { propertyName?: string }).propertyName !== undefined) return false
+    if (chosen.includes(e) || e.keyword === 'propertyNames') return true
     return !chosen.some((c) => covers(c, e))
   })
   const seen = new Set<string>()

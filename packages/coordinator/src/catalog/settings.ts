@@ -22,8 +22,6 @@ export function coerceSetting (def: SettingDef, name: string, raw: SettingValue)
     if (def.type === 'boolean' && (raw === 'true' || raw === 'false')) v = raw === 'true'
     else if ((def.type === 'number' || def.type === 'port') && raw.trim() !== '' && Number.isFinite(Number(raw))) v = Number(raw)
   }
-  // YAML reads 4.7 as a number; a version is text (4.10 must not become 4.1, so quote it in files).
-  if (def.type === 'version' && typeof v === 'number') v = String(v)
   const problem = settingValueProblem(def, v, name)
   return problem === null ? { value: v } : { error: problem }
 }
@@ -79,7 +77,8 @@ export function unsetPortProblems (catalog: Catalog, hosts: readonly InventoryHo
   const out: string[] = []
   for (const flow of catalog.flows) {
     const active = evaluate(flow.when, values, defs) && evaluate(catalog.roles[flow.from]?.when, values, defs) && evaluate(catalog.roles[flow.to]?.when, values, defs)
-    if (!active) continue
+    // Optional flows are only checked on request; `--include-optional` without the port fails then, by name.
+    if (!active || flow.optional === true) continue
     const sourcesExist = catalog.roles[flow.from]?.external === true || hosts.some((h) => h.roles.includes(flow.from))
     if (!sourcesExist) continue
     const targets = catalog.roles[flow.to]?.external === true ? [undefined] : hosts.filter((h) => h.roles.includes(flow.to))

@@ -15,8 +15,13 @@ export function catalogCommand (y: Argv): Argv {
     async (args) => {
       const items = []
       for (const file of await listCatalogFiles()) {
-        const { catalog } = await loadCatalogFile(file, true)
-        items.push({ id: catalog.id, title: catalog.title, flows: catalog.flows.length, document: catalog.source?.document ?? path.basename(file) })
+        try {
+          const { catalog } = await loadCatalogFile(file, true)
+          items.push({ id: catalog.id, title: catalog.title, flows: catalog.flows.length, document: catalog.source?.document ?? path.basename(file) })
+        } catch (err) {
+          // One broken catalog must not hide the others; it is listed with what is wrong.
+          items.push({ id: path.basename(file, '.yaml'), title: `INVALID: ${(err as Error).message.split('\n')[1]?.trim() ?? (err as Error).message}`, flows: 0, document: path.basename(file) })
+        }
       }
       await emit(args.format === 'json' ? JSON.stringify(items, null, 2) + '\n' : formatCatalogList(items), undefined)
     })

@@ -5,7 +5,7 @@ export function joinInstructions (c: Coordinator): string {
   const lines = [
     `portcheck: coordinator for ${c.catalog.catalog.title} (${c.catalog.catalog.id}) at ${c.httpUrl ?? ''}`,
     '',
-    'On each node, run (Node.js 20 or later; add `sudo` to check ports below 1024):',
+    'On each node, run (Node.js 20.19 or later; add `sudo` to check ports below 1024):',
     ''
   ]
   const w = Math.max(...c.hosts.map((h) => h.name.length))

@@ -24,7 +24,8 @@ export async function main (argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .epilogue('Exit codes of `run`: 0 every required flow passed, 1 a required flow is blocked, 3 nothing blocked but something unproven, 2 bad input.\nDocs: docs/guide/pre-install-check.md')
     .fail((msg, err) => {
-      if (err !== undefined && err !== null) throw err
+      // yargs wraps what an option's coerce throws in a YError: that is a usage error too.
+      if (err !== undefined && err !== null) throw err.name === 'YError' ? new PortcheckError('PC_ERR_USAGE', err.message) : err
       throw new PortcheckError('PC_ERR_USAGE', msg)
     })
   runCommand(cli, setExit)
@@ -36,7 +37,7 @@ export async function main (argv: string[]): Promise<number> {
     await cli.parseAsync()
   } catch (err) {
     if (err instanceof PortcheckError) {
-      process.stderr.write(`portcheck: ${err.message}\n`)
+      process.stderr.write(`portcheck: ${err.code}: ${err.message}\n`)
       if (err.code === 'PC_ERR_USAGE') process.stderr.write('Run `portcheck --help` for usage.\n')
       return ExitCodes.badInput
     }

@@ -46,7 +46,15 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
         return n
       }
     })
-    .option('concurrency', { type: 'number', default: 256, describe: 'most probes in flight per agent' }) as unknown as Argv<T & ServerArgs>
+    .option('concurrency', {
+      type: 'number',
+      default: 256,
+      describe: 'most probes in flight per agent (1-65535)',
+      coerce: (v: number): number => {
+        if (!Number.isInteger(v) || v < 1 || v > 65535) throw new PortcheckError('PC_ERR_USAGE', `--concurrency ${v}: expected an integer from 1 to 65535`)
+        return v
+      }
+    }) as unknown as Argv<T & ServerArgs>
 }
 
 /** Parses `--listen HOST:PORT` (IPv6 as [::]:7070). */

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Argv } from 'yargs'
-import { describeReason } from '@portcheck/protocol'
+import { describeReason, PortcheckError } from '@portcheck/protocol'
 import { loadInputs, runCheck } from '../api.js'
 import { formatJunit } from '../report/format-junit.js'
 import { formatTable, reasonLegend } from '../report/format-table.js'
@@ -40,7 +40,15 @@ function progressLine (run: Run): () => void {
 /** `portcheck run`: the pre-install gate. Exit 0 pass, 1 blocked, 3 inconclusive, 2 bad input. */
 export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
   return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withLogging(withServer(withInputs(a)))
-    .option('wait', { type: 'number', default: 300, describe: 'longest wait for every agent to join, in seconds; then run with those present' })
+    .option('wait', {
+      type: 'number',
+      default: 300,
+      describe: 'longest wait for every agent to join, in seconds; then run with those present',
+      coerce: (v: number): number => {
+        if (!Number.isFinite(v) || v < 0 || v > 86_400) throw new PortcheckError('PC_ERR_USAGE', `--wait ${v}: expected seconds from 0 to 86400`)
+        return v
+      }
+    })
     .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit'], default: 'table', describe: 'report format' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })

@@ -54,15 +54,15 @@ export interface PlanInput {
 const SKIP_PRIORITY: Record<SkipReason, number> = { optional: 3, condition: 2, external: 1, 'same-host': 0 }
 
 /** A flow's ports for one target: ranges expanded for hosts, kept whole for external targets. */
-function portsFor (catalog: Catalog, flow: Flow, proto: Proto, settings: SettingValues, target: InventoryHost | null, active: boolean): Array<[number, number]> {
+function portsFor (catalog: Catalog, flow: Flow, proto: Proto, settings: SettingValues, target: InventoryHost | null, tested: boolean): Array<[number, number]> {
   const out: Array<[number, number]> = []
   for (const spec of flow[proto] ?? []) {
     const p = parsePortSpec(spec)
     if ('setting' in p) {
       const v = hostPortSetting(catalog, p.setting, settings, target?.settings as Record<string, SettingValue> | undefined)
       if (v === null) {
-        // Validation refuses an active flow without its port; an inactive one simply has no checks.
-        if (active) throw new PortcheckError('PC_ERR_SETTING_INVALID', `flow ${flow.id} takes its port from setting "${p.setting}", which has no value: set it with --set ${p.setting}=PORT`)
+        // A flow to test needs its port; one skipped anyway (off, optional, external) has no checks.
+        if (tested) throw new PortcheckError('PC_ERR_SETTING_INVALID', `flow ${flow.id} takes its port from setting "${p.setting}", which has no value: set it with --set ${p.setting}=PORT`)
         continue
       }
       out.push([v, v])
@@ -124,7 +124,7 @@ export function buildPlan (input: PlanInput): Plan {
         if (src !== null && dst !== null && src.name === dst.name && mesh) continue
         const skip: SkipReason | null = src !== null && dst !== null && src.name === dst.name ? 'same-host' : flowSkip
         for (const proto of ['tcp', 'udp'] as const) {
-          for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst, active)) {
+          for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst, skip === null)) {
             const srcId = src === null ? roleIds.get(flow.from) as number : hostIds.get(src.name) as number
             const dstId = dst === null ? roleIds.get(flow.to) as number : hostIds.get(dst.name) as number
             const key = ((srcId * 65536 + dstId) * 2 + (proto === 'tcp' ? 0 : 1)) * 65536 + port

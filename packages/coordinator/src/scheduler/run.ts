@@ -72,6 +72,8 @@ export class Run extends EventEmitter<RunEvents> {
   private readonly listenerStates = new Map<string, ListenerState>()
   private done = 0
   private readonly counted: Uint8Array
+  /** Set when verdicts are decided: from then on, nothing an agent says or does changes them. */
+  private frozen = false
   private missingAtStart: string[] = []
   private maxProbesPerSource = 0
   private aborted = false
@@ -102,7 +104,8 @@ export class Run extends EventEmitter<RunEvents> {
 
   /** Stops the run: what has not finished becomes inconclusive (`aborted`), and listeners close. */
   abort (): void {
-    if (this.aborted || this.state === 'done') return
+    // Once verdicts are decided, stopping changes nothing: the run is only closing its listeners.
+    if (this.aborted || this.frozen || this.state === 'done') return
     this.logger.warn({ runId: this.id }, 'run aborted')
     this.aborted = true
     this.poke()
@@ -362,6 +365,8 @@ export class Run extends EventEmitter<RunEvents> {
       this.markDone(check.index)
       this.setVerdict(check, decide(check, this.observe(check)))
     }
+    // checkAt() recomputes details from the observations: they must not move after this point.
+    this.frozen = true
   }
 
   private async closeAll (): Promise<void> {
@@ -379,6 +384,11 @@ export class Run extends EventEmitter<RunEvents> {
     if (msg.type === 'hello' || msg.runId !== this.id) return
     const p = this.participants.get(conn.name)
     if (p === undefined || p.conn !== conn) return
+    if (this.frozen) {
+      if (msg.type === 'run-closed') { p.closed = true; this.poke() }
+      else if (msg.type === 'received' || msg.type === 'probe-results') this.logger.warn({ runId: this.id, agent: p.name, type: msg.type }, 'late report after the verdicts were decided; ignored')
+      return
+    }
     switch (msg.type) {
       case 'run-ready':
         if (p.ready) return
@@ -426,9 +436,10 @@ export class Run extends EventEmitter<RunEvents> {
   private left (conn: AgentConnection): void {
     const p = this.participants.get(conn.name)
     if (p === undefined || p.conn !== conn) return
+    p.closed = true
+    if (this.frozen) { this.poke(); return }
     if (p.state === 'ok') this.logger.warn({ runId: this.id, agent: p.name }, 'agent left during the run')
     p.state = 'lost'
-    p.closed = true
     this.poke()
   }
 

@@ -95,6 +95,10 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
     return v('inconclusive', 'agent-lost', who.length > 0 ? `the agent of ${who.join(' and ')} left or stopped answering during the run` : `no probe result came from ${check.from ?? ''}`)
   }
 
+  // An aborted run skipped its end-of-probing barrier: a receipt may still have been on its way,
+  // so no absence of proof may be read as blocked.
+  if (obs.aborted) return v('inconclusive', 'aborted', 'the run was stopped before every receipt was in', { echo })
+
   const inUse = obs.listener === 'in-use' ? ` (another process holds the port on ${check.to ?? ''})` : ''
   switch (outcome) {
     case 'connected':

@@ -95,11 +95,13 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   const c = opts.coordinator
   const findRun = (id: string): Run | undefined => id === 'latest' ? c.runs.latest() : c.runs.get(id)
 
+  app.decorateRequest('access', 'full')
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return
     const access = authorize(c, req, tokenOf(req))
     if (access === null) return await sendError(reply, 401, 'PC_ERR_UNAUTHORIZED', 'a valid token is required: Authorization: Bearer TOKEN')
     if (access === 'read' && req.method !== 'GET') return await sendError(reply, 403, 'PC_ERR_FORBIDDEN', 'the viewer token is read-only')
+    ;(req as FastifyRequest & { access: 'full' | 'read' }).access = access
   })
 
   app.setErrorHandler((err, _req, reply) => {
@@ -116,12 +118,14 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
 
   app.get('/api/health', async () => ({ ok: true }))
 
-  app.get('/api/agents', async () => {
+  app.get('/api/agents', async (req) => {
+    // The join command carries the join token, which grants full access: viewers get a placeholder.
+    const full = (req as FastifyRequest & { access: 'full' | 'read' }).access === 'full'
     const records = new Map(c.hub.records().map((r) => [r.name, r]))
     const expected = c.hosts.map((h) => {
       const rec = records.get(h.name)
       const state: HostAgentState = rec === undefined ? 'missing' : rec.state
-      return { name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name) }
+      return { name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full) }
     })
     const names = new Set(c.hosts.map((h) => h.name))
     const unexpected = [...records.values()].filter((r) => !names.has(r.name))
@@ -149,7 +153,11 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return { catalog: plan.catalog.id, includeOptional: plan.includeOptional, checks: plan.checks }
   })
 
-  app.post<{ Body: RunRequest }>('/api/runs', { schema: { body: runBody } }, async (req, reply) => {
+  app.post<{ Body: RunRequest }>('/api/runs', {
+    schema: { body: runBody },
+    // No body at all means "a run with the defaults".
+    preValidation: async (req) => { if (req.body === undefined || req.body === null) req.body = {} }
+  }, async (req, reply) => {
     const run = c.startRun(req.body ?? {})
     return await reply.code(202).send({ id: run.id, url: `/api/runs/${run.id}`, checks: run.plan.checks.length })
   })

@@ -75,8 +75,11 @@ export interface Coordinator {
   startRun: (req?: RunRequest) => Run
   /** Resolves when every inventory host has an agent, after `timeoutMs`, or on abort; returns the missing ones. */
   waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void, signal?: AbortSignal) => Promise<string[]>
-  /** The command to run on a host to join this coordinator. */
-  joinCommand: (name: string) => string
+  /**
+   * The command to run on a host to join this coordinator. With `withToken` false, the token is
+   * left as a placeholder: for viewers, who must never learn it (it grants full access).
+   */
+  joinCommand: (name: string, withToken?: boolean) => string
 }
 
 function isLoopback (host: string): boolean {
@@ -194,7 +197,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
         signal?.addEventListener('abort', finish, { once: true })
       })
     },
-    joinCommand: (name) => `npx portcheck-agent --coordinator ${coordinator.agentUrl ?? 'ws://COORDINATOR:7070'} --token ${token} --name ${name}`
+    joinCommand: (name, withToken = true) => `npx portcheck-agent --coordinator ${coordinator.agentUrl ?? 'ws://COORDINATOR:7070'} --token ${withToken ? token : '<join token>'} --name ${name}`
   }
 
   const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }))
@@ -209,5 +212,9 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   })
   await app.register(apiRoutes, { coordinator })
   await app.register(dashboardRoutes)
+  app.setNotFoundHandler(async (req, reply) => {
+    if (req.url.startsWith('/api/')) return await reply.code(404).send({ error: { code: 'PC_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } })
+    return await reply.code(404).type('text/plain').send('not found')
+  })
   return coordinator
 }
