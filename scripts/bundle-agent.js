@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Builds the published agent: one ES module, dist/portcheck-agent.mjs, holding the agent, the
+// protocol, ws and pino. Loading one file instead of ~60 modules saves about 9 MB of RSS per
+// agent, and the package needs no dependency at install. The licences of what is compiled in
+// are written beside it (dist/THIRD-PARTY-LICENSES.txt).
+import { build } from 'esbuild'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const agent = path.join(root, 'packages/agent')
+const result = await build({
+  entryPoints: [path.join(agent, 'dist/entry.js')],
+  outfile: path.join(agent, 'dist/portcheck-agent.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  keepNames: true,
+  metafile: true,
+  legalComments: 'none',
+  // ws and pino are CommonJS and require() Node's built-ins; give the ES module a require.
+  banner: { js: "import { createRequire as __pcCreateRequire } from 'node:module'; const require = __pcCreateRequire(import.meta.url);" },
+  logLevel: 'warning'
+})
+
+const packages = new Map()
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+  if (m === null || packages.has(m[1])) continue
+  const dir = path.join(root, 'node_modules', m[1])
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'))
+  const licenseFile = ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license'].map((f) => path.join(dir, f)).find((f) => existsSync(f))
+  packages.set(m[1], `${pkg.name}@${pkg.version} (${pkg.license ?? 'see text'})\n\n${licenseFile !== undefined ? readFileSync(licenseFile, 'utf8').trim() : 'No licence file shipped.'}`)
+}
+const notices = [...packages.keys()].sort().map((k) => packages.get(k))
+writeFileSync(path.join(agent, 'dist/THIRD-PARTY-LICENSES.txt'), `portcheck-agent bundles the following packages:\n\n${notices.join('\n\n' + '-'.repeat(72) + '\n\n')}\n`)
