@@ -20,7 +20,9 @@ const cli = path.join(root, 'packages/coordinator/bin/portcheck.js')
 const agentBin = path.join(root, 'packages/agent/bin/portcheck-agent.js')
 const inventory = path.join(root, 'examples/demo/inventory.yaml')
 const token = 'demo-token-not-secret'
-const dashboard = process.argv.includes('--dashboard')
+// In a terminal, the demo keeps the dashboard up after the report, until Ctrl-C; run by a script
+// (no terminal), it exits after the report. --dashboard / --no-dashboard override.
+const dashboard = process.argv.includes('--dashboard') || (process.stdin.isTTY === true && !process.argv.includes('--no-dashboard'))
 
 if (process.platform !== 'linux') {
   process.stderr.write('The demo binds agents to 127.0.0.11-25, which only Linux routes to loopback out of the box.\n')
@@ -76,6 +78,7 @@ process.on('SIGINT', () => coordinator.kill('SIGINT'))
 
 const code = await new Promise((resolve) => coordinator.on('close', (c) => resolve(c ?? 130)))
 stopAll()
-const meaning = { 0: 'every required flow passed', 1: 'required flows are blocked', 2: 'bad input', 3: 'some required flows could not be verified' }[code] ?? 'stopped'
+const meaning = { 0: 'every required flow passed', 1: 'required flows are blocked', 2: 'bad input', 3: 'some required flows could not be verified', 130: 'stopped' }[code] ?? 'stopped'
 process.stderr.write(`\ndemo: \`portcheck run\` exited with ${code} (${meaning}). In a pre-install pipeline, that exit code is the gate.\n`)
 process.stderr.write('demo: the staged faults are described at the top of scripts/demo.js.\n')
+if (!dashboard) process.stderr.write('demo: run `npm run demo` in a terminal (or add `-- --dashboard`) to keep the dashboard open after the report.\n')

@@ -6,6 +6,7 @@ import { formatJunit } from '../report/format-junit.js'
 import { formatTable, reasonLegend } from '../report/format-table.js'
 import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
+import type { Coordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
 import { createLogger, emit, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
@@ -16,6 +17,11 @@ export function render (report: RunReport, format: string, opts: { color: boolea
   const legend = reasonLegend(report)
   const table = formatTable(report, { color: opts.color, verbose: opts.verbose, purposes: opts.purposes })
   return legend.length > 0 && report.verdict !== 'pass' ? `${table}\nWhat the reasons mean:\n${legend.join('\n')}\n` : table
+}
+
+/** The dashboard's address, with the token in the fragment (never sent to the server) when one is needed. */
+function dashboardUrl (c: Coordinator): string {
+  return `${c.httpUrl ?? ''}${c.requireAuth ? `#token=${c.token}` : ''}`
 }
 
 /** Streams the JSON report to a file or stdout, a slice of checks at a time. */
@@ -82,7 +88,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         logger,
         signal: ac.signal,
         keepOpen: args.dashboard,
-        onListening: (c) => process.stderr.write(joinInstructions(c) + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`),
+        onListening: (c) => process.stderr.write(joinInstructions(c) + (args.dashboard ? `Dashboard (live): ${dashboardUrl(c)}\n` : '') + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`),
         onAgents: (joined, missing) => logger.info({ joined: joined.length, missing: missing.length }, missing.length > 0 ? `agents joined: ${joined.length}/${joined.length + missing.length} (waiting for ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})` : 'every agent joined'),
         onRun: (run) => { stopProgress = progressLine(run) }
       })
@@ -97,7 +103,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
       if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${summary.verdict ?? summary.state} (exit ${summary.exitCode ?? '-'})\n`)
       setExit(interrupted ? 130 : summary.exitCode ?? 3)
       if (args.dashboard && !interrupted) {
-        process.stderr.write(`\nDashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}  (Ctrl-C to stop)\n`)
+        process.stderr.write(`\nDashboard: ${dashboardUrl(coordinator)}\n  the role matrix, each check's details and what to open; re-run failed checks from there. Ctrl-C to stop.\n`)
         await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }))
         await coordinator.close()
       }

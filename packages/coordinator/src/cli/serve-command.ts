@@ -22,7 +22,7 @@ export function serveCommand (y: Argv): Argv {
       })
       await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
       process.stderr.write(joinInstructions(coordinator))
-      process.stderr.write(`Dashboard and API: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run: curl -X POST ${coordinator.httpUrl ?? ''}api/runs${coordinator.requireAuth ? ` -H 'Authorization: Bearer ${coordinator.token}'` : ''} -H 'content-type: application/json' -d '{}'\n`)
+      process.stderr.write(`Dashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run from it, or: curl -X POST ${coordinator.httpUrl ?? ''}api/runs${coordinator.requireAuth ? ` -H 'Authorization: Bearer ${coordinator.token}'` : ''} -H 'content-type: application/json' -d '{}'\n`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve())
         process.once('SIGTERM', () => resolve())
