@@ -240,10 +240,14 @@ function filterQuery (extra = {}, { status = true } = {}) {
   return q
 }
 
-function showNotice (text) {
+let noticeTimer = null
+/** A one-line message above the summary; `forMs` hides it after a while. */
+function showNotice (text, forMs = 0) {
   const n = $('notice')
+  clearTimeout(noticeTimer)
   n.textContent = text ?? ''
   n.hidden = text === null || text === undefined
+  if (forMs > 0) noticeTimer = setTimeout(() => { n.hidden = true }, forMs)
 }
 
 function describeError (err) {
@@ -383,8 +387,14 @@ async function loadRuns () {
   writeAddress()
 }
 
+let runSelectSig = ''
 function renderRunSelect () {
   const sel = $('run-select')
+  for (const b of document.querySelectorAll('[data-export]')) b.disabled = shownRun() === null
+  // Rebuilt only when something in it changed: a rebuild would close the list under the pointer.
+  const sig = JSON.stringify([state.runId, state.runs.map((r) => [r.id, r.verdict, r.state === 'done' || r.state === 'aborted'])])
+  if (sig === runSelectSig) return
+  runSelectSig = sig
   sel.replaceChildren()
   if (state.runs.length === 0) {
     sel.append(h('option', { value: '', text: 'no run yet' }))
@@ -393,11 +403,11 @@ function renderRunSelect () {
   }
   sel.disabled = false
   state.runs.forEach((r, i) => {
-    const v = r.verdict !== null ? `${STATUS[r.verdict]?.icon ?? ''} ${r.verdict}` : r.state
+    const v = r.verdict !== null && FINAL.has(r.state) ? `${STATUS[r.verdict]?.icon ?? ''} ${r.verdict}${r.state === 'aborted' ? ' (aborted)' : ''}` : 'running'
     const label = `${clock(r.startedAt)} · ${v} · ${fmt(r.progress.total)} checks${i === 0 ? ' (latest)' : ''}`
     sel.append(h('option', { value: r.id, text: label, selected: r.id === state.runId }))
   })
-  for (const b of document.querySelectorAll('[data-export]')) b.disabled = shownRun() === null
+  sel.value = state.runId ?? ''
 }
 
 function renderSummary () {
@@ -420,6 +430,8 @@ function renderSummary () {
   }
   const live = state.live !== null && state.live.id === run.id ? state.live : null
   const running = !FINAL.has(run.state)
+  const catalogTitle = state.catalog?.title ?? ''
+  document.title = running ? `… running · portcheck · ${catalogTitle}` : `${VERDICTS[run.verdict]?.icon ?? ''} ${VERDICTS[run.verdict]?.title ?? run.state} · portcheck · ${catalogTitle}`
   if (running) {
     box.className = 'verdict verdict-running'
     $('verdict-icon').textContent = '…'
@@ -623,7 +635,7 @@ async function exportRun (format) {
     a.click()
     a.remove()
     setTimeout(() => URL.revokeObjectURL(url), 60_000)
-    showNotice(`Downloaded ${name}.`)
+    showNotice(`Downloaded ${name}.`, 5000)
   } catch (err) {
     showNotice(`Export failed: ${describeError(err)}`)
   }
@@ -758,12 +770,25 @@ function renderNoRun () {
     h('h2', { text: state.runs.length === 0 ? 'No run yet' : 'This run is not available' }),
     h('p', { text: `${connected} of ${hosts.length} agents are connected. A run checks every documented flow between the hosts whose agents are connected; the others are reported as inconclusive (agent missing).` }),
     state.access === 'read' ? h('p', { class: 'note', text: 'Read-only access: ask for the full token to start a run.' }) : start,
-    h('p', { class: 'hint' }, 'The ', h('button', { type: 'button', class: 'btn-link', text: 'Agents view', onclick: () => setView('agents') }), ' has the command to run on each missing host.')
+    connected < hosts.length ? h('p', { class: 'hint' }, 'The ', h('button', { type: 'button', class: 'btn-link', text: 'Agents view', onclick: () => setView('agents') }), ' has the command to run on each missing host.') : null
   ))
   $('app').setAttribute('aria-busy', 'false')
 }
 
-// ------------------------------------------------------------------ focus preservation across re-renders
+// ------------------------------------------------------------------ focus and scroll preservation across re-renders
+
+/** Replaces the view's content, keeping the matrix's scroll position when the same view is re-rendered. */
+function replaceView (kind, ...nodes) {
+  const panel = $('view-panel')
+  const old = panel.querySelector('.matrix-scroll')
+  const pos = old !== null && old.dataset.view === kind ? { top: old.scrollTop, left: old.scrollLeft } : null
+  panel.replaceChildren(...nodes)
+  const now = panel.querySelector('.matrix-scroll')
+  if (now !== null) {
+    now.dataset.view = kind
+    if (pos !== null) { now.scrollTop = pos.top; now.scrollLeft = pos.left }
+  }
+}
 
 function focusKey () {
   const a = document.activeElement
@@ -861,9 +886,9 @@ function renderRoleMatrix (data, base) {
   }
   const filtered = Object.values(state.filters).some((v) => v !== '' && v !== false)
   const table = h('table', { class: 'role-matrix' },
-    h('caption', {}, 'Documented flows by source role (rows) and target role (columns): each port with its state over every host pair', filtered ? h('span', { class: 'caption-filter', text: ' · filtered' }) : null),
+    h('caption', {}, 'Documented flows by source role (rows) and target role (columns), each port with its state over every host pair. Click a cell or a port for its checks.', filtered ? h('span', { class: 'caption-filter', text: ' · filtered' }) : null),
     thead, tbody)
-  panel.replaceChildren(h('div', { class: 'matrix-scroll' }, table))
+  replaceView('role', h('div', { class: 'matrix-scroll' }, table))
   restoreFocus(key)
 }
 
@@ -959,7 +984,7 @@ function renderHostMatrix (data) {
     if (td !== null) { moveRoving(td); activateHostCell(td) }
   })
   table.addEventListener('keydown', onGridKey)
-  panel.replaceChildren(pager(), h('p', { class: 'hint', text: 'Each cell is one source host and one target host, coloured by its worst check. Arrow keys move between cells; Enter opens the checks.' }), scroll)
+  replaceView(`host:${offset}:${limit}`, pager(), h('p', { class: 'hint', text: 'Each cell is one source host and one target host, coloured by its worst check and marked with its icon. Arrow keys move between cells; Enter opens the checks.' }), scroll)
   restoreFocus(key)
 }
 
@@ -1067,9 +1092,11 @@ function renderAgentsView () {
     const code = h('code', { class: 'join-cmd', text: x.joinCommand })
     const copy = h('button', { type: 'button', class: 'btn btn-small', text: 'Copy', 'aria-label': `Copy the join command for ${x.name}` })
     copy.addEventListener('click', () => void copyText(x.joinCommand, code, copy))
+    // The viewer token gets the command with a placeholder instead of the join token.
+    const hidden = state.access === 'read' ? h('div', { class: 'hint', text: 'The token is hidden from read-only access: put in the join token.' }) : null
     const join = x.state === 'connected'
-      ? h('details', { class: 'join-details' }, h('summary', { text: 'join command' }), h('div', { class: 'join' }, code, copy))
-      : h('div', { class: 'join' }, code, copy)
+      ? h('details', { class: 'join-details' }, h('summary', { text: 'join command' }), h('div', { class: 'join' }, code, copy), hidden)
+      : h('div', {}, h('div', { class: 'join' }, code, copy), hidden)
     return h('tr', { 'data-host': x.name, 'data-state': x.state },
       h('th', { scope: 'row' }, x.name),
       h('td', { class: 'mono', text: x.address }),
@@ -1212,6 +1239,7 @@ function closeDetail () {
   let target = d.originEl instanceof HTMLElement && d.originEl.isConnected ? d.originEl : null
   if (target === null && d.originKey !== null) target = document.querySelector(`[data-key="${CSS.escape(d.originKey)}"]`)
   if (target instanceof HTMLElement) target.focus()
+  else $('view-panel').focus()
 }
 
 /** Per-status totals of a detail, so that checks can be loaded worst first and counted right. */
@@ -1369,9 +1397,8 @@ function onEvent (e) {
     renderActions()
     if (known.id === state.runId) scheduleRefresh(1000)
   } else if (e.type === 'run-finished') {
+    // The refresh sees the run go from running to finished (and reloads open details).
     state.live = null
-    const known = state.runs.find((r) => r.id === e.id)
-    if (known !== undefined) { known.state = 'done'; known.verdict = e.verdict }
     scheduleRefresh(0)
   } else if (e.type === 'agents') {
     void loadAgents().then(() => { if (state.view === 'agents') renderAgentsView() }).catch(() => {})
