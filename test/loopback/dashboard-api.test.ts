@@ -40,6 +40,14 @@ t.test('the dashboard API: matrices, filtered checks, exports and live events', 
   t.equal(blocked.total, 2)
   t.match(blocked.checks[0], { from: 'app1', to: 'db2', status: 'blocked', reason: 'refused', flows: [{ id: 'DEMO-06', purpose: /metrics/, ref: 'demo, metrics' }], remedy: 'allow udp 18125 from 127.46.0.12 to 127.46.0.15: a firewall rejects it (check db2\'s own rules first)' })
   t.equal((await c.app.inject({ url: `/api/runs/${id}/checks?status=nonsense`, headers: auth })).statusCode, 400)
+  const worst = (await c.app.inject({ url: `/api/runs/${id}/checks?toRole=db&sort=severity&limit=3`, headers: auth })).json() as { total: number, counts: Record<string, number>, checks: Array<{ status: string }> }
+  t.match(worst, { total: 12, counts: { blocked: 6, pass: 6, inconclusive: 0, skipped: 0, pending: 0 } }, 'per-status totals of the whole selection')
+  t.same(worst.checks.map((x) => x.status), ['blocked', 'blocked', 'blocked'], 'worst first')
+
+  t.same((await c.app.inject({ url: '/api/session', headers: { authorization: 'Bearer viewer' } })).json(), { access: 'read', requireAuth: true, defaults: { timeoutMs: 3000, adaptive: false, includeOptional: false, concurrency: 256 } })
+  t.match((await c.app.inject({ url: '/api/session', headers: auth })).json(), { access: 'full' })
+  const list = (await c.app.inject({ url: '/api/runs', headers: auth })).json() as Array<Record<string, unknown>>
+  t.match(list[0], { id, verdict: 'blocked', exitCode: 1, includeOptional: true, rerunOf: null, agents: { expected: 5 } }, 'run list entries carry what the dashboard shows')
 
   const json = await c.app.inject({ url: `/api/runs/${id}/export.json`, headers: auth })
   t.match(json.headers['content-disposition'], `attachment; filename="portcheck-demo-${id}.json"`)

@@ -300,17 +300,11 @@ function setupTokenDialog () {
   })
 }
 
-/**
- * Whether the token may start runs. The API has no "who am I": a POST that can do nothing
- * (abort a run that does not exist) answers 403 to the viewer token and 404 to the full one.
- */
+/** Whether the token may start runs (`full`) or only look (`read`), as the API says. */
 async function probeAccess () {
-  if (state.token === null) return 'full'
-  // The join commands carry the full token: if ours is in them, it is the full one.
-  if ((state.agents?.hosts ?? []).some((x) => x.joinCommand.split(/\s+/).includes(state.token))) return 'full'
   try {
-    const res = await fetch('/api/runs/-/abort', { method: 'POST', headers: authHeaders(), cache: 'no-store' })
-    return res.status === 403 ? 'read' : 'full'
+    const session = await api('/api/session')
+    return session.access === 'read' ? 'read' : 'full'
   } catch {
     return 'full'
   }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { ProbeOrder, ProbeResult } from '@portcheck/protocol'
 import { tcpProbe } from './tcp-probe.js'
 import { RttTable, type ProbeTiming } from './timing.js'
@@ -17,7 +18,11 @@ export class ProbeRunner {
   private readonly queue: ProbeOrder[] = []
   private head = 0
   private active = 0
-  private readonly controller = new AbortController()
+  private readonly controller = ((c: AbortController): AbortController => {
+    // Every probe in flight listens on this one signal (hundreds at once): that is by design.
+    setMaxListeners(0, c.signal)
+    return c
+  })(new AbortController())
   private readonly rtt = new RttTable()
   private adaptive = false
   // The probes read the runner's current mode and estimates through this view.

@@ -27,6 +27,8 @@ export interface RunOptions {
   flushTimeoutMs?: number
   /** How long agents have to confirm their listeners are closed, in ms. Default 5000. */
   closeTimeoutMs?: number
+  /** The run this one re-runs the failed checks of, if any (shown in lists). */
+  rerunOf?: string
 }
 
 interface Participant {
@@ -61,6 +63,8 @@ export function newRunId (): string {
  */
 export class Run extends EventEmitter<RunEvents> {
   readonly id: string
+  /** The run whose failed checks this one re-runs, or null. */
+  readonly rerunOf: string | null
   state: RunState = 'waiting'
   readonly startedAt = new Date()
   private finishedAt: Date | null = null
@@ -85,13 +89,15 @@ export class Run extends EventEmitter<RunEvents> {
   constructor (readonly plan: Plan, private readonly hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
     super()
     this.id = id
+    this.rerunOf = options.rerunOf ?? null
     this.opts = {
       timeoutMs: options.timeoutMs ?? 3000,
       concurrency: options.concurrency ?? 256,
       listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 5000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
-      adaptive: options.adaptive ?? false
+      adaptive: options.adaptive ?? false,
+      rerunOf: options.rerunOf ?? ''
     }
     this.timeoutMs = this.opts.timeoutMs
     this.concurrency = this.opts.concurrency

@@ -50,6 +50,8 @@ const filterProps = {
   required: { type: 'boolean' }
 } as const
 
+const SEVERITY_RANK: Record<string, number> = { blocked: 0, inconclusive: 1, pending: 2, pass: 3, skipped: 4 }
+
 function toFilter (q: FilterQuery): CheckFilter {
   const { required, ...rest } = q
   const f: CheckFilter = {}
@@ -118,6 +120,13 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
 
   app.get('/api/health', async () => ({ ok: true }))
 
+  // What the presented token may do, and the defaults of the next run: the dashboard's first call.
+  app.get('/api/session', async (req) => ({
+    access: (req as FastifyRequest & { access: 'full' | 'read' }).access,
+    requireAuth: c.requireAuth,
+    defaults: c.runDefaults
+  }))
+
   app.get('/api/agents', async (req) => {
     // The join command carries the join token, which grants full access: viewers get a placeholder.
     const full = (req as FastifyRequest & { access: 'full' | 'read' }).access === 'full'
@@ -163,8 +172,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   })
 
   app.get('/api/runs', async () => c.runs.list().map((r) => {
-    const rep = r.summary()
-    return { id: r.id, state: rep.state, startedAt: rep.startedAt, durationMs: rep.durationMs, summary: rep.summary, required: rep.required, verdict: rep.verdict, progress: rep.progress }
+    return { ...r.summary(), rerunOf: r.rerunOf }
   }))
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
@@ -184,21 +192,24 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return roleMatrix(checks, toFilter(filter))
   })
 
-  app.get<{ Params: { id: string }, Querystring: FilterQuery & { offset?: number, limit?: number } }>('/api/runs/:id/checks', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...filterProps, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } } } }
+  app.get<{ Params: { id: string }, Querystring: FilterQuery & { offset?: number, limit?: number, sort?: 'plan' | 'severity' } }>('/api/runs/:id/checks', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...filterProps, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, sort: { enum: ['plan', 'severity'] } } } }
   }, async (req, reply) => {
     const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
-    const { offset = 0, limit = 500, ...filter } = req.query
+    const { offset = 0, limit = 500, sort, ...filter } = req.query
     const f = toFilter(filter)
-    let total = 0
-    const page: number[] = []
+    const counts = { pass: 0, blocked: 0, inconclusive: 0, skipped: 0, pending: 0 }
+    const selected: Array<{ index: number, rank: number }> = []
     for (const row of run.rows()) {
       if (!matches(row, f)) continue
-      if (total >= offset && page.length < limit) page.push(row.index)
-      total++
+      counts[row.status ?? 'pending']++
+      selected.push({ index: row.index, rank: SEVERITY_RANK[row.status ?? 'pending'] ?? 2 })
     }
-    return { total, offset, checks: detailed(page.map((i) => run.checkAt(i)), run.plan.catalog) }
+    // Worst first when asked: a stable sort keeps plan order within a status.
+    if (sort === 'severity') selected.sort((a, b) => a.rank - b.rank)
+    const page = selected.slice(offset, offset + limit)
+    return { total: selected.length, offset, counts, checks: detailed(page.map((s) => run.checkAt(s.index)), run.plan.catalog) }
   })
 
   app.get<{ Params: { id: string, format: string } }>('/api/runs/:id/export.:format', async (req, reply) => {

@@ -63,6 +63,8 @@ export interface Coordinator {
   readonly viewerToken: string | null
   /** Whether the API requires a token (set at listen unless given). */
   requireAuth: boolean
+  /** Defaults of every run (what a run request does not say). */
+  readonly runDefaults: { timeoutMs: number, adaptive: boolean, includeOptional: boolean, concurrency: number }
   /** The ws:// URL agents should use; set by listen(). */
   agentUrl: string | null
   /** The http:// URL of the API and dashboard; set by listen(). */
@@ -134,6 +136,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     token,
     viewerToken: options.viewerToken ?? null,
     requireAuth: options.requireAuth ?? true,
+    runDefaults: { timeoutMs: defaults.timeoutMs ?? 3000, adaptive: defaults.adaptive ?? false, includeOptional: defaults.includeOptional ?? false, concurrency: defaults.concurrency ?? 256 },
     agentUrl: null,
     httpUrl: null,
     async listen ({ host, port, advertise }) {
@@ -168,6 +171,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     startRun: (req = {}) => {
       const plan = coordinator.plan(req)
       return runs.start(plan, {
+        ...(req.rerunOf !== undefined ? { rerunOf: req.rerunOf } : {}),
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
         ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
