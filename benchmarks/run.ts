@@ -5,7 +5,7 @@
 //   npm run bench                  all scenarios
 //   npm run bench -- matrix scale  only those (matrix, scale, agent, side)
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { agentFootprint, coordinatorScale, matrixRun, sideBySide, type MatrixFigures } from './scenarios.js'
@@ -85,6 +85,8 @@ if (want('side')) {
   }
 }
 
+// The record of what each optimisation changed is kept by hand beside this script.
+lines.push(readFileSync(path.join(import.meta.dirname, 'history.md'), 'utf8').trim(), '')
 const out = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md')
 writeFileSync(out, lines.join('\n') + '\n')
 log(`written to ${out}`)
