@@ -5,7 +5,7 @@ import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { browserReady, CHROMIUM, launchBrowser, watchPage } from '../browser/browser.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
-import { Lab } from './lab.js'
+import { Lab, filterRules } from './lab.js'
 
 // The demo catalog in the namespace lab, with one host's firewall wrong: db2 drops every
 // inbound port the catalog gives it. The coordinator runs `portcheck run --dashboard` in its
@@ -30,14 +30,7 @@ t.test('namespace lab: the dashboard shows a firewalled host\'s flows as blocked
 
   const coord = await lab.addHost('coord', COORD)
   for (const [name, address] of HOSTS) await lab.addHost(name, address)
-  await lab.nft('db2', `table inet pctest {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport { 15432, 15433 } drop
-    udp dport { 15405, 18125 } drop
-  }
-}
-`)
+  await lab.nft('db2', filterRules('input', '    tcp dport { 15432, 15433 } drop\n    udp dport { 15405, 18125 } drop'))
 
   const inventory = path.join(dir, 'inventory.yaml')
   writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${HOSTS.map(([n, a, r]) => `  - { name: ${n}, address: ${a}, roles: [${r}] }`).join('\n')}\n`)

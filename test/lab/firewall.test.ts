@@ -4,7 +4,7 @@ import path from 'node:path'
 import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
-import { Lab, listNamespaces, type LabProcess } from './lab.js'
+import { Lab, filterRules, listNamespaces, redirectRules, type LabProcess } from './lab.js'
 
 // Six hosts of the demo catalog on one bridge, a coordinator in its own namespace, and a
 // firewall rule (or a stray process, or a DNAT) behind every way a flow can fail. db3 is in
@@ -20,20 +20,8 @@ const HOSTS: Array<[string, string, string]> = [
 const COORD = '198.18.0.1'
 const TOKEN = 'lab-token-5b1d0c9e'
 
-const filter = (hook: 'input' | 'output', rules: string): string => `table inet pctest {
-  chain ${hook} {
-    type filter hook ${hook} priority 0; policy accept;
-${rules}
-  }
-}
-`
-const redirect = (rules: string): string => `table ip pcnat {
-  chain prerouting {
-    type nat hook prerouting priority dstnat; policy accept;
-${rules}
-  }
-}
-`
+const filter = filterRules
+const redirect = redirectRules
 
 /** The exact verdict expected of every check; anything not listed must not exist. */
 const EXPECTED: Record<string, string> = {

@@ -65,6 +65,16 @@ export function sweepStaleNamespaces (): string[] {
   return removed
 }
 
+/** An nftables ruleset with one filter chain on `hook`, holding `rules` (one per line). */
+export function filterRules (hook: 'input' | 'output', rules: string): string {
+  return `table inet pctest {\n  chain ${hook} {\n    type filter hook ${hook} priority 0; policy accept;\n${rules}\n  }\n}\n`
+}
+
+/** An nftables ruleset that redirects (DNATs) incoming traffic, with `rules` (one per line). */
+export function redirectRules (rules: string): string {
+  return `table ip pcnat {\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n${rules}\n  }\n}\n`
+}
+
 /** A test host in the lab. */
 export interface LabHost {
   name: string

@@ -1,21 +1,9 @@
-import { ExitCodes, type EchoKind, type Proto, type SettingValue, type Status } from '@portcheck/protocol'
+import { ExitCodes, type EchoKind, type SettingValue, type Status } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
 
-/** One check in a report (`--format json`, `GET /api/runs/:id`). */
-export interface CheckReport {
-  index: number
-  flowIds: string[]
-  from: string | null
-  to: string | null
-  fromRole: string
-  toRole: string
-  fromAddress: string | null
-  toAddress: string | null
-  protocol: Proto
-  port: number
-  portEnd?: number
-  required: boolean
+/** One check in a report (`--format json`, `GET /api/runs/:id`): its plan entry, and what was found. */
+export interface CheckReport extends Omit<PlannedCheck, 'skip'> {
   /** Null while the check is still running. */
   status: Status | null
   reason: string | null

@@ -24,18 +24,8 @@ const runBody = {
   }
 } as const
 
-interface FilterQuery {
-  status?: CheckFilter['status']
-  reason?: string
-  protocol?: 'tcp' | 'udp'
-  port?: number
-  role?: string
-  fromRole?: string
-  toRole?: string
-  from?: string
-  to?: string
-  required?: boolean
-}
+/** A check filter as the query string spells it (`required=true` for `requiredOnly`). */
+type FilterQuery = Omit<CheckFilter, 'requiredOnly'> & { required?: boolean }
 
 const filterProps = {
   status: { enum: ['pass', 'blocked', 'inconclusive', 'skipped', 'pending', 'failing'] },
