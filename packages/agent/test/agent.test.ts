@@ -125,3 +125,30 @@ t.test('probes for a run the agent was not given are ignored; ports already held
   const stray = await Promise.race([fake.next('probe-results').then(() => 'result'), new Promise((resolve) => setTimeout(() => resolve('none'), 300))])
   t.equal(stray, 'none', 'no probe was sent for the unknown run')
 })
+
+t.test('the agent reconnects with backoff when the coordinator drops it, as the same instance', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise((resolve) => wss.once('listening', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { for (const c of wss.clients) c.terminate(); wss.close(() => resolve()) }))
+  const hellos: Array<{ instance: string, at: number }> = []
+  wss.on('connection', (ws) => {
+    ws.on('message', (d: Buffer) => {
+      const m = parseAgentMessage(d)
+      if (m.type !== 'hello') return
+      hellos.push({ instance: m.instance, at: Date.now() })
+      ws.send(JSON.stringify({ type: 'welcome', protocol: 1, agentId: `a${hellos.length}`, heartbeatMs: 60_000 }))
+      // Drop the first two connections right after welcoming them.
+      if (hellos.length <= 2) setTimeout(() => ws.terminate(), 20)
+    })
+  })
+  const agent = startAgent({ coordinator: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 'x', name: 'n2', bind: '127.51.0.2', logger: silent, reconnectMinMs: 100, reconnectMaxMs: 400 })
+  t.teardown(() => agent.close())
+  const registrations: string[] = []
+  agent.on('registered', (id: string) => registrations.push(id))
+  while (hellos.length < 3) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(new Set(hellos.map((h) => h.instance)).size, 1, 'one instance id across reconnects: the coordinator can tell a reconnect from a second agent')
+  const gaps = [(hellos[1]?.at ?? 0) - (hellos[0]?.at ?? 0), (hellos[2]?.at ?? 0) - (hellos[1]?.at ?? 0)]
+  t.ok(gaps.every((g) => g >= 50 && g < 2000), `reconnected after ${gaps.join(' and ')} ms (backoff from 100 ms, with jitter)`)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(registrations, ['a1', 'a2', 'a3'], 'registered again each time')
+})
