@@ -264,8 +264,8 @@ function wrap<T> (fn: () => T): T {
   }
 }
 
-function errorCode (o: Obj, p: string): { error?: string } {
-  return o.error === undefined ? {} : { error: str(o.error, `${p}.error`, { max: 64 }) }
+function errorCode (o: Obj, p: string): void {
+  if (o.error !== undefined) str(o.error, `${p}.error`, { max: 64 })
 }
 
 

@@ -1,9 +1,8 @@
 import net from 'node:net'
 import { encodeProbe, parseAck, MAX_PROBE_BYTES, type ProbeOrder, type ProbeResult } from '@portcheck/protocol'
 import { classifySocketError, errorCodeOf } from './classify.js'
-import { watchDeadline, type ProbeTiming } from './timing.js'
+import { FIXED_TIMING, watchDeadline, type ProbeTiming } from './timing.js'
 
-const FIXED: ProbeTiming = { deadlineMs: () => Number.POSITIVE_INFINITY, adaptive: false }
 
 /**
  * Connects to the target port, sends the nonce, and waits for the acknowledgement. The verdict
@@ -19,7 +18,7 @@ const FIXED: ProbeTiming = { deadlineMs: () => Number.POSITIVE_INFINITY, adaptiv
  * @param signal aborts the probe (the run ended); it then resolves with outcome `error`/`ECANCELED`
  * @param timing adaptive deadlines; default: `order.timeoutMs`
  */
-export function tcpProbe (order: ProbeOrder, localAddress: string | undefined, signal: AbortSignal, timing: ProbeTiming = FIXED): Promise<ProbeResult> {
+export function tcpProbe (order: ProbeOrder, localAddress: string | undefined, signal: AbortSignal, timing: ProbeTiming = FIXED_TIMING): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const start = performance.now()
     const deadline = (): number => Math.min(order.timeoutMs, timing.deadlineMs(order.host))

@@ -10,6 +10,9 @@ export interface ProbeTiming {
   adaptive: boolean
 }
 
+/** Fixed timing: probes give up after their order's `timeoutMs` only. */
+export const FIXED_TIMING: ProbeTiming = { deadlineMs: () => Number.POSITIVE_INFINITY, adaptive: false }
+
 /** Shortest adaptive deadline, in ms: below this, scheduling jitter rather than the network would decide. */
 export const MIN_ADAPTIVE_MS = 150
 /** Samples of one host needed before its own estimate is trusted over the agent-wide one. */

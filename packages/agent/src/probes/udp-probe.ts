@@ -3,12 +3,11 @@ import net from 'node:net'
 import { encodeProbe, parseAck, type ProbeOrder, type ProbeResult } from '@portcheck/protocol'
 import { classifySocketError, errorCodeOf } from './classify.js'
 import { round } from './tcp-probe.js'
-import { watchDeadline, type ProbeTiming } from './timing.js'
+import { FIXED_TIMING, watchDeadline, type ProbeTiming } from './timing.js'
 
 /** Datagrams sent per probe: the first, then this many retries spread over the deadline. */
 export const UDP_RETRIES = 3
 
-const FIXED: ProbeTiming = { deadlineMs: () => Number.POSITIVE_INFINITY, adaptive: false }
 
 /**
  * Sends the nonce as a datagram from a connected UDP socket, retrying within the deadline, and
@@ -21,7 +20,7 @@ const FIXED: ProbeTiming = { deadlineMs: () => Number.POSITIVE_INFINITY, adaptiv
  * @param signal aborts the probe (the run ended)
  * @param timing adaptive deadlines; default: `order.timeoutMs`
  */
-export function udpProbe (order: ProbeOrder, localAddress: string | undefined, signal: AbortSignal, timing: ProbeTiming = FIXED): Promise<ProbeResult> {
+export function udpProbe (order: ProbeOrder, localAddress: string | undefined, signal: AbortSignal, timing: ProbeTiming = FIXED_TIMING): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const family = net.isIPv6(order.host) || (localAddress !== undefined && net.isIPv6(localAddress)) ? 'udp6' : 'udp4'
     const socket = dgram.createSocket(family)

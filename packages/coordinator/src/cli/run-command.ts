@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Argv } from 'yargs'
-import { describeReason, PortcheckError } from '@portcheck/protocol'
+import { PortcheckError } from '@portcheck/protocol'
 import { loadInputs, runCheck } from '../api.js'
 import { formatJunit } from '../report/format-junit.js'
 import { formatTable, reasonLegend } from '../report/format-table.js'
@@ -115,4 +115,3 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
   })
 }
 
-export { describeReason }

@@ -69,16 +69,6 @@ export function emptyCounts (): Counts {
   return { checks: 0, pass: 0, blocked: 0, inconclusive: 0, skipped: 0 }
 }
 
-/** Counts statuses; checks still running count toward `checks` only. */
-export function count (checks: Iterable<{ status: Status | null }>): Counts {
-  const c = emptyCounts()
-  for (const k of checks) {
-    c.checks++
-    if (k.status !== null) c[k.status]++
-  }
-  return c
-}
-
 /** The verdict of a set of required-check counts: blocked beats inconclusive beats pass. */
 export function verdictOf (required: Counts): { verdict: RunVerdict, exitCode: number } {
   if (required.blocked > 0) return { verdict: 'blocked', exitCode: ExitCodes.blocked }

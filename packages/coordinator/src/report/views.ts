@@ -12,10 +12,10 @@ export interface StatusCounts {
   pending: number
 }
 
-/** Worst first: what a cell shows when its checks disagree. */
-const SEVERITY: Array<keyof StatusCounts> = ['blocked', 'inconclusive', 'pending', 'pass', 'skipped']
+/** Worst first: what a cell shows when its checks disagree, and the order of `sort=severity`. */
+export const SEVERITY: ReadonlyArray<keyof StatusCounts> = ['blocked', 'inconclusive', 'pending', 'pass', 'skipped']
 
-function emptyCounts (): StatusCounts {
+export function emptyCounts (): StatusCounts {
   return { pass: 0, blocked: 0, inconclusive: 0, skipped: 0, pending: 0 }
 }
 

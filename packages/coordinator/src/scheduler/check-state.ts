@@ -57,9 +57,13 @@ export class CheckState {
     this.reasonCode = new Uint8Array(size).fill(NONE)
   }
 
-  /** Marks a check as probed and returns its nonce. */
-  nonceFor (index: number): string {
+  /** Marks a check as one to probe: from then on, receipts of its nonce count. */
+  markProbed (index: number): void {
     this.probed[index] = 1
+  }
+
+  /** The nonce of a check (index and random tag), as sent to its source. */
+  nonceFor (index: number): string {
     const buf = Buffer.allocUnsafe(NONCE_BYTES)
     buf.writeUInt32BE(index, 0)
     this.tags.copy(buf, 4, index * TAG_BYTES, (index + 1) * TAG_BYTES)
@@ -89,10 +93,6 @@ export class CheckState {
     this.echo[r.id] = ECHO_KINDS.indexOf(r.echo)
     if (r.error !== undefined) this.errors.set(r.id, r.error)
     return true
-  }
-
-  hasResult (index: number): boolean {
-    return this.outcome[index] !== NONE
   }
 
   /** The probe result, rebuilt; null if none came. */

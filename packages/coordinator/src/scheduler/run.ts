@@ -33,6 +33,8 @@ export interface RunOptions {
 
 interface Participant {
   name: string
+  /** The host's inventory address (where its peers probe it). */
+  address: string
   conn: AgentConnection
   state: EndState
   listeners: ListenOrder[]
@@ -244,8 +246,8 @@ export class Run extends EventEmitter<RunEvents> {
         this.settle(check)
         continue
       }
-      const src = this.participant(check.from as string)
-      const dst = this.participant(check.to as string)
+      const src = this.participant(check.from as string, check.fromAddress as string)
+      const dst = this.participant(check.to as string, check.toAddress as string)
       if (src === null || dst === null) {
         this.settle(check)
         continue
@@ -253,7 +255,7 @@ export class Run extends EventEmitter<RunEvents> {
       const n = (perSource.get(src.name) ?? 0) + 1
       perSource.set(src.name, n)
       if (n > this.maxProbesPerSource) this.maxProbesPerSource = n
-      this.checks.nonceFor(check.index)
+      this.checks.markProbed(check.index)
       const key = `${check.protocol}/${check.port}`
       if (!dst.listenerKeys.has(key)) {
         dst.listenerKeys.add(key)
@@ -315,8 +317,7 @@ export class Run extends EventEmitter<RunEvents> {
       if (this.opts.adaptive && p.conn.rttMs !== null) {
         for (const targetName of byTarget.keys()) {
           const t = this.participants.get(targetName) as Participant
-          const address = this.plan.hosts.find((h) => h.name === targetName)?.address
-          if (t.conn.rttMs !== null && address !== undefined) rttHints.push({ host: address, ms: Math.round((p.conn.rttMs + t.conn.rttMs) * 1000) / 1000 })
+          if (t.conn.rttMs !== null) rttHints.push({ host: t.address, ms: Math.round((p.conn.rttMs + t.conn.rttMs) * 1000) / 1000 })
         }
       }
       byTarget.clear()
@@ -451,12 +452,12 @@ export class Run extends EventEmitter<RunEvents> {
 
   // ------------------------------------------------------------------ helpers
 
-  private participant (name: string): Participant | null {
+  private participant (name: string, address: string): Participant | null {
     const existing = this.participants.get(name)
     if (existing !== undefined) return existing
     const conn = this.hub.get(name)
     if (conn === undefined) return null
-    const p: Participant = { name, conn, state: 'ok', listeners: [], listenerKeys: new Set(), ready: false, resultsPending: 0, flushed: false, closed: false }
+    const p: Participant = { name, address, conn, state: 'ok', listeners: [], listenerKeys: new Set(), ready: false, resultsPending: 0, flushed: false, closed: false }
     this.participants.set(name, p)
     return p
   }

@@ -1,12 +1,20 @@
 import { PassThrough, type Readable } from 'node:stream'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { PortcheckError, formatProblem } from '@portcheck/protocol'
-import { tokenMatches } from '../hub/token.js'
+import { bearerToken } from '../hub/token.js'
 import { catalogRows } from '../plan/expand.js'
 import { formatJunit } from '../report/format-junit.js'
-import { detailed, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
+import { SEVERITY, detailed, emptyCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
 import type { Run } from '../scheduler/run.js'
+import { authorize, type Access } from './auth.js'
 import type { Coordinator, RunRequest } from './coordinator.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request's token may do; set by the API's onRequest hook. */
+    access: Access
+  }
+}
 
 /** Agent states the API reports for inventory hosts. */
 export type HostAgentState = 'connected' | 'missing' | 'lost'
@@ -40,8 +48,6 @@ const filterProps = {
   required: { type: 'boolean' }
 } as const
 
-const SEVERITY_RANK: Record<string, number> = { blocked: 0, inconclusive: 1, pending: 2, pass: 3, skipped: 4 }
-
 function toFilter (q: FilterQuery): CheckFilter {
   const { required, ...rest } = q
   const f: CheckFilter = {}
@@ -58,26 +64,6 @@ function jsonStream (run: Run): Readable {
   return out
 }
 
-function tokenOf (req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization
-  if (typeof h === 'string') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(h)
-    if (m !== null) return m[1]
-  }
-  return undefined
-}
-
-/**
- * Checks the API token when the coordinator requires one: the join token grants everything,
- * the viewer token only reads.
- */
-export function authorize (coordinator: Coordinator, req: FastifyRequest, presented: string | undefined): 'full' | 'read' | null {
-  if (!coordinator.requireAuth) return 'full'
-  if (tokenMatches(presented, coordinator.token)) return 'full'
-  if (coordinator.viewerToken !== null && tokenMatches(presented, coordinator.viewerToken)) return 'read'
-  return null
-}
-
 function sendError (reply: FastifyReply, status: number, code: string, message: string, details?: unknown): FastifyReply {
   return reply.code(status).send({ error: { code, message, ...(details !== undefined ? { details } : {}) } })
 }
@@ -90,10 +76,10 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   app.decorateRequest('access', 'full')
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return
-    const access = authorize(c, req, tokenOf(req))
+    const access = authorize(c, bearerToken(req.raw))
     if (access === null) return await sendError(reply, 401, 'PC_ERR_UNAUTHORIZED', 'a valid token is required: Authorization: Bearer TOKEN')
     if (access === 'read' && req.method !== 'GET') return await sendError(reply, 403, 'PC_ERR_FORBIDDEN', 'the viewer token is read-only')
-    ;(req as FastifyRequest & { access: 'full' | 'read' }).access = access
+    req.access = access
   })
 
   app.setErrorHandler((err, _req, reply) => {
@@ -112,14 +98,14 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
 
   // What the presented token may do, and the defaults of the next run: the dashboard's first call.
   app.get('/api/session', async (req) => ({
-    access: (req as FastifyRequest & { access: 'full' | 'read' }).access,
+    access: req.access,
     requireAuth: c.requireAuth,
     defaults: c.runDefaults
   }))
 
   app.get('/api/agents', async (req) => {
     // The join command carries the join token, which grants full access: viewers get a placeholder.
-    const full = (req as FastifyRequest & { access: 'full' | 'read' }).access === 'full'
+    const full = req.access === 'full'
     const records = new Map(c.hub.records().map((r) => [r.name, r]))
     const expected = c.hosts.map((h) => {
       const rec = records.get(h.name)
@@ -189,12 +175,12 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     const { offset = 0, limit = 500, sort, ...filter } = req.query
     const f = toFilter(filter)
-    const counts = { pass: 0, blocked: 0, inconclusive: 0, skipped: 0, pending: 0 }
+    const counts = emptyCounts()
     const selected: Array<{ index: number, rank: number }> = []
     for (const row of run.rows()) {
       if (!matches(row, f)) continue
       counts[row.status ?? 'pending']++
-      selected.push({ index: row.index, rank: SEVERITY_RANK[row.status ?? 'pending'] ?? 2 })
+      selected.push({ index: row.index, rank: SEVERITY.indexOf(row.status ?? 'pending') })
     }
     // Worst first when asked: a stable sort keeps plan order within a status.
     if (sort === 'severity') selected.sort((a, b) => a.rank - b.rank)

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Logger } from 'pino'
-import { tokenMatches } from '../hub/token.js'
+import { authorize } from './auth.js'
 import type { Run } from '../scheduler/run.js'
 import type { Coordinator } from './coordinator.js'
 
@@ -44,7 +44,7 @@ export class DashboardEvents {
   handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const token = url.searchParams.get('token') ?? undefined
-    if (this.c.requireAuth && !tokenMatches(token, this.c.token) && (this.c.viewerToken === null || !tokenMatches(token, this.c.viewerToken))) {
+    if (authorize(this.c, token) === null) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       socket.destroy()
       return
