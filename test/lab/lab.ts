@@ -6,11 +6,17 @@
  *
  * Namespaces are named `pct<pid>-<lab>-<host>`. They are deleted by destroy(), at process
  * exit, and, should a test process be killed outright, by the next lab created on the
- * machine, which sweeps namespaces whose creating process is gone.
+ * machine, which sweeps namespaces whose creating process is gone, with their /etc/netns
+ * directories (resolver.ts). Delay forwarders die with the test process (netem.ts).
+ *
+ * Field conditions: setLoss and setDelay (netem.ts), setResolver (resolver.ts).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
+import { DelayLines, setLoss, type DelayOptions, type LossOptions } from './netem.js'
+import { nftLoad } from './ns-exec.js'
+import { removeResolver, sweepStaleResolvers, writeResolver, type ResolverOptions } from './resolver.js'
 
 const run = promisify(execFile)
 const PREFIX = 'pct'
@@ -51,17 +57,23 @@ function pidAlive (pid: number): boolean {
   }
 }
 
-/** Deletes lab namespaces left by test processes that no longer exist. */
+/** True if `ns` is a lab namespace's name and the process that made it is gone. */
+function staleLabNamespace (ns: string): boolean {
+  const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(ns)
+  return m !== null && !pidAlive(Number(m[1]))
+}
+
+/** Deletes lab namespaces, and their /etc/netns directories, left by test processes that no longer exist. */
 export function sweepStaleNamespaces (): string[] {
   const removed: string[] = []
   for (const ns of listNamespaces()) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(ns)
-    if (m === null || pidAlive(Number(m[1]))) continue
+    if (!staleLabNamespace(ns)) continue
     try {
       execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
       removed.push(ns)
     } catch { /* already gone */ }
   }
+  sweepStaleResolvers(staleLabNamespace)
   return removed
 }
 
@@ -81,6 +93,8 @@ export interface LabHost {
   address: string
   /** The namespace's name. */
   ns: string
+  /** The host's veth on the bridge, in the switch namespace: what enters it, the host sent. */
+  port: string
 }
 
 /** A process started in a lab host, with its output collected. */
@@ -113,6 +127,7 @@ export class Lab {
   private readonly prefixLen: number
   private vethCount = 0
   private destroyed = false
+  private readonly delayLines = new DelayLines((host, cmd, args) => this.spawn(host, cmd, args))
 
   private constructor (id: string, prefixLen: number) {
     this.id = id
@@ -158,7 +173,7 @@ export class Lab {
     await this.ip(ns, ['addr', 'add', `${address}/${this.prefixLen}`, 'dev', 'eth0'])
     await this.ip(ns, ['link', 'set', 'eth0', 'up'])
     await this.ip(ns, ['link', 'set', 'lo', 'up'])
-    const host = { name, address, ns }
+    const host = { name, address, ns, port: outside }
     this.hosts.set(name, host)
     return host
   }
@@ -177,12 +192,32 @@ export class Lab {
 
   /** Loads an nftables ruleset into a host (`nft -f -`). */
   async nft (name: string, ruleset: string): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', this.host(name).ns, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
-    let err = ''
-    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
-    child.stdin.end(ruleset)
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    if (code !== 0) throw new Error(`nft failed in ${name}: ${err}\n${ruleset}`)
+    await nftLoad(this.host(name).ns, ruleset, name)
+  }
+
+  /**
+   * Drops `permille`/1000 of the packets host `name` sends (ARP spared), at random, on the
+   * switch. Calling again replaces the rate; 0 removes it.
+   * @param options.except destinations never dropped (default: none)
+   */
+  async setLoss (name: string, permille: number, options: LossOptions = {}): Promise<void> {
+    await setLoss(this.sw, this.host(name), permille, options)
+  }
+
+  /**
+   * Delays every packet host `name` sends to `options.to` by `ms` milliseconds (one way; 0
+   * removes the delay), through a TUN forwarder in the host. Calling again replaces it.
+   */
+  async setDelay (name: string, ms: number, options: DelayOptions): Promise<void> {
+    await this.delayLines.set(this.host(name), ms, options.to)
+  }
+
+  /**
+   * Sets the hosts file and resolv.conf of host `name` (see ResolverOptions), for the processes
+   * started in it from now on. Calling again replaces both; `{}` restores the machine's.
+   */
+  async setResolver (name: string, options: ResolverOptions): Promise<void> {
+    writeResolver(this.host(name).ns, options)
   }
 
   /** Runs a command in a host to completion; returns stdout. */
@@ -246,6 +281,7 @@ export class Lab {
     for (const p of this.procs) p.kill('SIGKILL')
     for (const ns of [...[...this.hosts.values()].map((h) => h.ns), this.sw]) {
       try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* gone */ }
+      removeResolver(ns)
     }
     labs.delete(this)
   }
