@@ -5,8 +5,9 @@
 //
 // So that there is something to find, two faults are staged with plain sockets, the way they
 // look on a real network:
-//  - db2's agent runs on 127.0.0.25, but the inventory says db2 is 127.0.0.15: nothing of ours
-//    listens there, so every flow to db2 is refused, like a host firewall rejecting it;
+//  - db2 is reached through NAT at 127.0.0.15 (`nat: true` in the inventory) and its agent runs
+//    on 127.0.0.25, but nothing forwards .15 to it: every flow to db2 is refused, like a host
+//    firewall rejecting it;
 //  - a stray process answers on 127.0.0.15:15432, like a DNAT sending the database port elsewhere;
 //  - a stray process holds udp/15405 on db1, so that port cannot be proven there.
 import { spawn } from 'node:child_process'

@@ -61,11 +61,11 @@ t.test('the dashboard in headless Chromium', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-browser-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-  // The faults of `npm run demo`: db2's agent runs on .25 while the inventory says .15, so
-  // flows to db2 are refused; a plain server answers tcp/15432 on .15 (intercepted); a stray
-  // socket holds udp/15405 on db1 (port-in-use). db2's agent joins only once the page has
-  // shown it missing.
-  const hosts = demoHosts(NET)
+  // The faults of `npm run demo`: db2 is reached through NAT at .15, but the NAT forwards nothing
+  // to its agent on .25, so flows to db2 are refused; a plain server answers tcp/15432 on .15
+  // (intercepted); a stray socket holds udp/15405 on db1 (port-in-use). db2's agent joins only
+  // once the page has shown it missing.
+  const hosts = demoHosts(NET).map((h) => h.name === 'db2' ? { ...h, nat: true } : h)
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts, requireAuth: true, viewerToken: VIEWER })
   const decoy = net.createServer((s) => { s.on('error', () => {}); s.once('data', () => s.end('HTTP/1.0 400 Bad Request\r\n\r\n')) })
   await new Promise<void>((resolve) => decoy.listen({ host: `127.${NET}.0.15`, port: 15432 }, resolve))

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import dgram from 'node:dgram'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
+import { PROTOCOL_VERSION } from '@portcheck/protocol'
 import { startAgent } from '../../packages/agent/src/index.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { TOKEN, demoHosts, silent, startAgents, startCoordinator } from '../support/loopback.js'
@@ -20,7 +21,7 @@ function closeCode (ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)))
 }
 
-const hello = (name: string, instance = 'inst1'): string => JSON.stringify({ type: 'hello', protocol: 1, name, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null })
+const hello = (name: string, instance = 'inst1'): string => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] })
 
 t.test('a wrong token is refused once, clearly, and the agent stops', async (t) => {
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(41) })
@@ -42,7 +43,7 @@ t.test('malformed, oversized and out-of-order frames close that connection only'
   const garbage = await rawClient(c)
   garbage.send(hello('lb1'))
   const welcome = await new Promise<string>((resolve) => garbage.once('message', (d) => resolve(d.toString())))
-  t.match(JSON.parse(welcome), { type: 'welcome', protocol: 1 })
+  t.match(JSON.parse(welcome), { type: 'welcome', protocol: PROTOCOL_VERSION })
   const closed1 = closeCode(garbage)
   garbage.send('{"type":"received","runId":"x","items":"lots"}')
   t.equal(await closed1, 1008, 'invalid message: policy violation')
@@ -85,7 +86,8 @@ t.test('a second agent with a name already connected is refused, not swapped in'
 
 t.test('an agent process killed mid-run: its checks are agent-lost and the run ends on time', async (t: Test) => {
   const net = 44
-  const hosts = demoHosts(net)
+  // db2 is reached through NAT at .15 (its agent is on .25).
+  const hosts = demoHosts(net).map((h) => h.name === 'db2' ? { ...h, nat: true } : h)
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
   // db2 is reached at .15 where a silent socket swallows UDP, so db1's probe of udp/15405 runs its full timeout.
   const silentSock = dgram.createSocket('udp4')
@@ -120,13 +122,14 @@ t.test('the report never contradicts itself: an agent leaving while the listener
     return ws
   }
   const common = (ws: WebSocket, m: Record<string, unknown>): void => {
-    if (m.type === 'run-start') ws.send(JSON.stringify({ type: 'run-ready', runId: m.runId, listeners: (m.listeners as Array<Record<string, unknown>>).map((l) => ({ ...l, state: 'open' })) }))
-    if (m.type === 'flush') ws.send(JSON.stringify({ type: 'flushed', runId: m.runId, seq: m.seq }))
+    if (m.type === 'run-start') ws.send(JSON.stringify({ type: 'run-ready', runId: m.runId, listeners: (m.listeners as Array<Record<string, unknown>>).map((l) => ({ ...l, state: 'open' })), refPort: null }))
+    if (m.type === 'flush') ws.send(JSON.stringify({ type: 'flushed', runId: m.runId, seq: m.seq, paths: [] }))
   }
-  // lb1 reports its probe dropped; app1 saw nothing, and vanishes as soon as the run is told to end.
+  // lb1 reports its probe dropped (ten unanswered attempts, on a path with nothing measured: evidence
+  // enough on the prior alone); app1 saw nothing, and vanishes as soon as the run is told to end.
   const lb1 = await fake('lb1', (ws, m) => {
     common(ws, m)
-    if (m.type === 'probe') ws.send(JSON.stringify({ type: 'probe-results', runId: m.runId, results: (m.probes as Array<{ id: number }>).map((p) => ({ id: p.id, outcome: 'timeout', latencyMs: null, attempts: 1, echo: 'none' })) }))
+    if (m.type === 'probe') ws.send(JSON.stringify({ type: 'probe-results', runId: m.runId, results: (m.probes as Array<{ id: number }>).map((p) => ({ id: p.id, outcome: 'timeout', latencyMs: null, attempts: 10, unanswered: 10, echo: 'none' })) }))
     if (m.type === 'run-end') ws.send(JSON.stringify({ type: 'run-closed', runId: m.runId }))
   })
   const app1 = await fake('app1', (ws, m) => {

@@ -51,10 +51,10 @@ t.test('every check passes between agents on distinct loopback addresses', async
 })
 
 t.test('refused and intercepted, produced with plain sockets', async (t) => {
-  // db2's agent listens on 127.32.0.25, but the inventory says db2 is 127.32.0.15: nothing of
-  // ours is there. On tcp/15432 a plain server answers in its place (intercepted); on
-  // udp/15405 a plain socket replies with something else; every other port there refuses.
-  const hosts = demoHosts(32)
+  // db2 is reached through NAT at 127.32.0.15 (nat: true), but its agent listens on 127.32.0.25:
+  // nothing of ours is at .15. On tcp/15432 a plain server answers in its place (intercepted);
+  // on udp/15405 a plain socket replies with something else; every other port there refuses.
+  const hosts = demoHosts(32).map((h) => h.name === 'db2' ? { ...h, nat: true } : h)
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
   await tcpServer(t, '127.32.0.15', 15432, (s) => { s.on('data', () => s.end('HTTP/1.0 400 Bad Request\r\n\r\n')); s.on('error', () => {}) })
   await udpSocket(t, '127.32.0.15', 15405, (m, r, s) => s.send('NOPE', r.port, r.address))
@@ -74,12 +74,33 @@ t.test('refused and intercepted, produced with plain sockets', async (t) => {
 })
 
 t.test('UDP to a closed port on a host is refused (ICMP port unreachable)', async (t) => {
-  const hosts = demoHosts(33)
+  const hosts = demoHosts(33).map((h) => h.name === 'db2' ? { ...h, nat: true } : h)
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
   await startAgents(t, c, hosts.map((h) => ({ name: h.name, bind: h.name === 'db2' ? '127.33.0.25' : h.address })))
   const report = await c.runs.wait(c.startRun({ timeoutMs: 1000 }))
   const by = new Map(report.checks.map((x) => [key(x), x]))
   t.match(by.get('db1>db2 udp/15405'), { status: 'blocked', reason: 'refused', detail: /ICMP port unreachable/ })
+})
+
+t.test('an agent that does not run on its inventory address proves nothing, and is given nothing to do', async (t) => {
+  // The join command of db2 run on another node: its agent is bound to 127.36.0.25, not db2's 127.36.0.15.
+  const hosts = demoHosts(36)
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
+  const stray = await tcpServer(t, '127.36.0.15', 15432, (s) => { s.on('data', () => s.end('HTTP/1.0 400 Bad Request\r\n\r\n')); s.on('error', () => {}) })
+  let strayConnections = 0
+  stray.on('connection', () => { strayConnections++ })
+  await startAgents(t, c, hosts.map((h) => ({ name: h.name, bind: h.name === 'db2' ? '127.36.0.25' : h.address })))
+  const report = await c.runs.wait(c.startRun({ timeoutMs: 1000 }))
+  const db2 = report.checks.filter((x) => (x.from === 'db2' || x.to === 'db2') && x.status !== 'skipped')
+  t.equal(db2.length, 6, "db2's checks: app1/app2 to it, and the db mesh both ways")
+  for (const check of db2) {
+    t.match(check, { status: 'inconclusive', reason: 'agent-misplaced', detail: /db2's agent listens and probes on 127\.36\.0\.25 \(--bind\), not on db2's inventory address 127\.36\.0\.15/, attempts: null }, key(check))
+  }
+  t.equal(strayConnections, 0, 'no probe was sent to db2')
+  t.same(report.agents.misplaced, ['db2'])
+  const others = report.checks.filter((x) => x.status !== 'skipped' && x.to !== 'db2' && x.from !== 'db2')
+  t.ok(others.length > 0 && others.every((x) => x.status === 'pass'), 'checks not touching db2 pass')
+  t.match(report, { verdict: 'inconclusive', exitCode: 3 })
 })
 
 t.test('ports held by another process', async (t) => {

@@ -12,6 +12,7 @@ import {
 import { Backoff, agentUrl } from './connection/backoff.js'
 import { defaultListenHost } from './listeners/listener-set.js'
 import { RunSession } from './run/run-session.js'
+import { interfaceAddresses } from './connection/interfaces.js'
 
 const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -73,6 +74,8 @@ export function startAgent (options: AgentOptions): Agent {
   let reconnectTimer: NodeJS.Timeout | undefined
   let watchdog: NodeJS.Timeout | undefined
   let listenHost: string | undefined
+  /** The current connection's coordinator said welcome: only then are run orders obeyed. */
+  let welcomed = false
   let resolveRegistered!: () => void
   let rejectRegistered!: (err: Error) => void
   let resolveStopped!: (err: PortcheckError | null) => void
@@ -128,6 +131,7 @@ export function startAgent (options: AgentOptions): Agent {
           return
         }
         backoff.reset()
+        welcomed = true
         socket.on('ping', () => armWatchdog(msg.heartbeatMs * 3))
         armWatchdog(msg.heartbeatMs * 3)
         logger.info({ coordinator: url.host, host: name, agentId: msg.agentId }, 'registered with the coordinator')
@@ -146,31 +150,32 @@ export function startAgent (options: AgentOptions): Agent {
         return
       }
       case 'run-start': {
+        // Only a coordinator that welcomed this connection may start anything.
+        if (!welcomed) { logger.warn({ runId: msg.runId }, 'ignoring run-start before welcome'); return }
         const previous = session
         if (previous !== null) logger.warn({ runId: previous.runId }, 'a new run started before the previous one ended; closing it')
-        void (previous?.end() ?? Promise.resolve()).then(() => {
-          if (closing || socket !== ws) return
-          const s = new RunSession({
-            runId: msg.runId,
-            ttlMs: msg.ttlMs,
-            listenHost: listenHost ?? '0.0.0.0',
-            probeAddress: options.bind,
-            send,
-            logger,
-            onEnded: (ended) => { if (session === ended) session = null }
-          })
-          session = s
-          logger.info({ runId: msg.runId, listeners: msg.listeners.length }, 'run started')
-          void s.start(msg.listeners)
+        // The session exists at once, so a run-end in the same read finds it; its listeners open
+        // once the previous run's are closed (consecutive runs use the same ports).
+        const s = new RunSession({
+          runId: msg.runId,
+          ttlMs: msg.ttlMs,
+          listenHost: listenHost ?? '0.0.0.0',
+          probeAddress: options.bind,
+          send,
+          logger,
+          onEnded: (ended) => { if (session === ended) session = null }
         })
+        session = s
+        logger.info({ runId: msg.runId, listeners: msg.listeners.length }, 'run started')
+        void s.start(msg.listeners, previous?.end())
         return
       }
       case 'probe':
-        if (session?.runId === msg.runId) session.probe(msg)
+        if (welcomed && session?.runId === msg.runId) session.probe(msg)
         else logger.warn({ runId: msg.runId }, 'ignoring probes for a run this agent was not given')
         return
       case 'flush':
-        if (session?.runId === msg.runId) session.flush(msg.seq)
+        if (welcomed && session?.runId === msg.runId) session.flush(msg.seq)
         return
       case 'run-end': {
         const s = session?.runId === msg.runId ? session : null
@@ -200,6 +205,7 @@ export function startAgent (options: AgentOptions): Agent {
       perMessageDeflate: false
     })
     ws = socket
+    welcomed = false
     socket.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0
       res.resume()
@@ -221,7 +227,8 @@ export function startAgent (options: AgentOptions): Agent {
         hostname: os.hostname(),
         platform: `${process.platform}-${process.arch} node ${process.version}`,
         pid: process.pid,
-        bind: options.bind ?? null
+        bind: options.bind ?? null,
+        addresses: interfaceAddresses()
       })
     })
     socket.on('message', (data: Buffer, isBinary: boolean) => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { encodeProbe, parseAgentMessage, type AgentMessage, type CoordinatorMessage } from '@portcheck/protocol'
+import { PROTOCOL_VERSION, encodeProbe, parseAgentMessage, type AgentMessage, type CoordinatorMessage } from '@portcheck/protocol'
 import { startAgent } from '../src/index.js'
 
 const silent = pino({ level: 'silent' })
@@ -56,8 +56,8 @@ async function joined (t: Test): Promise<Awaited<ReturnType<typeof fakeCoordinat
   const agent = startAgent({ coordinator: fake.url, token: 'x', name: 'n1', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
   t.teardown(() => agent.close())
   await fake.agent()
-  t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: '127.51.0.1', protocol: 1 })
-  fake.send({ type: 'welcome', protocol: 1, agentId: 'a1', heartbeatMs: 60_000 })
+  t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: '127.51.0.1', protocol: PROTOCOL_VERSION })
+  fake.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agentId: 'a1', heartbeatMs: 60_000 })
   await agent.registered
   return fake
 }
@@ -112,7 +112,7 @@ t.test('probes for a run the agent was not given are ignored; ports already held
   await new Promise<void>((resolve) => holder.listen(25005, '127.51.0.1', resolve))
   t.teardown(() => holder.close())
   const fake = await joined(t)
-  fake.send({ type: 'probe', runId: 'ghost', concurrency: 1, probes: [{ id: 0, protocol: 'tcp', host: '127.51.0.1', port: 25005, nonce: NONCE, timeoutMs: 500 }] })
+  fake.send({ type: 'probe', runId: 'ghost', round: 1, concurrency: 1, probes: [{ id: 0, protocol: 'tcp', host: '127.51.0.1', port: 25005, nonce: NONCE, timeoutMs: 500 }] })
   fake.send({ type: 'run-start', runId: 'r4', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25005 }, { protocol: 'tcp', port: 80 }] })
   const ready = await fake.next('run-ready')
   const expected80 = process.getuid?.() === 0 ? { state: 'open' } : { state: 'denied', error: 'EACCES' }
@@ -136,7 +136,7 @@ t.test('the agent reconnects with backoff when the coordinator drops it, as the 
       const m = parseAgentMessage(d)
       if (m.type !== 'hello') return
       hellos.push({ instance: m.instance, at: Date.now() })
-      ws.send(JSON.stringify({ type: 'welcome', protocol: 1, agentId: `a${hellos.length}`, heartbeatMs: 60_000 }))
+      ws.send(JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, agentId: `a${hellos.length}`, heartbeatMs: 60_000 }))
       // Drop the first two connections right after welcoming them.
       if (hellos.length <= 2) setTimeout(() => ws.terminate(), 20)
     })

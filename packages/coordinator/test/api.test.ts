@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import WebSocket from 'ws'
+import { PROTOCOL_VERSION } from '@portcheck/protocol'
 import { loadCatalogFile } from '../src/catalog/load-catalog.js'
 import { buildCoordinator } from '../src/server/coordinator.js'
 
@@ -42,7 +43,7 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
   const silentAgent = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: 'Bearer full-token' } })
   t.teardown(() => silentAgent.terminate())
   await new Promise((resolve) => silentAgent.once('open', resolve))
-  silentAgent.send(JSON.stringify({ type: 'hello', protocol: 1, name: 'db1', instance: 'i', version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null }))
+  silentAgent.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name: 'db1', instance: 'i', version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] }))
   const runStart = new Promise<string>((resolve) => silentAgent.on('message', (d) => { if (String(d).includes('run-start')) resolve(String(d)) }))
   await new Promise((resolve) => silentAgent.once('message', resolve))
 

@@ -1,47 +1,83 @@
 import t from 'tap'
 import type { ProbeResult } from '@portcheck/protocol'
 import type { PlannedCheck } from '../src/plan/expand.js'
+import type { JudgedSample } from '../src/scheduler/path-stats.js'
 import { decide, type Observation } from '../src/scheduler/verdict.js'
 
 const check = (protocol: 'tcp' | 'udp' = 'tcp'): PlannedCheck => ({
   index: 0, flowIds: ['F'], from: 'a', to: 'b', fromRole: 'x', toRole: 'y', fromAddress: '198.18.0.1', toAddress: '198.18.0.2', protocol, port: 9638, required: true, skip: null
 })
-const result = (outcome: ProbeResult['outcome'], extra: Partial<ProbeResult> = {}): ProbeResult => ({ id: 0, outcome, latencyMs: null, attempts: 1, echo: 'none', ...extra })
-const obs = (o: Partial<Observation>): Observation => ({ source: 'ok', target: 'ok', listener: 'open', result: null, receipts: [], aborted: false, ...o })
+const result = (outcome: ProbeResult['outcome'], extra: Partial<ProbeResult> = {}): ProbeResult => ({ id: 0, outcome, latencyMs: null, attempts: 1, unanswered: 0, echo: 'none', ...extra })
+/** A clean path: 200 answered attempts, none lost. */
+const clean: JudgedSample = { sample: { attempts: 200, failed: 0 }, scope: 'path', rttMs: 0.3 }
+/** A path losing a third of its attempts. */
+const lossy: JudgedSample = { sample: { attempts: 300, failed: 100 }, scope: 'path', rttMs: 0.3 }
+const owners: Record<string, string> = { '198.18.0.1': 'a', '198.18.0.2': 'b', '198.18.0.3': 'c' }
+const obs = (o: Partial<Observation>): Observation => ({
+  source: 'ok', target: 'ok', misplaced: {}, listener: 'open', result: null, receipts: [], ownerOf: (x) => owners[x], reached: 0, judged: clean, roundsLeft: 0, aborted: false, ...o
+})
 const proof = { agent: 'b', protocol: 'tcp' as const, port: 9638, address: '198.18.0.1' }
 
-t.test('pass needs the nonce at the target listener of this protocol and port', async (t) => {
+t.test('pass needs the nonce at the target listener of this protocol and port, from the source', async (t) => {
   t.match(decide(check(), obs({ result: result('connected', { echo: 'ours' }), receipts: [proof] })), { status: 'pass', reason: null, observedSource: '198.18.0.1' })
   t.match(decide(check(), obs({ source: 'lost', result: null, receipts: [proof] })), { status: 'pass' }, 'proof stands even if the source left afterwards')
   t.match(decide(check(), obs({ result: result('connected', { echo: 'ours' }) })), { status: 'blocked', reason: 'intercepted' }, 'a completed connection with an echo is not proof')
   t.match(decide(check(), obs({ result: result('connected'), receipts: [{ ...proof, port: 9639 }] })), { status: 'blocked', reason: 'intercepted', detail: /arrived at b on tcp\/9639/ }, 'nonce on another port: redirected')
   t.match(decide(check(), obs({ result: result('connected'), receipts: [{ ...proof, agent: 'c' }] })), { status: 'blocked', reason: 'intercepted', detail: /arrived at c/ }, 'nonce at another host')
   t.match(decide(check('udp'), obs({ result: result('timeout'), receipts: [{ ...proof, protocol: 'udp' }] })), { status: 'pass', echo: 'none' }, 'UDP one way: pass without echo')
+  t.match(decide(check(), obs({ result: result('connected', { echo: 'ours' }), receipts: [{ ...proof, address: '198.18.0.3' }] })),
+    { status: 'inconclusive', reason: 'agent-misplaced', detail: /from 198\.18\.0\.3, which is c's address, not from a/ }, 'a nonce from another inventory host\'s address is never a pass')
+  t.match(decide(check(), obs({ result: result('connected', { echo: 'ours' }), receipts: [{ ...proof, address: '203.0.113.9' }] })), { status: 'pass' }, 'an address no inventory host has: NAT on the way, still a pass')
 })
 
-t.test('blocked only with the listener confirmed open', async (t) => {
-  for (const [outcome, reason] of [['timeout', 'timeout'], ['refused', 'refused'], ['unreachable', 'unreachable'], ['egress-denied', 'egress-denied'], ['replied', 'intercepted']] as const) {
-    t.match(decide(check('udp'), obs({ result: result(outcome) })), { status: 'blocked', reason }, outcome)
+t.test('positive evidence of a block', async (t) => {
+  for (const [outcome, reason] of [['refused', 'refused'], ['unreachable', 'unreachable'], ['egress-denied', 'egress-denied']] as const) {
+    t.match(decide(check('udp'), obs({ result: result(outcome), judged: lossy })), { status: 'blocked', reason }, `${outcome}, whatever the loss`)
   }
+  t.match(decide(check('udp'), obs({ result: result('replied', { echo: 'other' }), judged: lossy })), { status: 'blocked', reason: 'intercepted' }, 'something else answered')
+  t.match(decide(check(), obs({ result: result('connected', { echo: 'other', connected: [40000] }), judged: lossy })), { status: 'blocked', reason: 'intercepted' }, 'bytes that are not our acknowledgement')
+})
+
+t.test('silence is blocked only when the measured loss cannot explain it', async (t) => {
+  t.match(decide(check(), obs({ result: result('timeout', { attempts: 8, unanswered: 8 }) })), { status: 'blocked', reason: 'timeout', detail: /no answer to 8 attempt\(s\).*lost 0% of 200 attempts/ }, 'clean path, 8 unanswered')
+  t.match(decide(check(), obs({ result: result('timeout', { attempts: 2, unanswered: 2 }) })), { status: 'inconclusive', reason: 'lossy-path' }, 'two unanswered attempts are not evidence, even on a clean path')
+  t.match(decide(check(), obs({ result: result('timeout', { attempts: 8, unanswered: 8 }), judged: lossy })), { status: 'inconclusive', reason: 'lossy-path', detail: /lost 33% of 300 attempts/ }, 'on a lossy path, eight are not enough')
+  t.match(decide(check(), obs({ result: result('timeout', { attempts: 40, unanswered: 40 }), judged: lossy })), { status: 'blocked', reason: 'timeout' }, 'forty are')
+  const more = decide(check(), obs({ result: result('timeout', { attempts: 8, unanswered: 8 }), judged: lossy, roundsLeft: 1 }))
+  t.match(more, { status: 'inconclusive', reason: 'lossy-path' })
+  t.ok(more.more !== undefined && more.more > 0 && more.more <= 40, `another round asks for ${more.more} more attempts`)
+  t.equal(decide(check(), obs({ result: result('timeout', { unanswered: 8 }), judged: lossy, roundsLeft: 0 })).more, undefined, 'no round left: final')
+  t.match(decide(check(), obs({ result: result('timeout', { unanswered: 6 }), judged: null })), { status: 'inconclusive', reason: 'lossy-path', detail: /nothing was measured/ }, 'nothing measured anywhere: the prior alone asks for more than 6')
+  t.match(decide(check(), obs({ result: result('timeout', { unanswered: 8 }), judged: null })), { status: 'blocked', reason: 'timeout' }, 'and 8 are enough (one lost attempt in 20 assumed)')
+})
+
+t.test('completed handshakes: interception needs the target listener never to have seen them', async (t) => {
+  const silent = result('connected', { attempts: 8, unanswered: 8, connected: [40001, 40002, 40003, 40004, 40005, 40006, 40007, 40008] })
+  t.match(decide(check(), obs({ result: silent })), { status: 'blocked', reason: 'intercepted', detail: /completed 8 time\(s\) but b's listener never accepted one/ }, 'a silent interceptor on a clean path')
+  t.match(decide(check(), obs({ result: silent, reached: 2, roundsLeft: 1 })), { status: 'inconclusive', reason: 'lossy-path' }, 'two reached our listener: data lost on the way, not interception; probe again')
+  t.match(decide(check(), obs({ result: silent, reached: 8 })), { status: 'blocked', reason: 'timeout', detail: /reached b's listener 8 time\(s\), but the probe's data never did/ }, 'every one reached us and no data ever did: the payload is dropped')
+  t.match(decide(check(), obs({ result: result('connected', { attempts: 3, unanswered: 3, connected: [1, 2, 3] }), judged: lossy })), { status: 'inconclusive', reason: 'lossy-path' }, 'three handshakes on a lossy path prove nothing')
+})
+
+t.test('agents missing, misplaced or lost, and aborted runs', async (t) => {
   t.match(decide(check(), obs({ listener: null, result: result('timeout') })), { status: 'inconclusive', reason: 'agent-lost' }, 'target never confirmed its listener')
   t.match(decide(check(), obs({ target: 'lost', result: result('timeout') })), { status: 'inconclusive', reason: 'agent-lost' }, 'target left: receipts may be lost')
   t.match(decide(check(), obs({ result: result('error', { error: 'EMFILE' }) })), { status: 'inconclusive', reason: 'probe-error', detail: /EMFILE/ })
+  t.match(decide(check(), obs({ result: result('unresolved', { error: 'EAI_AGAIN' }) })), { status: 'inconclusive', reason: 'unresolved', detail: /could not resolve 198\.18\.0\.2 \(EAI_AGAIN\)/ })
   t.match(decide(check(), obs({ result: null })), { status: 'inconclusive', reason: 'agent-lost' }, 'no result')
   t.match(decide(check(), obs({ result: null, aborted: true })), { status: 'inconclusive', reason: 'aborted' })
-  t.match(decide(check(), obs({ result: result('timeout'), aborted: true })), { status: 'inconclusive', reason: 'aborted' }, 'an aborted run skipped its barrier: no absence of proof is read as blocked')
+  t.match(decide(check(), obs({ result: result('timeout', { unanswered: 40 }), aborted: true })), { status: 'inconclusive', reason: 'aborted' }, 'an aborted run skipped its barrier: no absence of proof is read as blocked')
   t.match(decide(check(), obs({ result: result('connected'), receipts: [proof], aborted: true })), { status: 'pass' }, 'proof stands in an aborted run')
+  t.match(decide(check(), obs({ target: 'missing', listener: null })), { status: 'inconclusive', reason: 'agent-missing', detail: 'no agent joined for b' })
+  t.match(decide(check(), obs({ target: 'misplaced', misplaced: { target: "b's agent runs elsewhere" }, listener: null })), { status: 'inconclusive', reason: 'agent-misplaced', detail: "b's agent runs elsewhere" })
+  t.match(decide({ ...check(), skip: 'external' }, obs({})), { status: 'skipped', reason: 'external' })
 })
 
 t.test('listeners that could not be opened', async (t) => {
   t.match(decide(check('udp'), obs({ listener: 'in-use', result: null })), { status: 'inconclusive', reason: 'port-in-use' })
   t.match(decide(check(), obs({ listener: 'in-use', result: result('connected') })), { status: 'pass', reason: 'existing-listener' })
   t.match(decide(check(), obs({ listener: 'in-use', result: result('refused') })), { status: 'inconclusive', reason: 'port-in-use' })
-  t.match(decide(check(), obs({ listener: 'in-use', result: result('timeout') })), { status: 'blocked', reason: 'timeout' })
+  t.match(decide(check(), obs({ listener: 'in-use', result: result('timeout', { unanswered: 10 }) })), { status: 'blocked', reason: 'timeout' })
   t.match(decide(check(), obs({ listener: 'denied', listenerError: 'EACCES' })), { status: 'inconclusive', reason: 'bind-denied', detail: /EACCES/ })
   t.match(decide(check(), obs({ listener: 'failed', listenerError: 'EADDRNOTAVAIL' })), { status: 'inconclusive', reason: 'bind-failed' })
-})
-
-t.test('missing agents and skips', async (t) => {
-  t.match(decide(check(), obs({ target: 'missing', listener: null })), { status: 'inconclusive', reason: 'agent-missing', detail: 'no agent joined for b' })
-  t.match(decide({ ...check(), skip: 'external' }, obs({})), { status: 'skipped', reason: 'external' })
 })

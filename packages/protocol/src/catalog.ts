@@ -113,6 +113,11 @@ export interface InventoryHost {
   name: string
   /** Where peers reach this host (an IP address or a DNS name). */
   address: string
+  /**
+   * Peers reach this host through NAT: its address is not on its own interfaces, so its agent
+   * is not expected to have it. Default false: an agent without it is misplaced.
+   */
+  nat?: boolean
   roles: string[]
   /** Per-host values of `scope: host` settings. */
   settings?: Record<string, SettingValue>

@@ -24,6 +24,9 @@ export const Reasons = {
     'bind-failed': 'The target agent could not listen on this port for another reason (see detail).',
     'agent-missing': 'The agent of the source or target host never joined.',
     'agent-lost': 'The agent of the source or target host left or stopped answering during the run.',
+    'agent-misplaced': "The host's agent does not run on the host's inventory address (see detail for where it runs): nothing it sees would prove anything about this host, so it opens no listener and sends no probe.",
+    'lossy-path': 'The path loses so many packets that the attempts made were not evidence enough either way: the port may be open or dropped (the detail gives the measured loss).',
+    unresolved: "The source could not resolve the target's name to an address (see detail): nothing was sent.",
     'probe-error': 'The source agent could not send the probe for a local reason that says nothing about the network (see detail).',
     aborted: 'The run was stopped before this check finished.'
   },
@@ -59,5 +62,7 @@ export const ExitCodes = {
   /** Bad input: usage, catalog or inventory. */
   badInput: 2,
   /** Nothing required is blocked, but some required check could not be verified. */
-  inconclusive: 3
+  inconclusive: 3,
+  /** The run was interrupted (Ctrl-C, SIGTERM): every listener on the agents was closed first. */
+  interrupted: 130
 } as const

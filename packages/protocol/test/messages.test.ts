@@ -1,19 +1,23 @@
 import t from 'tap'
 import {
-  MAX_AGENT_FRAME_BYTES, MessageError, encodeAck, encodeProbe, parseAck, parseAgentMessage, parseCoordinatorMessage, parseProbe
+  MAX_AGENT_FRAME_BYTES, MessageError, PROTOCOL_VERSION, encodeAck, encodeProbe, parseAck, parseAgentMessage, parseCoordinatorMessage, parseProbe
 } from '../src/index.js'
 
 const NONCE = 'AbCdEfGhIjKlMnOp'
 
 t.test('valid agent messages parse to their typed form', async (t) => {
-  const hello = { type: 'hello', protocol: 1, name: 'db-1.example', instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: null }
+  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db-1.example', instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: null, addresses: ['198.18.1.5/15', '127.0.0.1/8', 'fe80::1/64', '2001:2::5/64'] }
   t.same(parseAgentMessage(JSON.stringify(hello)), hello)
-  const ready = { type: 'run-ready', runId: 'r1', listeners: [{ protocol: 'udp', port: 9638, state: 'in-use', error: 'EADDRINUSE' }] }
+  const ready = { type: 'run-ready', runId: 'r1', listeners: [{ protocol: 'udp', port: 9638, state: 'in-use', error: 'EADDRINUSE' }], refPort: 41234 }
   t.same(parseAgentMessage(Buffer.from(JSON.stringify(ready))), ready)
-  const results = { type: 'probe-results', runId: 'r1', results: [{ id: 3, outcome: 'connected', latencyMs: 0.4, attempts: 1, echo: 'ours' }] }
+  const results = { type: 'probe-results', runId: 'r1', results: [{ id: 3, outcome: 'connected', latencyMs: 0.4, attempts: 2, unanswered: 1, answered: 2, echo: 'ours' }, { id: 4, outcome: 'connected', latencyMs: null, attempts: 3, unanswered: 3, connected: [40001, 40002], echo: 'none', address: '198.18.0.9' }] }
   t.same(parseAgentMessage(JSON.stringify(results)), results)
   const received = { type: 'received', runId: 'r1', items: [{ protocol: 'tcp', port: 22, nonce: NONCE, address: '198.18.0.1', remotePort: 40000 }] }
   t.same(parseAgentMessage(JSON.stringify(received)), received)
+  const accepted = { type: 'accepted', runId: 'r1', items: [{ port: 22, address: '198.18.0.1', remotePort: 40001 }] }
+  t.same(parseAgentMessage(JSON.stringify(accepted)), accepted)
+  const flushed = { type: 'flushed', runId: 'r1', seq: 3, paths: [{ host: '198.18.0.2', protocol: 'tcp', attempts: 40, failed: 2, rttMs: 0.31 }] }
+  t.same(parseAgentMessage(JSON.stringify(flushed)), flushed)
 })
 
 t.test('malformed, unknown and oversized agent frames are refused with the field named', async (t) => {
@@ -21,13 +25,16 @@ t.test('malformed, unknown and oversized agent frames are refused with the field
     ['not json', /not valid JSON/],
     ['[]', /message: must be an object/],
     ['{"type":"launch-missiles"}', /unknown agent message type "launch-missiles"/],
-    ['{"type":"flushed","runId":"r1","seq":1,"extra":true}', /extra: is not a known field/],
-    ['{"type":"run-ready","runId":"r 1","listeners":[]}', /runId: must match/],
-    ['{"type":"run-ready","runId":"r1","listeners":[{"protocol":"tcp","port":70000,"state":"open"}]}', /listeners\[0\]\.port: must be between 1 and 65535/],
-    ['{"type":"run-ready","runId":"r1","listeners":[{"protocol":"sctp","port":1,"state":"open"}]}', /listeners\[0\]\.protocol: must be one of tcp, udp/],
+    ['{"type":"flushed","runId":"r1","seq":1,"paths":[],"extra":true}', /extra: is not a known field/],
+    ['{"type":"flushed","runId":"r1","seq":1,"paths":[{"host":"h","protocol":"tcp","attempts":1,"failed":2,"rttMs":null}]}', /paths\[0\]\.failed: must be between 0 and 1/],
+    ['{"type":"run-ready","runId":"r 1","listeners":[],"refPort":null}', /runId: must match/],
+    ['{"type":"run-ready","runId":"r1","listeners":[{"protocol":"tcp","port":70000,"state":"open"}],"refPort":null}', /listeners\[0\]\.port: must be between 1 and 65535/],
+    ['{"type":"run-ready","runId":"r1","listeners":[{"protocol":"sctp","port":1,"state":"open"}],"refPort":null}', /listeners\[0\]\.protocol: must be one of tcp, udp/],
     ['{"type":"received","runId":"r1","items":[{"protocol":"tcp","port":1,"nonce":"short","address":"a","remotePort":1}]}', /items\[0\]\.nonce: must match/],
-    ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"pass","latencyMs":null,"attempts":1,"echo":"none"}]}', /results\[0\]\.outcome: must be one of/],
-    ['{"type":"hello","protocol":1,"name":"../etc","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null}', /name: must match/]
+    ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"pass","latencyMs":null,"attempts":1,"unanswered":0,"echo":"none"}]}', /results\[0\]\.outcome: must be one of/],
+    ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"timeout","latencyMs":null,"attempts":1,"unanswered":1,"echo":"none","connected":[0]}]}', /results\[0\]\.connected\[0\]: must be between 1 and 65535/],
+    ['{"type":"hello","protocol":2,"name":"../etc","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":[]}', /name: must match/],
+    ['{"type":"hello","protocol":2,"name":"a","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":["not an address"]}', /addresses\[0\]: must match/]
   ]
   for (const [raw, re] of bad) {
     t.throws(() => parseAgentMessage(raw), { name: 'MessageError', message: re }, raw.slice(0, 60))
@@ -37,19 +44,24 @@ t.test('malformed, unknown and oversized agent frames are refused with the field
 })
 
 t.test('coordinator messages are validated by the agent too', async (t) => {
-  const probe = { type: 'probe', runId: 'r1', concurrency: 8, probes: [{ id: 0, protocol: 'udp', host: '198.18.0.2', port: 5405, nonce: NONCE, timeoutMs: 1000 }] }
+  const probe = { type: 'probe', runId: 'r1', round: 2, concurrency: 8, refs: [{ host: '198.18.0.2', port: 41234 }], probes: [{ id: 0, protocol: 'udp', host: '198.18.0.2', port: 5405, nonce: NONCE, timeoutMs: 1000, need: 12 }] }
   t.same(parseCoordinatorMessage(JSON.stringify(probe)), probe)
   t.throws(() => parseCoordinatorMessage(JSON.stringify({ ...probe, probes: [{ ...probe.probes[0], host: 'evil host; rm -rf' }] })), /probes\[0\]\.host: must match/)
+  t.throws(() => parseCoordinatorMessage(JSON.stringify({ ...probe, probes: [{ ...probe.probes[0], need: 1000 }] })), /probes\[0\]\.need: must be between 1 and 40/)
   t.throws(() => parseCoordinatorMessage(JSON.stringify({ type: 'run-start', runId: 'r1', ttlMs: 0, listeners: [] })), /ttlMs: must be between/)
   t.throws(() => parseCoordinatorMessage('{"type":"hello"}'), /unknown coordinator message type "hello"/)
 })
 
 t.test('the probe wire format', async (t) => {
-  t.equal(parseProbe(encodeProbe(NONCE)), NONCE)
-  t.equal(parseProbe(Buffer.from(`PCHK1 ${NONCE}`)), NONCE, 'a datagram without newline')
-  t.equal(parseAck(encodeAck(NONCE)), NONCE)
+  t.same(parseProbe(encodeProbe(NONCE)), { nonce: NONCE, seq: null })
+  t.same(parseProbe(encodeProbe(NONCE, 3)), { nonce: NONCE, seq: 3 }, 'the attempt number')
+  t.equal(encodeAck(NONCE, 3).toString(), `PCOK1 ${NONCE} 3\n`, 'echoed in the acknowledgement')
+  t.same(parseProbe(Buffer.from(`PCHK1 ${NONCE}`)), { nonce: NONCE, seq: null }, 'a datagram without newline')
+  t.same(parseAck(encodeAck(NONCE)), { nonce: NONCE, seq: null })
   t.equal(parseProbe(encodeAck(NONCE)), null, 'an ack is not a probe')
   t.equal(parseProbe(Buffer.from('GET / HTTP/1.1\r\n')), null)
   t.equal(parseProbe(Buffer.from(`PCHK1 ${NONCE} trailing\n`)), null)
+  t.equal(parseProbe(Buffer.from(`PCHK1 ${NONCE} 0\n`)), null, 'attempts count from 1')
+  t.equal(parseProbe(Buffer.from(`PCHK1 ${NONCE} 1 2\n`)), null)
   t.equal(parseProbe(Buffer.alloc(500, 0x41)), null, 'long input is not ours')
 })

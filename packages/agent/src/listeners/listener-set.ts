@@ -1,6 +1,7 @@
 import net from 'node:net'
-import type { ListenOrder, ListenerState, Receipt } from '@portcheck/protocol'
+import type { AcceptedConnection, ListenOrder, ListenerState, Receipt } from '@portcheck/protocol'
 import { errorCodeOf } from '../probes/classify.js'
+import { PendingConnections } from './pending-connections.js'
 import { TcpListener } from './tcp-listener.js'
 import { UdpListener } from './udp-listener.js'
 
@@ -32,15 +33,26 @@ function stateOf (err: unknown): Pick<ListenerState, 'state' | 'error'> {
   return { state: 'failed', error: code }
 }
 
-/** The listeners of one run on one agent. */
+/** Where a run's listeners report what they saw. */
+export interface ListenerSink {
+  receipt: (r: Receipt) => void
+  accepted: (c: AcceptedConnection) => void
+}
+
+/**
+ * The listeners of one run on one agent: the ordered ones, and a reference listener on a port of
+ * the system's choosing, where the run's sources measure their path to this host.
+ */
 export class ListenerSet {
   private readonly open = new Map<string, Listener>()
+  private readonly pending = new PendingConnections()
+  private reference: TcpListener | null = null
   private closed = false
 
-  constructor (private readonly host: string, private readonly onReceipt: (r: Receipt) => void) {}
+  constructor (private readonly host: string, private readonly sink: ListenerSink) {}
 
-  /** Opens every ordered listener and reports how each bind went. Never rejects. */
-  async openAll (orders: ListenOrder[]): Promise<ListenerState[]> {
+  /** Opens every ordered listener, then the reference listener, and reports how each bind went. Never rejects. */
+  async openAll (orders: ListenOrder[]): Promise<{ states: ListenerState[], refPort: number | null }> {
     const states: ListenerState[] = new Array(orders.length)
     let next = 0
     const worker = async (): Promise<void> => {
@@ -51,28 +63,52 @@ export class ListenerSet {
       }
     }
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, orders.length) }, worker))
-    return states
+    // After the ordered ports, so an ephemeral pick can never take one of them.
+    return { states, refPort: await this.openReference() }
   }
 
-  /** Number of listeners currently bound. */
+  /** Number of listeners currently bound, the reference listener included. */
   get size (): number {
-    return this.open.size
+    return this.open.size + (this.reference !== null ? 1 : 0)
+  }
+
+  /** Reports every TCP connection still waiting for its nonce (the end-of-probing barrier). */
+  reportPending (): void {
+    for (const l of this.open.values()) if (l instanceof TcpListener) l.reportPending()
   }
 
   /** Closes every listener; later receipts are not reported. */
   async closeAll (): Promise<void> {
     this.closed = true
-    const all = [...this.open.values()]
+    const all: Listener[] = [...this.open.values()]
+    if (this.reference !== null) all.push(this.reference)
     this.open.clear()
+    this.reference = null
     await Promise.all(all.map((l) => l.close()))
+  }
+
+  private async openReference (): Promise<number | null> {
+    if (this.closed) return null
+    const ref = new TcpListener(0, this.pending, null)
+    try {
+      const port = await ref.listen(this.host)
+      if (this.closed) { await ref.close(); return null }
+      this.reference = ref
+      return port
+    } catch {
+      return null
+    }
   }
 
   private async openOne (order: ListenOrder): Promise<ListenerState> {
     const key = `${order.protocol}/${order.port}`
     const base = { protocol: order.protocol, port: order.port }
     if (this.open.has(key)) return { ...base, state: 'open' }
-    const report = (r: Receipt): void => { if (!this.closed) this.onReceipt(r) }
-    const listener = order.protocol === 'tcp' ? new TcpListener(order.port, report) : new UdpListener(order.port, report)
+    const sink: ListenerSink = {
+      receipt: (r) => { if (!this.closed) this.sink.receipt(r) },
+      accepted: (c) => { if (!this.closed) this.sink.accepted(c) }
+    }
+    const listener = order.protocol === 'tcp' ? new TcpListener(order.port, this.pending, sink) : new UdpListener(order.port, sink.receipt)
     try {
       await listener.listen(this.host)
     } catch (err) {

@@ -8,7 +8,8 @@ const MAX_REMEMBERED = 100_000
 
 /**
  * A UDP listener that speaks only the probe protocol: a well-formed probe datagram is
- * reported (once per nonce) and acknowledged to its sender; anything else gets no answer.
+ * reported (once per nonce) and acknowledged to its sender, echoing the attempt number;
+ * anything else gets no answer.
  */
 export class UdpListener {
   private socket: dgram.Socket | null = null
@@ -16,8 +17,8 @@ export class UdpListener {
 
   constructor (readonly port: number, private readonly onReceipt: (r: Receipt) => void) {}
 
-  /** Binds; rejects with the system error (EADDRINUSE, EACCES, ...). */
-  listen (host: string): Promise<void> {
+  /** Binds; rejects with the system error (EADDRINUSE, EACCES, ...). Resolves with the bound port. */
+  listen (host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const type = net.isIPv6(host) ? 'udp6' : 'udp4'
       const socket = dgram.createSocket({ type, ipv6Only: false, reuseAddr: false })
@@ -33,7 +34,7 @@ export class UdpListener {
         socket.off('error', onError)
         // After the bind, errors come from ICMP for our acks (the sender went away): nothing to do.
         socket.on('error', () => {})
-        resolve()
+        resolve(socket.address().port)
       })
     })
   }
@@ -49,13 +50,13 @@ export class UdpListener {
   }
 
   private receive (msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const nonce = parseProbe(msg)
-    if (nonce === null || this.socket === null) return
-    if (!this.seen.has(nonce)) {
+    const line = parseProbe(msg)
+    if (line === null || this.socket === null) return
+    if (!this.seen.has(line.nonce)) {
       if (this.seen.size >= MAX_REMEMBERED) this.seen.clear()
-      this.seen.add(nonce)
-      this.onReceipt({ protocol: 'udp', port: this.port, nonce, address: normalizeAddress(rinfo.address), remotePort: rinfo.port })
+      this.seen.add(line.nonce)
+      this.onReceipt({ protocol: 'udp', port: this.port, nonce: line.nonce, address: normalizeAddress(rinfo.address), remotePort: rinfo.port })
     }
-    this.socket.send(encodeAck(nonce), rinfo.port, rinfo.address)
+    this.socket.send(encodeAck(line.nonce, line.seq), rinfo.port, rinfo.address)
   }
 }

@@ -22,6 +22,15 @@ export function classifySocketError (code: string | undefined): Exclude<ProbeOut
       return 'egress-denied'
     case 'ETIMEDOUT':
       return 'timeout'
+    // The name did not resolve: nothing was sent.
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+    case 'EAI_NODATA':
+    case 'ENODATA':
+    case 'ERESOLVETIMEOUT':
+      return 'unresolved'
     default:
       return 'error'
   }

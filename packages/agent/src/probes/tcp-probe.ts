@@ -1,106 +1,117 @@
 import net from 'node:net'
-import { encodeProbe, parseAck, MAX_PROBE_BYTES, type ProbeOrder, type ProbeResult } from '@portcheck/protocol'
+import { MAX_CONNECTED_PORTS, MAX_PROBE_BYTES, encodeProbe, parseAck, type ProbeOrder, type ProbeResult } from '@portcheck/protocol'
+import { AttemptClock, type ProbeContext } from './attempt-clock.js'
 import { classifySocketError, errorCodeOf } from './classify.js'
-import { FIXED_TIMING, watchDeadline, type ProbeTiming } from './timing.js'
 
+/** Connections of one probe kept open at once; older unanswered ones are closed (they were counted). */
+const MAX_OPEN_PER_PROBE = 4
+
+interface Attempt {
+  seq: number
+  socket: net.Socket
+  connected: boolean
+  localPort: number | null
+  closed: boolean
+  buf: Buffer
+}
 
 /**
- * Connects to the target port, sends the nonce, and waits for the acknowledgement. The verdict
- * does not rest on what comes back here: it rests on the target agent reporting the nonce over
- * its control channel. This result tells the coordinator how the path behaved when that report
- * does not come (refused, dropped, or answered by something else).
+ * Connects to the target port, sends the nonce, and waits for our listener's acknowledgement,
+ * making new attempts (new connections) while none is answered, paced by the path's answer
+ * window (see {@link AttemptClock}). The verdict does not rest on what comes back here: it
+ * rests on the target agent reporting the nonce over its control channel. This result says how
+ * the path behaved when that report does not come: refused, unreachable, answered by something
+ * else (`echo: other`), or silent, with how many attempts stayed unanswered, and the local ports
+ * of those whose handshake completed (the target's listener says whether it accepted them).
  *
- * With adaptive timing, a connection that has not completed by the deadline gets a second
- * attempt (the first stays open and may still win), so one lost SYN is not reported as a drop.
- *
- * @param order the probe to run; `order.timeoutMs` bounds it in every case
+ * @param order the probe to run
+ * @param address the target's address (resolved once per run when the order names a host)
  * @param localAddress address to connect from, or undefined for the system's choice
  * @param signal aborts the probe (the run ended); it then resolves with outcome `error`/`ECANCELED`
- * @param timing adaptive deadlines; default: `order.timeoutMs`
  */
-export function tcpProbe (order: ProbeOrder, localAddress: string | undefined, signal: AbortSignal, timing: ProbeTiming = FIXED_TIMING): Promise<ProbeResult> {
+export function tcpProbe (order: ProbeOrder, address: string, localAddress: string | undefined, signal: AbortSignal, ctx: ProbeContext): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const start = performance.now()
-    const deadline = (): number => Math.min(order.timeoutMs, timing.deadlineMs(order.host))
-    const sockets: net.Socket[] = []
-    let winner: net.Socket | null = null
-    let connectedAt: number | null = null
-    let attemptStart = start
-    let chunks: Buffer[] = []
-    let size = 0
+    const attempts: Attempt[] = []
     let settled = false
-    let stopWatch = (): void => {}
+    let otherBytes = false
 
-    const finish = (result: Omit<ProbeResult, 'id' | 'attempts'>): void => {
+    const closeAttempt = (a: Attempt): void => {
+      if (a.closed) return
+      a.closed = true
+      a.socket.destroy()
+      ctx.sockets.release()
+    }
+    const connectedPorts = (): number[] => attempts.filter((a) => a.connected && a.localPort !== null).slice(0, MAX_CONNECTED_PORTS).map((a) => a.localPort as number)
+    const finish = (result: Omit<ProbeResult, 'id' | 'attempts' | 'unanswered'>, unanswered: number): void => {
       if (settled) return
       settled = true
-      stopWatch()
+      clock.stop()
       signal.removeEventListener('abort', onAbort)
-      for (const s of sockets) s.destroy()
-      resolve({ id: order.id, attempts: sockets.length, ...result })
+      for (const a of attempts) closeAttempt(a)
+      resolve({ id: order.id, attempts: attempts.length, unanswered, ...result })
     }
-    const latency = (): number | null => connectedAt === null ? null : round(connectedAt - attemptStart)
-    const connectedResult = (echo: ProbeResult['echo']): Omit<ProbeResult, 'id' | 'attempts'> =>
-      ({ outcome: 'connected', latencyMs: latency(), echo })
-    const onAbort = (): void => finish({ outcome: 'error', error: 'ECANCELED', latencyMs: latency(), echo: 'none' })
+    const silent = (unanswered: number): void => {
+      const ports = connectedPorts()
+      if (ports.length > 0) finish({ outcome: 'connected', latencyMs: null, echo: otherBytes ? 'other' : 'none', connected: ports }, unanswered)
+      else finish({ outcome: 'timeout', latencyMs: null, echo: 'none' }, unanswered)
+    }
+    const onAbort = (): void => finish({ outcome: 'error', error: 'ECANCELED', latencyMs: null, echo: 'none' }, 0)
 
-    const attempt = (): void => {
-      const began = performance.now()
-      const socket = net.connect({ host: order.host, port: order.port, ...(localAddress !== undefined ? { localAddress } : {}) })
-      sockets.push(socket)
+    const start = (seq: number): boolean => {
+      if (!ctx.sockets.acquire()) return false
+      // Keep a few connections open (a late acknowledgement still counts); close the oldest beyond that.
+      const open = attempts.filter((x) => !x.closed)
+      if (open.length >= MAX_OPEN_PER_PROBE) closeAttempt(open[0] as Attempt)
+      const socket = net.connect({ host: address, port: order.port, ...(localAddress !== undefined ? { localAddress } : {}) })
+      const a: Attempt = { seq, socket, connected: false, localPort: null, closed: false, buf: Buffer.alloc(0) }
+      attempts.push(a)
       socket.setNoDelay(true)
       socket.once('connect', () => {
-        if (winner !== null || settled) { socket.destroy(); return }
-        winner = socket
-        connectedAt = performance.now()
-        attemptStart = began
-        for (const s of sockets) if (s !== socket) s.destroy()
-        socket.write(encodeProbe(order.nonce))
-        // The acknowledgement is informative only: wait for it until the overall timeout.
-        stopWatch()
-        stopWatch = watchDeadline(start, () => order.timeoutMs, false, () => finish(connectedResult(size > 0 ? 'other' : 'none')))
-      })
-      socket.on('data', (data: Buffer) => {
-        if (socket !== winner) return
-        chunks.push(data)
-        size += data.length
-        const buf = Buffer.concat(chunks)
-        chunks = [buf]
-        const nl = buf.indexOf(0x0a)
-        if (nl === -1 && size < MAX_PROBE_BYTES) return
-        const nonce = parseAck(nl === -1 ? buf : buf.subarray(0, nl + 1))
-        finish(connectedResult(nonce === order.nonce ? 'ours' : 'other'))
-      })
-      socket.once('end', () => {
-        if (socket === winner) finish(connectedResult(size > 0 ? 'other' : 'none'))
-      })
-      socket.once('error', (err) => {
-        if (socket === winner) {
-          // The handshake completed, so the path answered; a reset afterwards is still "something answered".
-          finish(connectedResult(size > 0 ? 'other' : 'none'))
+        if (settled) return
+        a.connected = true
+        a.localPort = socket.localPort ?? null
+        // A port another process holds: the completed handshake is all there is to see.
+        if (order.held === true) {
+          finish({ outcome: 'connected', latencyMs: round(performance.now() - clock.startedAt(seq)), echo: 'none', connected: connectedPorts() }, 0)
           return
         }
-        if (winner !== null) return
-        const code = errorCodeOf(err)
-        finish({ outcome: classifySocketError(code), ...(code !== undefined ? { error: code } : {}), latencyMs: null, echo: 'none' })
+        socket.write(encodeProbe(order.nonce, seq))
       })
+      socket.on('data', (data: Buffer) => {
+        if (settled) return
+        a.buf = a.buf.length === 0 ? data : Buffer.concat([a.buf, data])
+        const nl = a.buf.indexOf(0x0a)
+        if (nl === -1 && a.buf.length < MAX_PROBE_BYTES) return
+        const ack = parseAck(nl === -1 ? a.buf : a.buf.subarray(0, nl + 1))
+        if (ack !== null && ack.nonce === order.nonce) {
+          const rtt = round(performance.now() - clock.startedAt(seq))
+          ctx.paths.answered(order.host, 'tcp', seq, rtt)
+          finish({ outcome: 'connected', latencyMs: rtt, echo: 'ours', answered: seq }, seq - 1)
+          return
+        }
+        // Our listeners answer nothing but the acknowledgement: these bytes came from something else.
+        otherBytes = true
+        finish({ outcome: 'connected', latencyMs: null, echo: 'other', connected: connectedPorts() }, clock.unanswered())
+      })
+      socket.once('close', () => {
+        if (!settled && !a.closed) { a.closed = true; ctx.sockets.release() }
+        if (!settled) clock.endAttempt(seq)
+      })
+      socket.once('error', (err) => {
+        if (settled || a.connected) return // a reset after the handshake: this attempt ends unanswered
+        const code = errorCodeOf(err)
+        const outcome = classifySocketError(code)
+        // The kernel gave up on this connection: one more unanswered attempt, nothing more.
+        if (outcome === 'timeout') return
+        finish({ outcome, ...(code !== undefined ? { error: code } : {}), latencyMs: null, echo: 'none' }, clock.unanswered())
+      })
+      return true
     }
 
-    const onDeadline = (): void => {
-      if (winner !== null || settled) return
-      if (timing.adaptive && sockets.length < 2 && performance.now() - start < order.timeoutMs) {
-        attempt()
-        const second = performance.now()
-        stopWatch = watchDeadline(second, () => Math.min(order.timeoutMs - (second - start), timing.deadlineMs(order.host)), true, onDeadline)
-        return
-      }
-      finish({ outcome: 'timeout', latencyMs: null, echo: 'none' })
-    }
-
+    const clock = new AttemptClock(order, ctx, start, silent)
     signal.addEventListener('abort', onAbort, { once: true })
-    attempt()
-    stopWatch = watchDeadline(start, deadline, timing.adaptive, onDeadline)
-    if (signal.aborted) onAbort()
+    if (signal.aborted) { onAbort(); return }
+    clock.start()
   })
 }
 

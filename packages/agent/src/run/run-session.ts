@@ -1,7 +1,8 @@
-import { MAX_ITEMS_PER_FRAME, type AgentMessage, type ListenOrder, type ProbeMessage, type ProbeResult, type Receipt } from '@portcheck/protocol'
+import { MAX_ITEMS_PER_FRAME, type AcceptedConnection, type AgentMessage, type ListenOrder, type ProbeMessage, type ProbeResult, type Receipt } from '@portcheck/protocol'
 import type { Logger } from 'pino'
 import { ListenerSet } from '../listeners/listener-set.js'
 import { ProbeRunner } from '../probes/probe-runner.js'
+import type { LookupFn } from '../probes/resolver.js'
 import { Batcher } from './batcher.js'
 
 /**
@@ -22,18 +23,22 @@ export interface RunSessionOptions {
   logger: Logger
   /** Called once when the session ended, for whatever reason. */
   onEnded: (session: RunSession) => void
+  /** How target names are resolved. Default: the system resolver. */
+  lookup?: LookupFn
 }
 
 /**
  * Everything an agent does for one run: its listeners, its probes, and the receipts and
- * results flowing back. It ends on `run-end`, on its TTL, or when the connection drops;
- * in every case all listeners are closed and all probes stopped.
+ * results flowing back. It exists from the moment `run-start` arrives, so a `run-end` right
+ * behind it always finds it; it ends on `run-end`, on its TTL, or when the connection drops,
+ * and in every case all listeners are closed and all probes stopped.
  */
 export class RunSession {
   readonly runId: string
   private readonly listeners: ListenerSet
   private readonly runner: ProbeRunner
   private readonly receipts: Batcher<Receipt>
+  private readonly accepted: Batcher<AcceptedConnection>
   private readonly results: Batcher<ProbeResult>
   private readonly ttl: NodeJS.Timeout
   private ending: Promise<void> | null = null
@@ -42,9 +47,10 @@ export class RunSession {
     this.runId = opts.runId
     const runId = opts.runId
     this.receipts = new Batcher(MAX_ITEMS_PER_FRAME, (items) => opts.send({ type: 'received', runId, items }))
+    this.accepted = new Batcher(MAX_ITEMS_PER_FRAME, (items) => opts.send({ type: 'accepted', runId, items }))
     this.results = new Batcher(MAX_ITEMS_PER_FRAME, (results) => opts.send({ type: 'probe-results', runId, results }))
-    this.listeners = new ListenerSet(opts.listenHost, (r) => this.receipts.push(r))
-    this.runner = new ProbeRunner(1, opts.probeAddress, (r) => this.results.push(r))
+    this.listeners = new ListenerSet(opts.listenHost, { receipt: (r) => this.receipts.push(r), accepted: (c) => this.accepted.push(c) })
+    this.runner = new ProbeRunner({ localAddress: opts.probeAddress, onResult: (r) => this.results.push(r), ...(opts.lookup !== undefined ? { lookup: opts.lookup } : {}) })
     this.ttl = setTimeout(() => {
       opts.logger.warn({ runId }, 'run reached its time limit without run-end; closing its listeners')
       void this.end()
@@ -55,28 +61,38 @@ export class RunSession {
     return this.ending !== null
   }
 
-  /** Opens the run's listeners and answers `run-ready`. */
-  async start (orders: ListenOrder[]): Promise<void> {
-    const states = await this.listeners.openAll(orders)
+  /**
+   * Opens the run's listeners once `after` has settled (the previous run's listeners are closed:
+   * consecutive runs use the same ports), and answers `run-ready`. Ended before that: opens nothing.
+   */
+  async start (orders: ListenOrder[], after: Promise<void> = Promise.resolve()): Promise<void> {
+    await after
+    if (this.ended) return
+    const { states, refPort } = await this.listeners.openAll(orders)
     if (this.ended) return
     const open = states.filter((s) => s.state === 'open').length
     this.opts.logger.info({ runId: this.runId, listeners: open, failed: states.length - open }, 'listeners ready')
-    this.opts.send({ type: 'run-ready', runId: this.runId, listeners: states })
+    this.opts.send({ type: 'run-ready', runId: this.runId, listeners: states, refPort })
   }
 
   probe (msg: ProbeMessage): void {
     if (this.ended) return
-    this.runner.add(msg.probes, msg.concurrency, msg.adaptive === true, msg.rttHints)
+    this.runner.add(msg.probes, msg.concurrency, msg.adaptive === true, msg.rttHints, msg.refs)
   }
 
-  /** Pushes out every receipt seen so far, then answers `flushed`. */
+  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures. */
   flush (seq: number): void {
     setTimeout(() => {
       setImmediate(() => {
         if (this.ended) return
+        this.listeners.reportPending()
         this.receipts.flush()
+        this.accepted.flush()
         this.results.flush()
-        this.opts.send({ type: 'flushed', runId: this.runId, seq })
+        // One entry per target host and protocol: a frame holds 2,000 targets' figures. Beyond
+        // that (never at the scales portcheck runs), the coordinator falls back to wider samples.
+        const paths = this.runner.figures().slice(0, MAX_ITEMS_PER_FRAME)
+        this.opts.send({ type: 'flushed', runId: this.runId, seq, paths })
       })
     }, FLUSH_SETTLE_MS)
   }
@@ -87,6 +103,7 @@ export class RunSession {
     clearTimeout(this.ttl)
     this.runner.stop()
     this.receipts.clear()
+    this.accepted.clear()
     this.results.clear()
     this.ending = this.listeners.closeAll().then(() => {
       this.opts.logger.info({ runId: this.runId }, 'run closed')

@@ -20,6 +20,8 @@ export interface AgentRecord {
   /** The address the control connection came from. */
   remoteAddress: string
   bind: string | null
+  /** The agent's interface addresses, with prefix lengths, as it reported them. */
+  addresses: string[]
   connectedAt: number
   /** Last frame or heartbeat answer, ms since the epoch. */
   lastSeen: number
@@ -272,6 +274,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
       platform: hello.platform,
       remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
       bind: hello.bind,
+      addresses: hello.addresses,
       connectedAt: now,
       lastSeen: now,
       disconnectedAt: null,

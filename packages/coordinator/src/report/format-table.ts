@@ -115,7 +115,7 @@ export function formatTable (report: RunReport, options: TableOptions = {}): str
   const color = opts.color
   const out: string[] = []
   out.push(bold(color, `portcheck · ${report.catalogTitle} (${report.catalog}) · run ${report.id}`))
-  out.push(`  ${seconds(report.durationMs)} · probe timeout ${report.adaptive ? `auto (at most ${seconds(report.timeoutMs)})` : seconds(report.timeoutMs)} · agents ${report.agents.joined}/${report.agents.expected}${report.agents.missing.length > 0 ? ` (missing: ${report.agents.missing.join(', ')})` : ''}${report.agents.lost.length > 0 ? ` (lost: ${report.agents.lost.join(', ')})` : ''}`)
+  out.push(`  ${seconds(report.durationMs)} · probe timeout ${report.adaptive ? `auto (at most ${seconds(report.timeoutMs)})` : seconds(report.timeoutMs)} · agents ${report.agents.joined}/${report.agents.expected}${report.agents.missing.length > 0 ? ` (missing: ${report.agents.missing.join(', ')})` : ''}${report.agents.lost.length > 0 ? ` (lost: ${report.agents.lost.join(', ')})` : ''}${report.agents.misplaced.length > 0 ? ` (misplaced: ${report.agents.misplaced.join(', ')})` : ''}`)
   out.push(`  all:      ${counts(report.summary, color)}`)
   out.push(`  required: ${counts(report.required, color)}`)
   out.push(...matrix(report, color))
@@ -131,7 +131,9 @@ export function formatTable (report: RunReport, options: TableOptions = {}): str
   }
   out.push('')
   if (report.verdict === null) out.push(`Run ${report.state}: ${report.progress.done}/${report.progress.total} checks done`)
-  else {
+  else if (report.state === 'aborted') {
+    out.push(bold(color, paint(color, 'inconclusive', `INTERRUPTED: the run was stopped before it finished; ${report.required.blocked} required check(s) blocked so far, ${report.required.inconclusive} not proven (exit ${report.exitCode ?? 130})`)))
+  } else {
     const v = report.verdict
     const line = v === 'pass'
       ? `PASS: every required flow is open (exit ${report.exitCode ?? 0})`

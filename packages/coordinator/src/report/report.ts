@@ -1,4 +1,4 @@
-import { ExitCodes, type EchoKind, type SettingValue, type Status } from '@portcheck/protocol'
+import { ExitCodes, type EchoKind, type Reason, type SettingValue, type Status } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
 
@@ -6,7 +6,7 @@ import type { Verdict } from '../scheduler/verdict.js'
 export interface CheckReport extends Omit<PlannedCheck, 'skip'> {
   /** Null while the check is still running. */
   status: Status | null
-  reason: string | null
+  reason: Reason | null
   detail: string | null
   /** TCP: handshake time; UDP: echo round trip. In ms. */
   latencyMs: number | null
@@ -61,7 +61,12 @@ export interface RunReport {
   /** Null until the run is finished. */
   verdict: RunVerdict | null
   exitCode: number | null
-  agents: { expected: number, joined: number, missing: string[], lost: string[] }
+  /**
+   * Where the agents stand: `joined` counts the hosts whose agent was connected when the run
+   * began; `missing` never joined; `lost` left or stopped answering during the run; `misplaced`
+   * do not run on their host's inventory address (their checks are `agent-misplaced`).
+   */
+  agents: { expected: number, joined: number, missing: string[], lost: string[], misplaced: string[] }
   checks: CheckReport[]
 }
 

@@ -1,9 +1,8 @@
 import { randomFillSync, timingSafeEqual } from 'node:crypto'
-import { ECHO_KINDS, PROBE_OUTCOMES, type ProbeResult, type Proto, type Status } from '@portcheck/protocol'
+import { ECHO_KINDS, MAX_CONNECTED_PORTS, PROBE_OUTCOMES, STATUSES, type ProbeResult, type Proto, type Reason, type Status } from '@portcheck/protocol'
 import type { SeenReceipt } from './verdict.js'
 
 const NONE = 255
-const STATUSES: readonly Status[] = ['pass', 'blocked', 'inconclusive', 'skipped']
 /** Tag bytes per check: 64 random bits make a nonce unguessable without having seen it. */
 const TAG_BYTES = 8
 /** A nonce is the check index (4 bytes) and its tag, base64url: 16 characters. */
@@ -21,6 +20,12 @@ export class CheckState {
   readonly size: number
   private readonly tags: Buffer
   private readonly probed: Uint8Array
+  /** The round whose result a check awaits (0: none). */
+  private readonly awaiting: Uint8Array
+  private readonly rounds: Uint8Array
+  private readonly unanswered: Uint16Array
+  private readonly connected = new Map<number, number[]>()
+  private readonly resolved = new Map<number, string>()
   private readonly outcome: Uint8Array
   private readonly latency: Float32Array
   private readonly attempts: Uint16Array
@@ -45,6 +50,9 @@ export class CheckState {
     this.tags = Buffer.allocUnsafe(size * TAG_BYTES)
     randomFillSync(this.tags)
     this.probed = new Uint8Array(size)
+    this.awaiting = new Uint8Array(size)
+    this.rounds = new Uint8Array(size)
+    this.unanswered = new Uint16Array(size)
     this.outcome = new Uint8Array(size).fill(NONE)
     this.latency = new Float32Array(size).fill(Number.NaN)
     this.attempts = new Uint16Array(size)
@@ -84,31 +92,68 @@ export class CheckState {
     return timingSafeEqual(buf.subarray(4), this.tags.subarray(index * TAG_BYTES, (index + 1) * TAG_BYTES)) ? index : -1
   }
 
-  /** Records a probe result; false if one was already recorded (a duplicate is ignored). */
+  /** Marks a check as sent to its source in `round`: that round's result is awaited. */
+  await (index: number, round: number): void {
+    this.awaiting[index] = round
+  }
+
+  /** True if the check awaits a result of `round`. */
+  awaits (index: number, round: number): boolean {
+    return this.awaiting[index] === round
+  }
+
+  /**
+   * Records the result of the round the check awaits; false if it awaits none (a duplicate or a
+   * stale result is ignored). A re-probe's result replaces the outcome and adds to the attempts,
+   * the unanswered attempts and the connected ports of the rounds before.
+   */
   setResult (r: ProbeResult): boolean {
-    if (this.outcome[r.id] !== NONE) return false
-    this.outcome[r.id] = PROBE_OUTCOMES.indexOf(r.outcome)
-    this.latency[r.id] = r.latencyMs ?? Number.NaN
-    this.attempts[r.id] = Math.min(r.attempts, 65535)
-    this.echo[r.id] = ECHO_KINDS.indexOf(r.echo)
-    if (r.error !== undefined) this.errors.set(r.id, r.error)
+    const i = r.id
+    if (this.awaiting[i] === 0 || this.awaiting[i] === undefined) return false
+    this.rounds[i] = this.awaiting[i] as number
+    this.awaiting[i] = 0
+    const first = this.outcome[i] === NONE
+    this.outcome[i] = PROBE_OUTCOMES.indexOf(r.outcome)
+    if (r.latencyMs !== null || first) this.latency[i] = r.latencyMs ?? Number.NaN
+    this.attempts[i] = Math.min(65535, (first ? 0 : this.attempts[i] as number) + r.attempts)
+    this.unanswered[i] = Math.min(65535, (first ? 0 : this.unanswered[i] as number) + r.unanswered)
+    // Something else answered once: that stays known, whatever later attempts saw.
+    if (first || r.echo !== 'none') this.echo[i] = ECHO_KINDS.indexOf(r.echo)
+    if (r.error !== undefined) this.errors.set(i, r.error)
+    else this.errors.delete(i)
+    if (r.connected !== undefined && r.connected.length > 0) {
+      const ports = this.connected.get(i) ?? []
+      for (const p of r.connected) if (ports.length < MAX_CONNECTED_PORTS * 4) ports.push(p)
+      this.connected.set(i, ports)
+    }
+    if (r.address !== undefined) this.resolved.set(i, r.address)
     return true
   }
 
-  /** The probe result, rebuilt; null if none came. */
+  /** The probe result, merged over rounds; null if none came. */
   result (index: number): ProbeResult | null {
     const o = this.outcome[index] as number
     if (o === NONE) return null
     const latency = this.latency[index] as number
     const error = this.errors.get(index)
+    const connected = this.connected.get(index)
+    const address = this.resolved.get(index)
     return {
       id: index,
       outcome: PROBE_OUTCOMES[o] as ProbeResult['outcome'],
       ...(error !== undefined ? { error } : {}),
       latencyMs: Number.isNaN(latency) ? null : Math.round(latency * 1000) / 1000,
       attempts: this.attempts[index] as number,
-      echo: ECHO_KINDS[this.echo[index] as number] as ProbeResult['echo']
+      unanswered: this.unanswered[index] as number,
+      echo: ECHO_KINDS[this.echo[index] as number] as ProbeResult['echo'],
+      ...(connected !== undefined ? { connected } : {}),
+      ...(address !== undefined ? { address } : {})
     }
+  }
+
+  /** Rounds of probing a check went through (0 if it was never answered). */
+  roundsOf (index: number): number {
+    return this.rounds[index] as number
   }
 
   /** Records that an agent's listener saw this check's nonce. */
@@ -140,7 +185,7 @@ export class CheckState {
   }
 
   /** Stores a check's status and reason; `null` status means not decided yet. */
-  setStatus (index: number, status: Status | null, reason: string | null): void {
+  setStatus (index: number, status: Status | null, reason: Reason | null): void {
     this.statusCode[index] = status === null ? NONE : STATUSES.indexOf(status)
     this.reasonCode[index] = reason === null ? NONE : intern(this.reasons, this.reasonIds, reason)
   }
@@ -150,9 +195,9 @@ export class CheckState {
     return s === NONE ? null : STATUSES[s] as Status
   }
 
-  reason (index: number): string | null {
+  reason (index: number): Reason | null {
     const r = this.reasonCode[index] as number
-    return r === NONE ? null : this.reasons[r] as string
+    return r === NONE ? null : this.reasons[r] as Reason
   }
 }
 

@@ -1,22 +1,31 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import {
-  MAX_PROBES_PER_FRAME, type AgentMessage, type ListenOrder, type ListenerState, type ProbeOrder, type Status
-} from '@portcheck/protocol'
+import type { AgentMessage, ProbeOrder, Status } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
-import { checkReport, emptyCounts, verdictOf, type CheckReport, type CheckRow, type Counts, type RunReport, type RunState, type RunSummary } from '../report/report.js'
+import { checkReport, type CheckReport, type CheckRow, type RunReport, type RunState, type RunSummary } from '../report/report.js'
+import { streamJson, summarize } from '../report/run-summary.js'
+import { AcceptedIndex } from './accepted-index.js'
 import { CheckState } from './check-state.js'
-import { decide, provingReceipt, type EndState, type Observation } from './verdict.js'
+import { Participants, type Participant } from './participants.js'
+import { PathStats } from './path-stats.js'
+import { probeFrames } from './probe-orders.js'
+import { decide, provingReceipt, type Observation, type Verdict } from './verdict.js'
+
+/**
+ * Rounds of probing at most: the first, and re-probes of checks whose silence is not yet evidence
+ * enough on their path's measured loss. Each round is bounded by the probe timeout.
+ */
+export const MAX_ROUNDS = 3
 
 /** Tunables of a run. Every wait is bounded, so a run always ends. */
 export interface RunOptions {
   /** Probe timeout, in ms. Default 3000. With `adaptive`, the longest a probe may take. */
   timeoutMs?: number
   /**
-   * `--timeout auto`: agents give up on each probe after a deadline derived from the round trips
-   * they measure during this run, per target (150 ms at least, `timeoutMs` at most). Default false.
+   * `--timeout auto`: agents end each probe as soon as its unanswered attempts are evidence of a
+   * drop on the path's measured loss (`timeoutMs` at most). Default false.
    */
   adaptive?: boolean
   /** Most probes in flight per agent. Default 256. */
@@ -29,20 +38,6 @@ export interface RunOptions {
   closeTimeoutMs?: number
   /** The run this one re-runs the failed checks of, if any (shown in lists). */
   rerunOf?: string
-}
-
-interface Participant {
-  name: string
-  /** The host's inventory address (where its peers probe it). */
-  address: string
-  conn: AgentConnection
-  state: EndState
-  listeners: ListenOrder[]
-  listenerKeys: Set<string>
-  ready: boolean
-  resultsPending: number
-  flushed: boolean
-  closed: boolean
 }
 
 export interface RunEvents {
@@ -59,9 +54,10 @@ export function newRunId (): string {
 }
 
 /**
- * One pass over a plan: opens the target listeners (waiting for every bind to be confirmed),
- * has every source probe in parallel, waits for a barrier that guarantees every receipt is
- * in, decides every verdict, and closes the listeners, also on abort or error.
+ * One pass over a plan: checks that every agent runs where the inventory says, opens the target
+ * listeners (waiting for every bind to be confirmed), has every source probe in parallel, waits
+ * for a barrier that guarantees every receipt is in, re-probes what the evidence cannot decide
+ * yet, decides every verdict, and closes the listeners, also on abort or error.
  */
 export class Run extends EventEmitter<RunEvents> {
   readonly id: string
@@ -69,26 +65,24 @@ export class Run extends EventEmitter<RunEvents> {
   readonly rerunOf: string | null
   state: RunState = 'waiting'
   readonly startedAt = new Date()
-  private finishedAt: Date | null = null
-  private readonly timeoutMs: number
-  private readonly concurrency: number
-  private readonly opts: Required<RunOptions>
-  private readonly participants = new Map<string, Participant>()
+  finishedAt: Date | null = null
+  readonly opts: Required<RunOptions>
+  readonly participants: Participants
   private readonly checks: CheckState
-  private readonly listenerStates = new Map<string, ListenerState>()
+  private readonly stats = new PathStats()
+  private readonly accepted = new AcceptedIndex()
+  private round = 0
   private done = 0
   private readonly counted: Uint8Array
   /** Set when verdicts are decided: from then on, nothing an agent says or does changes them. */
   private frozen = false
-  private missingAtStart: string[] = []
-  private maxProbesPerSource = 0
-  private aborted = false
+  aborted = false
   private waiter: { test: () => boolean, resolve: () => void } | null = null
   private readonly onMessage: (conn: AgentConnection, msg: AgentMessage) => void
   private readonly onLeft: (conn: AgentConnection) => void
   private flushSeq = 1
 
-  constructor (readonly plan: Plan, private readonly hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
+  constructor (readonly plan: Plan, hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
     super()
     this.id = id
     this.rerunOf = options.rerunOf ?? null
@@ -101,8 +95,7 @@ export class Run extends EventEmitter<RunEvents> {
       adaptive: options.adaptive ?? false,
       rerunOf: options.rerunOf ?? ''
     }
-    this.timeoutMs = this.opts.timeoutMs
-    this.concurrency = this.opts.concurrency
+    this.participants = new Participants(plan, hub, logger)
     const n = plan.checks.length
     this.checks = new CheckState(n)
     this.counted = new Uint8Array(n)
@@ -121,17 +114,20 @@ export class Run extends EventEmitter<RunEvents> {
 
   /** Runs to the end; resolves with the final summary. Never rejects for network reasons. */
   async execute (): Promise<RunSummary> {
-    this.hub.on('message', this.onMessage)
-    this.hub.on('left', this.onLeft)
+    const hub = this.participants.hub
+    hub.on('message', this.onMessage)
+    hub.on('left', this.onLeft)
     try {
-      this.prepare()
       this.setState('preparing')
-      await this.openListeners()
-      if (!this.aborted) {
+      // A run aborted before it began sends nothing to any agent.
+      if (!this.aborted) await this.prepare()
+      if (!this.aborted) await this.openListeners()
+      for (this.round = 1; this.round <= MAX_ROUNDS && !this.aborted; this.round++) {
+        const sent = this.probeRound()
+        if (sent === 0) break
         this.setState('probing')
-        await this.probe()
-      }
-      if (!this.aborted) {
+        await this.collect()
+        if (this.aborted) break
         this.setState('settling')
         await this.barrier()
       }
@@ -139,8 +135,8 @@ export class Run extends EventEmitter<RunEvents> {
       this.finalize()
       this.setState('closing')
       await this.closeAll()
-      this.hub.off('message', this.onMessage)
-      this.hub.off('left', this.onLeft)
+      hub.off('message', this.onMessage)
+      hub.off('left', this.onLeft)
       this.finishedAt = new Date()
       this.setState(this.aborted ? 'aborted' : 'done')
     }
@@ -156,42 +152,7 @@ export class Run extends EventEmitter<RunEvents> {
 
   /** The report without its checks: cheap at any size, for progress, lists and events. */
   summary (): RunSummary {
-    const all = emptyCounts()
-    const required = emptyCounts()
-    const n = this.plan.checks.length
-    for (let i = 0; i < n; i++) {
-      const status = this.checks.status(i)
-      const req = (this.plan.checks[i] as PlannedCheck).required
-      all.checks++
-      if (req) required.checks++
-      if (status !== null) {
-        all[status]++
-        if (req) required[status]++
-      }
-    }
-    const finished = this.state === 'done' || this.state === 'aborted'
-    const { verdict, exitCode } = verdictOf(required)
-    const expected = this.plan.hosts.length
-    const lost = [...this.participants.values()].filter((p) => p.state === 'lost').map((p) => p.name)
-    return {
-      id: this.id,
-      catalog: this.plan.catalog.id,
-      catalogTitle: this.plan.catalog.title,
-      state: this.state,
-      startedAt: this.startedAt.toISOString(),
-      finishedAt: this.finishedAt?.toISOString() ?? null,
-      durationMs: (this.finishedAt ?? new Date()).getTime() - this.startedAt.getTime(),
-      timeoutMs: this.timeoutMs,
-      adaptive: this.opts.adaptive,
-      includeOptional: this.plan.includeOptional,
-      settings: { ...this.plan.settings },
-      summary: all,
-      required,
-      progress: { done: this.done, total: n },
-      verdict: finished ? verdict : null,
-      exitCode: finished ? exitCode : null,
-      agents: { expected, joined: expected - this.missingAtStart.length, missing: this.missingAtStart, lost }
-    }
+    return summarize(this, (i) => this.checks.status(i), this.done)
   }
 
   /** One check's entry in the report, built on demand. */
@@ -200,7 +161,7 @@ export class Run extends EventEmitter<RunEvents> {
     const result = this.checks.result(index)
     // Until a check is settled, its verdict is pending; afterwards it is recomputed from the
     // stored observations, which no longer change.
-    const verdict = this.checks.status(index) === null ? null : decide(check, this.observe(check))
+    const verdict = this.checks.status(index) === null ? null : decide(check, this.observe(check, 0))
     return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null)
   }
 
@@ -220,128 +181,111 @@ export class Run extends EventEmitter<RunEvents> {
     return { ...this.summary(), checks }
   }
 
-  /**
-   * Writes the report as JSON, a slice of checks at a time, so a million-check report never sits
-   * in memory whole. `write` may return a promise (backpressure); it is awaited.
-   */
+  /** Writes the report as JSON, a slice of checks at a time. `write` may return a promise (backpressure). */
   async writeJson (write: (chunk: string) => unknown): Promise<void> {
-    const head = JSON.stringify(this.summary(), null, 2)
-    await write(head.slice(0, -2) + ',\n  "checks": [')
-    const n = this.plan.checks.length
-    for (let i = 0; i < n; i += 1000) {
-      const parts: string[] = []
-      for (let j = i; j < Math.min(n, i + 1000); j++) parts.push((j === 0 ? '\n    ' : ',\n    ') + JSON.stringify(this.checkAt(j)))
-      await write(parts.join(''))
-    }
-    await write(n === 0 ? ']\n}\n' : '\n  ]\n}\n')
+    await streamJson(this.summary(), this.plan.checks.length, (i) => this.checkAt(i), write)
   }
 
   // ------------------------------------------------------------------ phases
 
-  private prepare (): void {
-    this.missingAtStart = this.plan.hosts.map((h) => h.name).filter((n) => this.hub.get(n) === undefined)
-    const perSource = new Map<string, number>()
+  /** Settles what needs no probe (skips, missing and misplaced agents) and plans the listeners. */
+  private async prepare (): Promise<void> {
+    await this.participants.place()
     for (const check of this.plan.checks) {
-      if (check.skip !== null) {
-        this.settle(check)
-        continue
-      }
-      const src = this.participant(check.from as string, check.fromAddress as string)
-      const dst = this.participant(check.to as string, check.toAddress as string)
-      if (src === null || dst === null) {
-        this.settle(check)
-        continue
-      }
-      const n = (perSource.get(src.name) ?? 0) + 1
-      perSource.set(src.name, n)
-      if (n > this.maxProbesPerSource) this.maxProbesPerSource = n
+      if (check.skip !== null) { this.settle(check); continue }
+      const src = this.participants.active(check.from as string)
+      const dst = this.participants.active(check.to as string)
+      if (src === undefined || dst === undefined) { this.settle(check); continue }
       this.checks.markProbed(check.index)
-      const key = `${check.protocol}/${check.port}`
-      if (!dst.listenerKeys.has(key)) {
-        dst.listenerKeys.add(key)
-        dst.listeners.push({ protocol: check.protocol, port: check.port })
-      }
+      src.probes++
+      dst.listen(check.protocol, check.port)
     }
   }
 
   private async openListeners (): Promise<void> {
     const ttlMs = this.ttlMs()
-    for (const p of this.participants.values()) {
+    for (const p of this.participants.ok()) {
+      p.started = true
       if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners })) p.state = 'lost'
     }
-    await this.until(() => [...this.participants.values()].every((p) => p.ready || p.state !== 'ok'), this.opts.listenTimeoutMs)
-    for (const p of this.participants.values()) {
-      if (!p.ready && p.state === 'ok') {
+    await this.until(() => this.participants.ok().every((p) => p.ready), this.opts.listenTimeoutMs)
+    if (this.aborted) return
+    for (const p of this.participants.ok()) {
+      if (!p.ready) {
         this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not confirm its listeners in time')
         p.state = 'lost'
       }
     }
   }
 
-  private async probe (): Promise<void> {
-    // Per source, its checks grouped by target (indexes only: orders are built frame by frame).
-    const perSource = new Map<string, Map<string, number[]>>()
+  /**
+   * Sends this round's probes: in the first, every probed check whose ends are still here; in the
+   * next ones, the checks that lack evidence, each with the attempts it still needs. Checks that
+   * can no longer be probed are settled. Returns how many probes were sent.
+   */
+  private probeRound (): number {
+    const round = this.round
+    const perSource = new Map<Participant, Map<string, number[]>>()
+    const need = new Map<number, number>()
     for (const check of this.plan.checks) {
-      if (!this.checks.isProbed(check.index) || this.checks.status(check.index) !== null) continue
+      const i = check.index
+      if (!this.checks.isProbed(i) || this.checks.status(i) === 'pass') continue
+      if (round > 1) {
+        if (this.checks.status(i) !== null) continue
+        const verdict = decide(check, this.observe(check, MAX_ROUNDS - round + 1))
+        if (verdict.more === undefined) { this.setVerdict(check, verdict); this.markDone(i); continue }
+        need.set(i, verdict.more)
+      }
       const src = this.participants.get(check.from as string) as Participant
       const dst = this.participants.get(check.to as string) as Participant
-      const ls = this.listenerStates.get(`${dst.name}|${check.protocol}/${check.port}`)
-      const probeable = src.state === 'ok' && dst.state === 'ok' && ls !== undefined &&
-        (ls.state === 'open' || (ls.state === 'in-use' && check.protocol === 'tcp'))
-      if (!probeable) {
-        this.settle(check)
-        continue
-      }
-      let byTarget = perSource.get(src.name)
-      if (byTarget === undefined) { byTarget = new Map(); perSource.set(src.name, byTarget) }
+      if (src.state !== 'ok' || dst.state !== 'ok' || !dst.probeable(check.protocol, check.port)) { this.settle(check); continue }
+      let byTarget = perSource.get(src)
+      if (byTarget === undefined) { byTarget = new Map(); perSource.set(src, byTarget) }
       let list = byTarget.get(dst.name)
       if (list === undefined) { list = []; byTarget.set(dst.name, list) }
-      list.push(check.index)
+      list.push(i)
     }
+    let sent = 0
     let longest = 0
-    for (const [name, byTarget] of perSource) {
-      const p = this.participants.get(name) as Participant
-      // Interleave by target, so no target takes every source's first wave at once.
-      const lists = [...byTarget.values()]
-      const order = new Int32Array(lists.reduce((n, l) => n + l.length, 0))
-      let k = 0
-      for (let i = 0, more = true; more; i++) {
-        more = false
-        for (const l of lists) {
-          const idx = l[i]
-          if (idx !== undefined) { order[k++] = idx; more = true }
+    for (const [p, byTarget] of perSource) {
+      const targets = [...byTarget.keys()].map((n) => this.participants.get(n) as Participant)
+      const build = (i: number): ProbeOrder => {
+        const c = this.plan.checks[i] as PlannedCheck
+        const dst = this.participants.get(c.to as string) as Participant
+        this.checks.await(i, round)
+        const n = need.get(i)
+        return {
+          id: i, protocol: c.protocol, host: c.toAddress as string, port: c.port, nonce: this.checks.nonceFor(i), timeoutMs: this.opts.timeoutMs,
+          ...(n !== undefined ? { need: n } : {}),
+          ...(dst.listenerState(c.protocol, c.port)?.state === 'in-use' ? { held: true } : {})
         }
       }
-      // Upper estimates of each target's round trip, by the triangle through the coordinator.
-      const rttHints: Array<{ host: string, ms: number }> = []
-      if (this.opts.adaptive && p.conn.rttMs !== null) {
-        for (const targetName of byTarget.keys()) {
-          const t = this.participants.get(targetName) as Participant
-          if (t.conn.rttMs !== null) rttHints.push({ host: t.address, ms: Math.round((p.conn.rttMs + t.conn.rttMs) * 1000) / 1000 })
-        }
-      }
-      byTarget.clear()
-      p.resultsPending = order.length
-      longest = Math.max(longest, order.length)
-      for (let i = 0; i < order.length; i += MAX_PROBES_PER_FRAME) {
-        const probes: ProbeOrder[] = []
-        for (let j = i; j < Math.min(order.length, i + MAX_PROBES_PER_FRAME); j++) {
-          const check = this.plan.checks[order[j] as number] as PlannedCheck
-          probes.push({ id: check.index, protocol: check.protocol, host: check.toAddress as string, port: check.port, nonce: this.checks.nonceFor(check.index), timeoutMs: this.timeoutMs })
-        }
-        const first = i === 0
-        if (!p.conn.send({ type: 'probe', runId: this.id, concurrency: this.concurrency, ...(this.opts.adaptive ? { adaptive: true } : {}), ...(first && rttHints.length > 0 ? { rttHints } : {}), probes })) {
-          p.state = 'lost'
-          break
-        }
+      const frames = probeFrames(this.id, round, [...byTarget.values()], build, {
+        concurrency: this.opts.concurrency,
+        adaptive: this.opts.adaptive,
+        refs: targets.filter((t) => t.refPort !== null).map((t) => ({ host: t.address, port: t.refPort as number })),
+        rttHints: p.conn.rttMs === null ? [] : targets.filter((t) => t.conn.rttMs !== null).map((t) => ({ host: t.address, ms: Math.round(((p.conn.rttMs as number) + (t.conn.rttMs as number)) * 1000) / 1000 }))
+      })
+      const count = [...byTarget.values()].reduce((n, l) => n + l.length, 0)
+      p.resultsPending = count
+      longest = Math.max(longest, count)
+      sent += count
+      for (const frame of frames) {
+        if (!p.conn.send(frame)) { p.state = 'lost'; break }
       }
     }
-    perSource.clear()
-    // Every probe ends within its timeout; allow for waves of `concurrency` and for slow agents.
-    const budget = Math.ceil(longest / this.concurrency) * (this.timeoutMs + 500) + 5000
-    await this.until(() => [...this.participants.values()].every((p) => p.resultsPending === 0 || p.state !== 'ok'), budget)
-    for (const p of this.participants.values()) {
-      if (p.resultsPending > 0 && p.state === 'ok') {
+    this.roundBudgetMs = Math.ceil(longest / this.opts.concurrency) * (this.opts.timeoutMs + 500) + 5000
+    return sent
+  }
+
+  private roundBudgetMs = 0
+
+  /** Waits for every result of the round (each probe ends within its timeout; waves and slow agents allowed for). */
+  private async collect (): Promise<void> {
+    await this.until(() => this.participants.ok().every((p) => p.resultsPending === 0), this.roundBudgetMs)
+    if (this.aborted) return
+    for (const p of this.participants.ok()) {
+      if (p.resultsPending > 0) {
         this.logger.warn({ runId: this.id, agent: p.name, missing: p.resultsPending }, 'agent did not report every probe in time')
         p.state = 'lost'
       }
@@ -349,18 +293,19 @@ export class Run extends EventEmitter<RunEvents> {
   }
 
   /**
-   * Asks every agent still here to push out what it has and answer. The control channel is
-   * ordered, so once an agent has answered, every receipt it saw before is in: a check whose
-   * nonce has not arrived by then was not received.
+   * Asks every agent still here to push out what it has and answer with its path figures. The
+   * control channel is ordered, so once an agent has answered, every receipt it saw before is in:
+   * a check whose nonce has not arrived by then was not received.
    */
   private async barrier (): Promise<void> {
     const seq = this.flushSeq++
-    for (const p of this.participants.values()) {
-      if (p.state === 'ok' && !p.conn.send({ type: 'flush', runId: this.id, seq })) p.state = 'lost'
+    for (const p of this.participants.ok()) {
+      if (!p.conn.send({ type: 'flush', runId: this.id, seq })) p.state = 'lost'
     }
-    await this.until(() => [...this.participants.values()].every((p) => p.flushed || p.state !== 'ok'), this.opts.flushTimeoutMs)
-    for (const p of this.participants.values()) {
-      if (!p.flushed && p.state === 'ok') {
+    await this.until(() => this.participants.ok().every((p) => p.flushedSeq === seq), this.opts.flushTimeoutMs)
+    if (this.aborted) return
+    for (const p of this.participants.ok()) {
+      if (p.flushedSeq !== seq) {
         this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not answer the barrier in time')
         p.state = 'lost'
       }
@@ -370,14 +315,14 @@ export class Run extends EventEmitter<RunEvents> {
   private finalize (): void {
     for (const check of this.plan.checks) {
       this.markDone(check.index)
-      this.setVerdict(check, decide(check, this.observe(check)))
+      this.setVerdict(check, decide(check, this.observe(check, 0)))
     }
     // checkAt() recomputes details from the observations: they must not move after this point.
     this.frozen = true
   }
 
   private async closeAll (): Promise<void> {
-    const open = [...this.participants.values()].filter((p) => p.conn.open)
+    const open = this.participants.all().filter((p) => p.started && p.conn.open)
     for (const p of open) p.conn.send({ type: 'run-end', runId: this.id })
     await this.until(() => open.every((p) => p.closed || !p.conn.open), this.opts.closeTimeoutMs, true)
     for (const p of open) {
@@ -390,32 +335,22 @@ export class Run extends EventEmitter<RunEvents> {
   private handle (conn: AgentConnection, msg: AgentMessage): void {
     if (msg.type === 'hello' || msg.runId !== this.id) return
     const p = this.participants.get(conn.name)
-    if (p === undefined || p.conn !== conn) return
+    if (p === undefined || p.conn !== conn || !p.started) return
     if (this.frozen) {
-      if (msg.type === 'run-closed') { p.closed = true; this.poke() }
-      else if (msg.type === 'received' || msg.type === 'probe-results') this.logger.warn({ runId: this.id, agent: p.name, type: msg.type }, 'late report after the verdicts were decided; ignored')
+      if (msg.type === 'run-closed') { p.closed = true; this.poke() } else if (msg.type === 'received' || msg.type === 'probe-results') this.logger.debug({ runId: this.id, agent: p.name, type: msg.type }, 'late report after the verdicts were decided; ignored')
       return
     }
     switch (msg.type) {
       case 'run-ready':
-        if (p.ready) return
-        p.ready = true
-        for (const ls of msg.listeners) {
-          const key = `${ls.protocol}/${ls.port}`
-          // Only listeners we asked for count; anything else is ignored, not trusted.
-          if (p.listenerKeys.has(key)) this.listenerStates.set(`${p.name}|${key}`, ls)
-        }
+        p.setReady(msg.listeners, msg.refPort)
         break
       case 'probe-results':
         for (const r of msg.results) {
           const check = this.plan.checks[r.id]
-          // A result counts only for a probe this very agent was given and has not answered yet.
-          if (check === undefined || check.from !== p.name || !this.checks.isProbed(r.id) || !this.checks.setResult(r)) continue
+          // A result counts only for a probe this very agent was given in this round and has not answered yet.
+          if (check === undefined || check.from !== p.name || !this.checks.awaits(r.id, this.round) || !this.checks.setResult(r)) continue
           p.resultsPending--
           this.markDone(check.index)
-          // Publish at once only what is proven; anything else waits for the barrier.
-          const verdict = decide(check, this.observe(check))
-          if (verdict.status === 'pass') this.setVerdict(check, verdict)
         }
         break
       case 'received':
@@ -427,11 +362,19 @@ export class Run extends EventEmitter<RunEvents> {
           }
           const check = this.plan.checks[idx] as PlannedCheck
           this.checks.addReceipt(idx, { agent: p.name, protocol: item.protocol, port: item.port, address: item.address })
-          if (this.checks.status(idx) !== 'pass' && provingReceipt(check, this.checks.receipts(idx)) !== undefined) this.settle(check)
+          // Publish at once only what is proven; anything else waits for the barrier.
+          if (this.checks.status(idx) !== 'pass' && provingReceipt(check, this.checks.receipts(idx)) !== undefined) {
+            const verdict = decide(check, this.observe(check, 0))
+            if (verdict.status === 'pass') { this.markDone(idx); this.setVerdict(check, verdict) }
+          }
         }
         break
+      case 'accepted':
+        for (const item of msg.items) this.accepted.add(p.name, item)
+        break
       case 'flushed':
-        p.flushed = true
+        this.stats.update(p.name, msg.paths)
+        p.flushedSeq = msg.seq
         break
       case 'run-closed':
         p.closed = true
@@ -446,37 +389,31 @@ export class Run extends EventEmitter<RunEvents> {
     p.closed = true
     if (this.frozen) { this.poke(); return }
     if (p.state === 'ok') this.logger.warn({ runId: this.id, agent: p.name }, 'agent left during the run')
-    p.state = 'lost'
+    if (p.state === 'ok') p.state = 'lost'
     this.poke()
   }
 
   // ------------------------------------------------------------------ helpers
 
-  private participant (name: string, address: string): Participant | null {
-    const existing = this.participants.get(name)
-    if (existing !== undefined) return existing
-    const conn = this.hub.get(name)
-    if (conn === undefined) return null
-    const p: Participant = { name, address, conn, state: 'ok', listeners: [], listenerKeys: new Set(), ready: false, resultsPending: 0, flushed: false, closed: false }
-    this.participants.set(name, p)
-    return p
-  }
-
-  private endState (name: string | null): EndState {
-    if (name === null) return 'ok'
-    const p = this.participants.get(name)
-    return p === undefined ? 'missing' : p.state
-  }
-
-  private observe (check: PlannedCheck): Observation {
-    const ls = check.to === null ? undefined : this.listenerStates.get(`${check.to}|${check.protocol}/${check.port}`)
+  private observe (check: PlannedCheck, roundsLeft: number): Observation {
+    const parts = this.participants
+    const src = check.from === null ? undefined : parts.get(check.from)
+    const dst = check.to === null ? undefined : parts.get(check.to)
+    const ls = dst?.listenerState(check.protocol, check.port)
+    const result = this.checks.result(check.index)
+    const probed = this.checks.isProbed(check.index) && src !== undefined && dst !== undefined
     return {
-      source: this.endState(check.from),
-      target: this.endState(check.to),
+      source: parts.endState(check.from),
+      target: parts.endState(check.to),
+      misplaced: { ...(src?.misplaced !== undefined ? { source: src.misplaced } : {}), ...(dst?.misplaced !== undefined ? { target: dst.misplaced } : {}) },
       listener: ls?.state ?? null,
       ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
-      result: this.checks.result(check.index),
+      result,
       receipts: this.checks.receipts(check.index),
+      ownerOf: (a) => parts.ownerOf(a),
+      reached: probed && result?.connected !== undefined ? this.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined) : 0,
+      judged: probed ? this.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
+      roundsLeft,
       aborted: this.aborted
     }
   }
@@ -484,7 +421,7 @@ export class Run extends EventEmitter<RunEvents> {
   /** Decides a check from what is known now, and counts it as done. */
   private settle (check: PlannedCheck): void {
     this.markDone(check.index)
-    this.setVerdict(check, decide(check, this.observe(check)))
+    this.setVerdict(check, decide(check, this.observe(check, 0)))
   }
 
   private markDone (index: number): void {
@@ -494,14 +431,14 @@ export class Run extends EventEmitter<RunEvents> {
     }
   }
 
-  private setVerdict (check: PlannedCheck, verdict: { status: Status, reason: string | null }): void {
-    this.checks.setStatus(check.index, verdict.status, verdict.reason)
+  private setVerdict (check: PlannedCheck, verdict: Pick<Verdict, 'status' | 'reason'>): void {
+    this.checks.setStatus(check.index, verdict.status as Status, verdict.reason)
   }
 
-  /** Listeners must outlive the whole run, but not by much: binds, probe waves, barrier and close, plus a margin. */
+  /** Listeners must outlive the whole run, but not by much: binds, every round's waves and barrier, close, and a margin. */
   private ttlMs (): number {
-    return this.opts.listenTimeoutMs + Math.ceil(this.maxProbesPerSource / this.concurrency + 1) * (this.timeoutMs + 500) +
-      this.opts.flushTimeoutMs + this.opts.closeTimeoutMs + 30_000
+    const waves = Math.ceil(this.participants.maxProbesPerSource() / this.opts.concurrency + 1)
+    return this.opts.listenTimeoutMs + MAX_ROUNDS * (waves * (this.opts.timeoutMs + 500) + this.opts.flushTimeoutMs) + this.opts.closeTimeoutMs + 30_000
   }
 
   private setState (state: RunState): void {

@@ -1,5 +1,9 @@
-import type { EchoKind, ListenerStateName, ProbeResult, Proto, Status } from '@portcheck/protocol'
+import {
+  MAX_ATTEMPTS_PER_ROUND, isEvidenceOfDrop, lossRate,
+  type EchoKind, type ListenerStateName, type ProbeResult, type Proto, type Reason, type Status
+} from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
+import { moreAttemptsNeeded, type JudgedSample } from './path-stats.js'
 
 /** A nonce seen by some agent's listener. */
 export interface SeenReceipt {
@@ -12,19 +16,29 @@ export interface SeenReceipt {
 }
 
 /** State of one end's agent during the run. */
-export type EndState = 'ok' | 'missing' | 'lost'
+export type EndState = 'ok' | 'missing' | 'lost' | 'misplaced'
 
 /** Everything the coordinator observed about one check. */
 export interface Observation {
   source: EndState
   target: EndState
+  /** Where a misplaced end's agent really runs, in words (set for each end whose state is `misplaced`). */
+  misplaced: { source?: string, target?: string }
   /** How the target agent's listener bind went; null if the target never said. */
   listener: ListenerStateName | null
   listenerError?: string
-  /** The source agent's account of the probe; null if none came. */
+  /** The source agent's account of the probe, merged over rounds; null if none came. */
   result: ProbeResult | null
   /** Every agent report of this check's nonce. */
   receipts: SeenReceipt[]
+  /** The inventory host an address belongs to, if any. */
+  ownerOf: (address: string) => string | undefined
+  /** TCP: of the attempts whose handshake completed, how many the target's listener accepted (without a nonce). */
+  reached: number
+  /** The loss sample the check's silent attempts are judged against; null if nothing was probed. */
+  judged: JudgedSample | null
+  /** Rounds of re-probing still allowed after this evaluation (0: the verdict is final). */
+  roundsLeft: number
   /** The run was aborted before this check finished. */
   aborted: boolean
 }
@@ -32,16 +46,18 @@ export interface Observation {
 /** A check's final (or, while running, provisional) verdict. */
 export interface Verdict {
   status: Status
-  reason: string | null
+  reason: Reason | null
   /** What exactly was seen, in words, or null. */
   detail: string | null
   observedSource: string | null
   echo: EchoKind | null
+  /** Undecided for now: attempts still needed in another round before a drop could be reported. */
+  more?: number
 }
 
 const PROTO_NAME = (p: Proto): string => p.toUpperCase()
 
-function v (status: Status, reason: string | null, detail: string | null, extra: Partial<Verdict> = {}): Verdict {
+function v (status: Status, reason: Reason | null, detail: string | null, extra: Partial<Verdict> = {}): Verdict {
   return { status, reason, detail, observedSource: null, echo: null, ...extra }
 }
 
@@ -50,72 +66,127 @@ export function provingReceipt (check: PlannedCheck, receipts: readonly SeenRece
   return receipts.find((r) => r.agent === check.to && r.protocol === check.protocol && r.port === check.port)
 }
 
+const pct = (x: number): string => `${Math.round(x * 100)}%`
+
+/** The measured loss of a sample, in words. */
+function lossWords (j: JudgedSample): string {
+  const scope = j.scope === 'path' ? 'this path' : j.scope === 'source' ? "the source's paths" : j.scope === 'target' ? "the target's paths" : 'no path'
+  const rate = lossRate(j.sample)
+  return rate === null ? 'nothing was measured on this path' : `${scope} lost ${pct(rate)} of ${j.sample.attempts} attempts`
+}
+
+/**
+ * Decides a silent check (no answer, or TCP handshakes that our acknowledgement never followed)
+ * from the evidence: the unanswered attempts (or the completed handshakes) must be unlikely
+ * enough on an open port, given the path's measured loss, to call it dropped (or intercepted).
+ * Short of that, it asks for another round, and in the last round it is `lossy-path`.
+ */
+function silence (check: PlannedCheck, obs: Observation, r: ProbeResult, inUse: string): Verdict {
+  const judged = obs.judged ?? { sample: { attempts: 0, failed: 0 }, scope: 'none', rttMs: null }
+  const handshakes = check.protocol === 'tcp' ? (r.connected?.length ?? 0) : 0
+  const from = check.from ?? ''
+  const to = check.to ?? ''
+  let count: number
+  let drop: () => Verdict
+  if (handshakes > 0 && obs.reached > 0) {
+    count = obs.reached
+    drop = () => v('blocked', 'timeout', `the connection reached ${to}'s listener ${count} time(s), but the probe's data never did: something on the path drops the payload (an IPS or a proxy)`)
+  } else if (handshakes > 0) {
+    count = handshakes
+    drop = () => v('blocked', 'intercepted', `the TCP connection completed ${count} time(s) but ${to}'s listener never accepted one, and nothing answered: something else took the traffic (a DNAT, a proxy or another host)${inUse}`)
+  } else {
+    count = r.unanswered
+    drop = () => v('blocked', 'timeout', `no answer to ${count} attempt(s): ${PROTO_NAME(check.protocol)} ${check.port} is silently dropped between ${from} and ${to}${inUse} (${lossWords(judged)})`)
+  }
+  if (isEvidenceOfDrop(count, judged.sample)) return drop()
+  const more = moreAttemptsNeeded(judged.sample, count, obs.roundsLeft * MAX_ATTEMPTS_PER_ROUND)
+  const detail = `${count} unanswered attempt(s) are not evidence enough on a lossy path: ${lossWords(judged)}. The port may be open or dropped; fix the loss between ${from} and ${to}, or re-run`
+  return v('inconclusive', 'lossy-path', detail, obs.roundsLeft > 0 && Number.isFinite(more) ? { more: Math.min(MAX_ATTEMPTS_PER_ROUND, Math.max(1, more)) } : {})
+}
+
 /**
  * Decides a check's verdict from what was observed. The one rule that matters most: `pass`
- * only when the target agent itself reported this check's nonce on the right listener
- * (or, for a TCP port another process already holds, when a connection to it completed).
- * Anything that cannot be proven either way is `inconclusive`, never a guess.
+ * only when the target agent itself reported this check's nonce on the right listener, from
+ * an address that is not another inventory host's (or, for a TCP port another process already
+ * holds, when a connection to it completed). `blocked` only on positive evidence (a refusal,
+ * an ICMP error, something else answering) or on silence that the path's measured loss cannot
+ * explain. Anything else is `inconclusive`, never a guess.
  */
 export function decide (check: PlannedCheck, obs: Observation): Verdict {
   if (check.skip !== null) return v('skipped', check.skip, null)
   const echo = obs.result?.echo ?? null
+  const from = check.from ?? ''
+  const to = check.to ?? ''
 
   const proof = provingReceipt(check, obs.receipts)
-  if (proof !== undefined) return v('pass', null, null, { observedSource: proof.address, echo })
+  if (proof !== undefined) {
+    const owner = obs.ownerOf(proof.address)
+    if (owner !== undefined && owner !== check.from) {
+      return v('inconclusive', 'agent-misplaced', `the probe arrived from ${proof.address}, which is ${owner}'s address, not from ${from} (${check.fromAddress ?? ''}): ${from}'s agent does not run on ${from}`, { observedSource: proof.address, echo })
+    }
+    return v('pass', null, null, { observedSource: proof.address, echo })
+  }
 
   if (obs.source === 'missing' || obs.target === 'missing') {
     const who = [obs.source === 'missing' ? check.from : null, obs.target === 'missing' ? check.to : null].filter((x) => x !== null)
     return v('inconclusive', 'agent-missing', `no agent joined for ${who.join(' and ')}`)
   }
+  if (obs.source === 'misplaced' || obs.target === 'misplaced') {
+    return v('inconclusive', 'agent-misplaced', [obs.misplaced.source, obs.misplaced.target].filter((x) => x !== undefined).join('; '))
+  }
 
   const elsewhere = obs.receipts[0]
   if (elsewhere !== undefined) {
-    return v('blocked', 'intercepted', `the nonce arrived at ${elsewhere.agent} on ${elsewhere.protocol}/${elsewhere.port} instead of ${check.to ?? ''} on ${check.protocol}/${check.port}: traffic is redirected`, { observedSource: elsewhere.address, echo })
+    return v('blocked', 'intercepted', `the nonce arrived at ${elsewhere.agent} on ${elsewhere.protocol}/${elsewhere.port} instead of ${to} on ${check.protocol}/${check.port}: traffic is redirected`, { observedSource: elsewhere.address, echo })
   }
 
-  const outcome = obs.result?.outcome
-  const code = obs.result?.error
+  const r = obs.result
+  const outcome = r?.outcome
+  const code = r?.error
   switch (obs.listener) {
     case 'denied':
-      return v('inconclusive', 'bind-denied', `${check.to ?? ''} may not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'EACCES'}): run its agent as root or with CAP_NET_BIND_SERVICE`)
+      return v('inconclusive', 'bind-denied', `${to} may not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'EACCES'}): run its agent as root or with CAP_NET_BIND_SERVICE`)
     case 'failed':
-      return v('inconclusive', 'bind-failed', `${check.to ?? ''} could not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'error'})`)
+      return v('inconclusive', 'bind-failed', `${to} could not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'error'})`)
     case 'in-use':
-      if (check.protocol === 'udp') return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${check.to ?? ''}; stop it, or check this port once it is free`)
-      if (outcome === 'connected') return v('pass', 'existing-listener', `another process holds tcp/${check.port} on ${check.to ?? ''}; a connection to it completed`, { echo })
-      if (outcome === 'refused') return v('inconclusive', 'port-in-use', `another process holds tcp/${check.port} on ${check.to ?? ''}, and the connection was refused: a firewall reject, or that process listens on another address`)
+      if (check.protocol === 'udp') return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${to}; stop it, or check this port once it is free`)
+      if (outcome === 'connected') return v('pass', 'existing-listener', `another process holds tcp/${check.port} on ${to}; a connection to it completed`, { echo })
+      if (outcome === 'refused') return v('inconclusive', 'port-in-use', `another process holds tcp/${check.port} on ${to}, and the connection was refused: a firewall reject, or that process listens on another address`)
       break
     default:
       break
   }
 
-  if (obs.source === 'lost' || obs.target === 'lost' || obs.listener === null || obs.result === null) {
+  if (obs.source === 'lost' || obs.target === 'lost' || obs.listener === null || r === null) {
     if (obs.aborted) return v('inconclusive', 'aborted', 'the run was stopped before this check finished')
     const who = [obs.source === 'lost' ? check.from : null, obs.target === 'lost' || obs.listener === null ? check.to : null].filter((x) => x !== null)
-    return v('inconclusive', 'agent-lost', who.length > 0 ? `the agent of ${who.join(' and ')} left or stopped answering during the run` : `no probe result came from ${check.from ?? ''}`)
+    return v('inconclusive', 'agent-lost', who.length > 0 ? `the agent of ${who.join(' and ')} left or stopped answering during the run` : `no probe result came from ${from}`)
   }
 
   // An aborted run skipped its end-of-probing barrier: a receipt may still have been on its way,
   // so no absence of proof may be read as blocked.
   if (obs.aborted) return v('inconclusive', 'aborted', 'the run was stopped before every receipt was in', { echo })
 
-  const inUse = obs.listener === 'in-use' ? ` (another process holds the port on ${check.to ?? ''})` : ''
+  const inUse = obs.listener === 'in-use' ? ` (another process holds the port on ${to})` : ''
   switch (outcome) {
     case 'connected':
-      return v('blocked', 'intercepted', `the TCP connection completed but ${check.to ?? ''}'s listener never saw the nonce: something else answered (a DNAT, a proxy or another host)`, { echo })
     case 'replied':
-      return v('blocked', 'intercepted', `a reply came back, but ${check.to ?? ''}'s listener never saw the nonce: something else answered`, { echo })
+      if (echo === 'other') return v('blocked', 'intercepted', `something answered with bytes that are not our acknowledgement, and ${to}'s listener never saw the nonce: a DNAT, a proxy or another host took the traffic${inUse}`, { echo })
+      if (echo === 'ours') return v('blocked', 'intercepted', `a portcheck acknowledgement came back, but ${to}'s listener of this run never saw the nonce: another listener answered${inUse}`, { echo })
+      return { ...silence(check, obs, r, inUse), echo }
     case 'timeout':
-      return v('blocked', 'timeout', `no answer within the timeout: ${PROTO_NAME(check.protocol)} ${check.port} is silently dropped between ${check.from ?? ''} and ${check.to ?? ''}${inUse}`, { echo })
+      return { ...silence(check, obs, r, inUse), echo }
     case 'refused':
       return v('blocked', 'refused', `${check.protocol === 'tcp' ? 'connection refused (RST or ICMP port unreachable)' : 'ICMP port unreachable'} although the listener was open: a firewall rejects it${code !== undefined ? ` (${code})` : ''}`, { echo })
     case 'unreachable':
-      return v('blocked', 'unreachable', `ICMP unreachable (${code ?? 'EHOSTUNREACH'}): a firewall or router refuses the path${inUse}`, { echo })
+      return v('blocked', 'unreachable', `ICMP unreachable or no route (${code ?? 'EHOSTUNREACH'}): a firewall or router refuses the path${inUse}`, { echo })
     case 'egress-denied':
-      return v('blocked', 'egress-denied', `${check.from ?? ''}'s own firewall refused to send it (${code ?? 'EPERM'}): an egress rule on the source${inUse}`, { echo })
+      return v('blocked', 'egress-denied', `${from}'s own firewall or routing policy refused to send it (${code ?? 'EPERM'}): an egress rule on the source${inUse}`, { echo })
+    case 'unresolved':
+      return v('inconclusive', 'unresolved', `${from} could not resolve ${check.toAddress ?? to} (${code ?? 'ENOTFOUND'}): nothing was sent; fix the name in the inventory or ${from}'s resolver`, { echo })
     case 'error':
     default:
       if (code === 'ECANCELED' && obs.aborted) return v('inconclusive', 'aborted', 'the run was stopped before this check finished')
-      return v('inconclusive', 'probe-error', `${check.from ?? ''} could not send the probe: ${code ?? 'unknown error'}`, { echo })
+      return v('inconclusive', 'probe-error', `${from} could not send the probe: ${code ?? 'unknown error'}`, { echo })
   }
 }

@@ -1,0 +1,41 @@
+import type { AcceptedConnection } from '@portcheck/protocol'
+
+/** Most accepted-without-nonce connections remembered per run (a flood must not grow this without end). */
+export const MAX_ACCEPTED_PER_RUN = 200_000
+
+/**
+ * The connections target listeners accepted without receiving a nonce, by listener and peer
+ * port. A source's completed handshake that shows up here reached our listener (its data was
+ * lost, or it waited behind a flood): that is not interception.
+ */
+export class AcceptedIndex {
+  private readonly byListener = new Map<string, Map<number, string[]>>()
+  private size = 0
+
+  add (agent: string, c: AcceptedConnection): void {
+    if (this.size >= MAX_ACCEPTED_PER_RUN) return
+    const key = `${agent}|${c.port}`
+    let ports = this.byListener.get(key)
+    if (ports === undefined) { ports = new Map(); this.byListener.set(key, ports) }
+    const list = ports.get(c.remotePort)
+    if (list === undefined) ports.set(c.remotePort, [c.address])
+    else list.push(c.address)
+    this.size++
+  }
+
+  /**
+   * How many of a source's connections (its local ports) the target's TCP listener on `port`
+   * accepted. A peer address other than the source's counts only if it is no inventory host's
+   * (NAT on the way); another host's address with the same port is another host's connection.
+   */
+  reached (target: string, port: number, sourceAddresses: ReadonlySet<string>, localPorts: readonly number[], isInventoryAddress: (a: string) => boolean): number {
+    const ports = this.byListener.get(`${target}|${port}`)
+    if (ports === undefined) return 0
+    let n = 0
+    for (const p of localPorts) {
+      const seen = ports.get(p)
+      if (seen !== undefined && seen.some((a) => sourceAddresses.has(a) || !isInventoryAddress(a))) n++
+    }
+    return n
+  }
+}

@@ -1,0 +1,84 @@
+import {
+  LOSS_PRIOR, MIN_PATH_SAMPLE, addSamples, attemptsNeeded,
+  type LossSample, type PathFigures, type Proto
+} from '@portcheck/protocol'
+
+/** Which measurements a check's evidence was judged against. */
+export type SampleScope = 'path' | 'source' | 'target' | 'none'
+
+/** A loss sample and where it comes from. */
+export interface JudgedSample {
+  sample: LossSample
+  scope: SampleScope
+  /** Smoothed round trip of the path, in ms, when measured. */
+  rttMs: number | null
+}
+
+const EMPTY: LossSample = { attempts: 0, failed: 0 }
+
+/**
+ * The path figures every source reported at the end-of-probing barriers (round trip and loss per
+ * target host and protocol, cumulative over the run), and the sample each silent check is judged
+ * against: its own path's, once that path has {@link MIN_PATH_SAMPLE} answered attempts; before
+ * that, whichever of its own, its source's (to every target) or its target's (from every source)
+ * asks for the most evidence, so a path lossier than its neighbours is never judged on theirs.
+ */
+export class PathStats {
+  private readonly bySource = new Map<string, Map<string, PathFigures>>()
+
+  /** Records a source's figures (each replaces the previous report of the same path). */
+  update (source: string, figures: readonly PathFigures[]): void {
+    let m = this.bySource.get(source)
+    if (m === undefined) { m = new Map(); this.bySource.set(source, m) }
+    for (const f of figures) m.set(`${f.protocol}|${f.host}`, f)
+  }
+
+  private own (source: string, host: string, proto: Proto): PathFigures | undefined {
+    return this.bySource.get(source)?.get(`${proto}|${host}`)
+  }
+
+  private sourceWide (source: string, proto: Proto): LossSample {
+    const m = this.bySource.get(source)
+    if (m === undefined) return EMPTY
+    return addSamples(...[...m.values()].filter((f) => f.protocol === proto))
+  }
+
+  private targetWide (host: string, proto: Proto): LossSample {
+    const all: LossSample[] = []
+    for (const m of this.bySource.values()) {
+      const f = m.get(`${proto}|${host}`)
+      if (f !== undefined) all.push(f)
+    }
+    return addSamples(...all)
+  }
+
+  /** The sample a silent check from `source` to `host` over `proto` is judged against. */
+  judge (source: string, host: string, proto: Proto): JudgedSample {
+    const own = this.own(source, host, proto)
+    // A UDP exchange is two packets, a TCP one at least four: TCP's loss bounds UDP's from above.
+    const tcp = proto === 'udp' ? this.own(source, host, 'tcp') : undefined
+    const rttMs = own?.rttMs ?? tcp?.rttMs ?? null
+    if (own !== undefined && own.attempts >= MIN_PATH_SAMPLE) return { sample: own, scope: 'path', rttMs }
+    if (tcp !== undefined && tcp.attempts >= MIN_PATH_SAMPLE) return { sample: tcp, scope: 'path', rttMs }
+    const ownScope: SampleScope = own !== undefined && own.attempts > 0 ? 'path' : 'none'
+    const candidates: JudgedSample[] = ([
+      { sample: own ?? EMPTY, scope: ownScope, rttMs },
+      { sample: this.sourceWide(source, proto), scope: 'source', rttMs },
+      { sample: this.targetWide(host, proto), scope: 'target', rttMs }
+    ] satisfies JudgedSample[]).filter((c) => c.scope === 'none' || c.scope === 'path' || c.sample.attempts >= MIN_PATH_SAMPLE)
+    let worst = candidates[0] as JudgedSample
+    for (const c of candidates) if (demand(c.sample) > demand(worst.sample)) worst = c
+    return worst
+  }
+}
+
+/** How much evidence a sample asks for: its posterior mean loss, prior included. */
+function demand (s: LossSample): number {
+  return (s.failed + LOSS_PRIOR.failed) / (s.attempts + LOSS_PRIOR.attempts)
+}
+
+/** Attempts still needed on top of `have` for a drop to be evidenced on `sample`; Infinity if more than `budget`. */
+export function moreAttemptsNeeded (sample: LossSample, have: number, budget: number): number {
+  const total = attemptsNeeded(sample, have + budget)
+  return total === Number.POSITIVE_INFINITY ? total : Math.max(0, total - have)
+}

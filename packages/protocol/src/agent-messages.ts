@@ -1,0 +1,291 @@
+/**
+ * Messages an agent sends to the coordinator, and their validation. Frames are validated in
+ * place: they carry thousands of receipts, and a validator that rebuilt each one would double
+ * the coordinator's garbage at scale. Unknown fields anywhere are refused, so what passes is
+ * exactly the declared shape.
+ */
+import { GuardError, arr, int, num, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
+import {
+  AGENT_NAME_PATTERN, CIDR_PATTERN, HOST_PATTERN, ID_PATTERN, MAX_AGENT_ADDRESSES, MAX_AGENT_FRAME_BYTES,
+  MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, MAX_LISTENERS_PER_FRAME, NONCE_RE, PROTOS, type Proto
+} from './limits.js'
+import { guarded, parseFrame } from './message-error.js'
+
+/** First frame of a connection: who the agent is. The token travelled in the upgrade request. */
+export interface HelloMessage {
+  type: 'hello'
+  protocol: number
+  /** Host name the agent stands for (matches the inventory). */
+  name: string
+  /** Random per process: tells a reconnect of the same agent from a second agent with the same name. */
+  instance: string
+  /** The agent package version. */
+  version: string
+  hostname: string
+  platform: string
+  pid: number
+  /** The address the agent binds its listeners and probes to, or null for the default. */
+  bind: string | null
+  /**
+   * Every address on the agent's network interfaces, with its prefix length (`198.18.1.5/15`),
+   * loopback included: the coordinator checks that the host's inventory address is one of them.
+   */
+  addresses: string[]
+}
+
+/** What happened when an agent tried to open one listener. */
+export type ListenerStateName = 'open' | 'in-use' | 'denied' | 'failed'
+export const LISTENER_STATES: readonly ListenerStateName[] = ['open', 'in-use', 'denied', 'failed']
+
+export interface ListenerState {
+  protocol: Proto
+  port: number
+  state: ListenerStateName
+  /** The system error code when not open (EADDRINUSE, EACCES, ...). */
+  error?: string
+}
+
+/** Reply to `run-start`, sent once every listener has been bound or has failed to. */
+export interface RunReadyMessage {
+  type: 'run-ready'
+  runId: string
+  listeners: ListenerState[]
+  /**
+   * The TCP port of the run's reference listener: sources measure their round trip and loss to
+   * this host there before they may call anything dropped. Null if it could not be opened.
+   */
+  refPort: number | null
+}
+
+/** How a probe ended, as seen from the source. */
+export type ProbeOutcome = 'connected' | 'replied' | 'timeout' | 'refused' | 'unreachable' | 'egress-denied' | 'unresolved' | 'error'
+export const PROBE_OUTCOMES: readonly ProbeOutcome[] = ['connected', 'replied', 'timeout', 'refused', 'unreachable', 'egress-denied', 'unresolved', 'error']
+
+/** What came back to the source: our listener's acknowledgement of this nonce, something else, or nothing. */
+export type EchoKind = 'ours' | 'other' | 'none'
+export const ECHO_KINDS: readonly EchoKind[] = ['ours', 'other', 'none']
+
+export interface ProbeResult {
+  /** The probe order's id. */
+  id: number
+  outcome: ProbeOutcome
+  /** System error code behind `refused`, `unreachable`, `egress-denied`, `unresolved` or `error`. */
+  error?: string
+  /** Round trip of the answered attempt, from its start to our acknowledgement, in ms; null if none was answered. */
+  latencyMs: number | null
+  /** Connections (TCP) or datagrams (UDP) sent in this round. */
+  attempts: number
+  echo: EchoKind
+  /** The attempt (1-based) our listener's acknowledgement answered first; absent when none was. */
+  answered?: number
+  /**
+   * Attempts that stayed unanswered for a whole answer window of the path (several round trips):
+   * the evidence a drop rests on. Attempts cut short by the end of the probe are not counted.
+   */
+  unanswered: number
+  /** TCP: local ports of attempts whose handshake completed but that our acknowledgement never answered. */
+  connected?: number[]
+  /** The address the target's name resolved to, when the order named a host rather than an address. */
+  address?: string
+}
+
+export interface ProbeResultsMessage {
+  type: 'probe-results'
+  runId: string
+  results: ProbeResult[]
+}
+
+/** One nonce seen by one of the agent's listeners. */
+export interface Receipt {
+  protocol: Proto
+  /** The local port of the listener that saw it. */
+  port: number
+  nonce: string
+  /** The remote address the listener saw the nonce come from. */
+  address: string
+  remotePort: number
+}
+
+export interface ReceivedMessage {
+  type: 'received'
+  runId: string
+  items: Receipt[]
+}
+
+/** A TCP connection one of the agent's listeners accepted, which brought no nonce (yet). */
+export interface AcceptedConnection {
+  /** The local port of the listener. */
+  port: number
+  /** The peer's address and port, as the listener saw them. */
+  address: string
+  remotePort: number
+}
+
+/**
+ * Connections a listener accepted without receiving a nonce on them: closed idle, evicted, or
+ * still waiting at `flush`. They tell a probe whose data was lost on the way (it reached our
+ * listener) from one that something else answered (it never did).
+ */
+export interface AcceptedMessage {
+  type: 'accepted'
+  runId: string
+  items: AcceptedConnection[]
+}
+
+/** What a source measured on its path to one target host during the run. */
+export interface PathFigures {
+  /** The target host, as the probe orders named it. */
+  host: string
+  protocol: Proto
+  /** Attempts of answered probes (reference exchanges included): the sample the loss is measured on. */
+  attempts: number
+  /** Of those, attempts that went unanswered before a later one was answered. */
+  failed: number
+  /** Smoothed round trip to our acknowledgement, in ms; null if nothing was answered. */
+  rttMs: number | null
+}
+
+/** Reply to `flush`: every receipt the agent saw before it is already on the wire. */
+export interface FlushedMessage {
+  type: 'flushed'
+  runId: string
+  seq: number
+  /** The agent's measurements of each path it probed in this run so far. */
+  paths: PathFigures[]
+}
+
+/** Reply to `run-end`: every listener of the run is closed and every probe stopped. */
+export interface RunClosedMessage {
+  type: 'run-closed'
+  runId: string
+}
+
+export type AgentMessage =
+  | HelloMessage
+  | RunReadyMessage
+  | ProbeResultsMessage
+  | ReceivedMessage
+  | AcceptedMessage
+  | FlushedMessage
+  | RunClosedMessage
+
+const port = (v: unknown, p: string): number => int(v, p, 1, 65535)
+const runId = (v: unknown, p: string): string => str(v, p, { pattern: ID_PATTERN })
+const proto = (v: unknown, p: string): Proto => oneOf(v, p, PROTOS)
+const address = (v: unknown, p: string): string => str(v, p, { pattern: HOST_PATTERN })
+
+function errorCode (o: Obj, p: string): void {
+  if (o.error !== undefined) str(o.error, `${p}.error`, { max: 64 })
+}
+
+function items (m: Obj, key: string, each: (o: Obj, p: string) => void): void {
+  const list = arr(m[key], key, MAX_ITEMS_PER_FRAME)
+  for (let i = 0; i < list.length; i++) {
+    const p = `${key}[${i}]`
+    each(obj(list[i], p), p)
+  }
+}
+
+/** Parses and validates a frame an agent sent. Throws {@link MessageError}. */
+export function parseAgentMessage (raw: string | Buffer): AgentMessage {
+  const m = parseFrame(raw, MAX_AGENT_FRAME_BYTES)
+  return guarded(() => assertAgentMessage(m))
+}
+
+/** Validates an already-parsed agent message in place and returns it typed. Throws {@link GuardError}. */
+export function assertAgentMessage (m: Obj): AgentMessage {
+  const type = str(m.type, 'type', { max: 32 })
+  switch (type) {
+    case 'hello': {
+      onlyKeys(m, '', ['type', 'protocol', 'name', 'instance', 'version', 'hostname', 'platform', 'pid', 'bind', 'addresses'])
+      int(m.protocol, 'protocol', 1, 1000)
+      str(m.name, 'name', { pattern: AGENT_NAME_PATTERN })
+      str(m.instance, 'instance', { pattern: ID_PATTERN })
+      str(m.version, 'version', { max: 64 })
+      str(m.hostname, 'hostname', { max: 253 })
+      str(m.platform, 'platform', { max: 64 })
+      int(m.pid, 'pid', 0, 2 ** 31)
+      if (m.bind !== null) address(m.bind, 'bind')
+      const list = arr(m.addresses, 'addresses', MAX_AGENT_ADDRESSES)
+      for (let i = 0; i < list.length; i++) str(list[i], `addresses[${i}]`, { pattern: CIDR_PATTERN })
+      return m as unknown as HelloMessage
+    }
+    case 'run-ready': {
+      onlyKeys(m, '', ['type', 'runId', 'listeners', 'refPort'])
+      runId(m.runId, 'runId')
+      if (m.refPort !== null) port(m.refPort, 'refPort')
+      const list = arr(m.listeners, 'listeners', MAX_LISTENERS_PER_FRAME)
+      for (let i = 0; i < list.length; i++) {
+        const p = `listeners[${i}]`
+        const o = obj(list[i], p)
+        onlyKeys(o, p, ['protocol', 'port', 'state', 'error'])
+        proto(o.protocol, `${p}.protocol`)
+        port(o.port, `${p}.port`)
+        oneOf(o.state, `${p}.state`, LISTENER_STATES)
+        errorCode(o, p)
+      }
+      return m as unknown as RunReadyMessage
+    }
+    case 'probe-results':
+      onlyKeys(m, '', ['type', 'runId', 'results'])
+      runId(m.runId, 'runId')
+      items(m, 'results', (o, p) => {
+        onlyKeys(o, p, ['id', 'outcome', 'error', 'latencyMs', 'attempts', 'echo', 'answered', 'unanswered', 'connected', 'address'])
+        int(o.id, `${p}.id`, 0, 2 ** 31)
+        oneOf(o.outcome, `${p}.outcome`, PROBE_OUTCOMES)
+        errorCode(o, p)
+        if (o.latencyMs !== null) num(o.latencyMs, `${p}.latencyMs`, 0, 3_600_000)
+        int(o.attempts, `${p}.attempts`, 0, 1000)
+        oneOf(o.echo, `${p}.echo`, ECHO_KINDS)
+        if (o.answered !== undefined) int(o.answered, `${p}.answered`, 1, 1000)
+        int(o.unanswered, `${p}.unanswered`, 0, 1000)
+        if (o.connected !== undefined) {
+          const ports = arr(o.connected, `${p}.connected`, MAX_CONNECTED_PORTS)
+          for (let j = 0; j < ports.length; j++) port(ports[j], `${p}.connected[${j}]`)
+        }
+        if (o.address !== undefined) address(o.address, `${p}.address`)
+      })
+      return m as unknown as ProbeResultsMessage
+    case 'received':
+      onlyKeys(m, '', ['type', 'runId', 'items'])
+      runId(m.runId, 'runId')
+      items(m, 'items', (o, p) => {
+        onlyKeys(o, p, ['protocol', 'port', 'nonce', 'address', 'remotePort'])
+        proto(o.protocol, `${p}.protocol`)
+        port(o.port, `${p}.port`)
+        str(o.nonce, `${p}.nonce`, { pattern: NONCE_RE })
+        address(o.address, `${p}.address`)
+        int(o.remotePort, `${p}.remotePort`, 0, 65535)
+      })
+      return m as unknown as ReceivedMessage
+    case 'accepted':
+      onlyKeys(m, '', ['type', 'runId', 'items'])
+      runId(m.runId, 'runId')
+      items(m, 'items', (o, p) => {
+        onlyKeys(o, p, ['port', 'address', 'remotePort'])
+        port(o.port, `${p}.port`)
+        address(o.address, `${p}.address`)
+        int(o.remotePort, `${p}.remotePort`, 0, 65535)
+      })
+      return m as unknown as AcceptedMessage
+    case 'flushed':
+      onlyKeys(m, '', ['type', 'runId', 'seq', 'paths'])
+      runId(m.runId, 'runId')
+      int(m.seq, 'seq', 0, 2 ** 31)
+      items(m, 'paths', (o, p) => {
+        onlyKeys(o, p, ['host', 'protocol', 'attempts', 'failed', 'rttMs'])
+        address(o.host, `${p}.host`)
+        proto(o.protocol, `${p}.protocol`)
+        const attempts = int(o.attempts, `${p}.attempts`, 0, 2 ** 31)
+        int(o.failed, `${p}.failed`, 0, attempts)
+        if (o.rttMs !== null) num(o.rttMs, `${p}.rttMs`, 0, 3_600_000)
+      })
+      return m as unknown as FlushedMessage
+    case 'run-closed':
+      onlyKeys(m, '', ['type', 'runId'])
+      runId(m.runId, 'runId')
+      return m as unknown as RunClosedMessage
+    default:
+      throw new GuardError('type', `unknown agent message type "${type}"`)
+  }
+}
