@@ -2,6 +2,7 @@ import t from 'tap'
 import type { SettingValue } from '@portcheck/protocol'
 import { loadInputs } from '../../packages/coordinator/src/api.js'
 import { loadCatalog } from '../../packages/coordinator/src/catalog/load-catalog.js'
+import { neverApplyingFlows } from '../../packages/coordinator/src/catalog/satisfiability.js'
 import { resolveSettings } from '../../packages/coordinator/src/catalog/settings.js'
 import { buildPlan, catalogRows } from '../../packages/coordinator/src/plan/expand.js'
 import { both, catalogFlows, expected, row, type DocumentFlow } from './expect-flows.js'
@@ -311,6 +312,7 @@ t.test('rows pairing a tier\'s single role with its HA roles are kept, marked "N
   const never = catalog.flows.filter((f) => !TOPOLOGIES.some((x) => rolesOf(x).has(f.from) && rolesOf(x).has(f.to)))
   t.same(never.map((f) => `${(f.ref ?? '').split(',')[0] ?? ''}: ${f.from}>${f.to} tcp/${(f.tcp ?? []).join('+')}`).sort(), [...mixed].sort())
   for (const f of never) t.match(f.note, /^Never applies: /, `${f.id} says why it is kept`)
+  t.same(neverApplyingFlows(catalog), [], 'catalog validate has nothing to report')
 })
 
 t.test('the defaults are the single-VM topology without Monitor', async (t) => {
