@@ -1,7 +1,10 @@
 import t from 'tap'
 import type { SettingValue } from '@portcheck/protocol'
 import { loadInputs } from '../../packages/coordinator/src/api.js'
-import { buildPlan } from '../../packages/coordinator/src/plan/expand.js'
+import { loadCatalog } from '../../packages/coordinator/src/catalog/load-catalog.js'
+import { neverApplyingFlows } from '../../packages/coordinator/src/catalog/satisfiability.js'
+import { resolveSettings } from '../../packages/coordinator/src/catalog/settings.js'
+import { buildPlan, catalogRows } from '../../packages/coordinator/src/plan/expand.js'
 import { both, catalogFlows, expected, row, type DocumentFlow } from './expect-flows.js'
 
 // Cisco CloudCenter 4.x, "Phase 2: Configure Network Rules", written down table by table from
@@ -85,18 +88,30 @@ const CCM_LB = [
   ...many((r) => row(r, 'ccm-lb', p(8443)), 'amqp', 'amqp-lb')
 ]
 
+// "Monitor" as the CCM tables spell it out: to it, "MON or MON_LB" (MON_PRIMARY/SECONDARY take
+// 8443 only "from MON_LB"); from it, "MON or MON_PRIMARY and MON_SECONDARY" (whose table sends
+// 8443 "Egress CCO or CCO_LB").
+const toMonitor = (T: string): DocumentFlow[] => many((r) => row(T, r, p(8443)), 'mon', 'mon-lb')
+const fromMonitor = (T: string): DocumentFlow[] => many((r) => row(r, T, p(8443)), 'mon', 'mon-ha')
+
 const CCO = [
-  // 8443 Ingress/Egress CCM or CCM_SA or CCM_SA_PRIMARY and CCM_SA_SECONDARY, Monitor (the Monitor VMs)
-  ...many((r) => both('cco', r, p(8443)), 'ccm', 'ccm-sa', 'ccm-ha', 'mon', 'mon-ha'),
+  // 8443 Ingress/Egress CCM or CCM_SA or CCM_SA_PRIMARY and CCM_SA_SECONDARY, Monitor
+  ...many((r) => both('cco', r, p(8443)), 'ccm', 'ccm-sa', 'ccm-ha'),
+  ...toMonitor('cco'),
+  ...fromMonitor('cco'),
   ...row(SSH, 'cco', p(22), EXT),
-  ...row('cco', NET, p(22, 443), EXT), // the port-less download row sits in the 22 block
+  // "Egress0.0.0.0/0To download installer or appliance packages." lost its port: every other
+  // table, CCO_PRIMARY/SECONDARY/TERTIARY at the same place, prints it "80Egress0.0.0.0/0To download…".
+  ...row('cco', NET, p(80, 443), EXT),
   ...row('cco', CLOUD, p('1-65535'), EXT) // All Egress (Conditional)
 ]
 
 // CCO_PRIMARY, SECONDARY, and TERTIARY, every row (2375/2376 below).
 const CH = 'cco-ha'
 const CCO_HA = [
-  ...many((r) => both(CH, r, p(8443)), 'cco-lb', 'mon', 'mon-ha'), // 8443 Ingress/Egress CCO_LB, Monitor
+  ...both(CH, 'cco-lb', p(8443)), // 8443 Ingress/Egress CCO_LB, Monitor
+  ...toMonitor(CH),
+  ...fromMonitor(CH),
   ...row(SSH, CH, p(22), EXT),
   ...row(CH, NET, p(80, 443), EXT),
   ...row(CH, CLOUD, p('1-65535'), EXT),
@@ -108,7 +123,8 @@ const CCO_LB = [
   ...row(SSH, 'cco-lb', p(22), EXT),
   ...row('cco-lb', NET, p(80, 443), EXT),
   ...many((r) => row(r, 'cco-lb', p(8443)), 'ccm', 'ccm-sa', 'ccm-ha'), // CCM_PRIMARY, CCM_SECONDARY = CCM_SA_*
-  ...many((r) => row('cco-lb', r, p(8443)), 'cco', CH, 'mon', 'mon-ha') // CCM_TERTIARY = CCO_TERTIARY
+  ...many((r) => row('cco-lb', r, p(8443)), 'cco', CH), // CCM_TERTIARY = CCO_TERTIARY
+  ...toMonitor('cco-lb') // Egress … Monitor
 ]
 
 const guacToManagers = (T: string): DocumentFlow[] => many((r) => row(T, r, p(8443)), 'ccm', 'ccm-sa', 'ccm-lb', 'cco', 'cco-lb')
@@ -131,7 +147,9 @@ const AMQP_HA = [
   ...many((r) => both(AH, r, p(7788)), 'amqp', 'amqp-lb'), // 7788 Ingress/Egress AMQP or AMQP_LB
   ...row(USERS, AH, p(443), EXT),
   ...guacToManagers(AH), // 8443 Egress CCM or CCM_SA or CCM_LB, CCO or CCO_LB
-  ...both(AH, AH, p(4369, 25672)) // Ingress/Egress primary and secondary
+  ...both(AH, AH, p(4369, 25672)), // Ingress/Egress primary and secondary
+  // 7788 loop back among the HA peers the AMQP and AMQP_LB tables list: "AMQP_PRIMARY, AMQP_SECONDARY, and AMQP_LB"
+  ...both(AH, AH, p(7788))
 ]
 
 const AMQP_LB = [
@@ -203,8 +221,12 @@ const DOCUMENT = [
   ...BUNDLE_STORE, ...PACKAGE_STORE, ...DOCKER_REGISTRY
 ]
 
-// ESB rows (CCM, CCM_SA, CCM_SA_PRIMARY/SECONDARY): Ingress/Egress (optional), only with the ESB.
-const ESB_ROWS = many((T) => both(T, ESB, p(5671, 15672), EXT), 'ccm', 'ccm-sa', 'ccm-ha')
+// ESB rows (CCM, CCM_SA, CCM_SA_PRIMARY/SECONDARY), Ingress/Egress (optional): 5671 "must be open
+// if you need to establish programmatic access to the AMQP module – only required if you use the
+// ESB functionality"; 15672 "… access to the AMQP module from the AMQP UI – only required if you
+// use the ESB functionality".
+const ESB_API = many((T) => both(T, ESB, p(5671), EXT), 'ccm', 'ccm-sa', 'ccm-ha')
+const ESB_UI = many((T) => both(T, ESB, p(15672), EXT), 'ccm', 'ccm-sa', 'ccm-ha')
 // Docker engine of the external script executor, from the CCO tables and the executor's table.
 const DOCKER_ENGINE = (port: 2375 | 2376): DocumentFlow[] => many((r) => row(r, 'ext-script-executor', p(port)), 'cco', CH)
 
@@ -233,6 +255,12 @@ const within = (lines: DocumentFlow[], roles: Set<string>): DocumentFlow[] => li
 /** The document's flows for a topology, ESB off, a version from 4.6.2 on. */
 const documentFor = (x: Topology, extra: DocumentFlow[] = []): string[] => expected(within([...DOCUMENT, ...DOCKER_ENGINE(2376), ...extra], rolesOf(x)))
 
+/** Every combination of the tiers' topologies (the database one only matters with an HA CCM). */
+const TOPOLOGIES: Topology[] = (['single', 'standalone', 'ha'] as const).flatMap((ccm) =>
+  (ccm === 'ha' ? ['single', 'ha'] as const : ['ha'] as const).flatMap((db) =>
+    (['single', 'ha'] as const).flatMap((cco) => (['single', 'ha'] as const).flatMap((amqp) =>
+      (['none', 'single', 'ha'] as const).map((monitor): Topology => ({ ccm, db, cco, amqp, monitor }))))))
+
 const HA: Topology = { ccm: 'ha', db: 'ha', cco: 'ha', amqp: 'ha', monitor: 'ha' }
 const SINGLE: Topology = { ccm: 'single', db: 'ha', cco: 'single', amqp: 'single', monitor: 'single' }
 
@@ -249,7 +277,8 @@ t.test('HA settings: the MGMTPOSTGRES_MASTER/SLAVE, CCO_PRIMARY/SECONDARY/TERTIA
     'mgmtpostgres-ha>mgmtpostgres-ha tcp/2224 required', 'mgmtpostgres-ha>mgmtpostgres-ha tcp/3121 required',
     'mgmtpostgres-ha>mgmtpostgres-ha tcp/21064 required', 'cco-ha>cco-ha tcp/5701 required', 'cco-ha>cco-ha tcp/27017 required',
     'amqp-ha>amqp-ha tcp/4369 required', 'amqp-ha>amqp-ha tcp/25672 required', 'ccm-lb>ccm-ha tcp/8443 required',
-    'cco-lb>cco-ha tcp/8443 required', 'cco-ha>cco-lb tcp/8443 required', 'amqp-lb>amqp-ha tcp/7788 required', 'amqp-ha>amqp-lb tcp/7788 required']) {
+    'cco-lb>cco-ha tcp/8443 required', 'cco-ha>cco-lb tcp/8443 required', 'amqp-lb>amqp-ha tcp/7788 required', 'amqp-ha>amqp-lb tcp/7788 required',
+    'amqp-ha>amqp-ha tcp/7788 required']) {
     t.ok(actual.includes(x), x)
   }
 })
@@ -265,21 +294,25 @@ t.test('non-HA settings (single CCM, CCO, AMQP, Monitor): every table, exactly',
 })
 
 t.test('every topology combination expands to the document, exactly', async (t) => {
-  let n = 0
-  for (const ccm of ['single', 'standalone', 'ha'] as const) {
-    for (const db of ccm === 'ha' ? ['single', 'ha'] as const : ['ha'] as const) {
-      for (const cco of ['single', 'ha'] as const) {
-        for (const amqp of ['single', 'ha'] as const) {
-          for (const monitor of ['none', 'single', 'ha'] as const) {
-            const x: Topology = { ccm, db, cco, amqp, monitor }
-            t.same(await catalogFlows(CATALOG, settingsOf(x)), documentFor(x), JSON.stringify(x))
-            n++
-          }
-        }
-      }
-    }
-  }
-  t.equal(n, 48)
+  for (const x of TOPOLOGIES) t.same(await catalogFlows(CATALOG, settingsOf(x)), documentFor(x), JSON.stringify(x))
+  t.equal(TOPOLOGIES.length, 48)
+})
+
+t.test('rows pairing a tier\'s single role with its HA roles are kept, marked "Never applies:", and never planned', async (t) => {
+  // The rows that name both forms of one tier, for the pairs of roles that never exist together.
+  const mixed = [
+    'CCO_LB Ports: cco-lb>cco tcp/8443', // 8443 Egress "CCO or CCO_PRIMARY, CCO_SECONDARY, and CCM_TERTIARY"
+    // AMQP, 7788 Ingress/Egress "AMQP or AMQP_PRIMARY, AMQP_SECONDARY, and AMQP_LB"
+    ...['amqp-ha', 'amqp-lb'].flatMap((r) => [`AMQP Ports: amqp>${r} tcp/7788`, `AMQP Ports: ${r}>amqp tcp/7788`]),
+    // AMQP_PRIMARY and AMQP_SECONDARY, 7788 Ingress/Egress "AMQP or AMQP_LB"
+    'AMQP_PRIMARY and AMQP_SECONDARY Ports: amqp>amqp-ha tcp/7788', 'AMQP_PRIMARY and AMQP_SECONDARY Ports: amqp-ha>amqp tcp/7788',
+    'AMQP_LB Ports: amqp>amqp-lb tcp/7788' // 7788 Ingress "AMQP or AMQP_PRIMARY, AMQP_SECONDARY, and AMQP_LB"
+  ]
+  const { catalog } = await loadCatalog(CATALOG)
+  const never = catalog.flows.filter((f) => !TOPOLOGIES.some((x) => rolesOf(x).has(f.from) && rolesOf(x).has(f.to)))
+  t.same(never.map((f) => `${(f.ref ?? '').split(',')[0] ?? ''}: ${f.from}>${f.to} tcp/${(f.tcp ?? []).join('+')}`).sort(), [...mixed].sort())
+  for (const f of never) t.match(f.note, /^Never applies: /, `${f.id} says why it is kept`)
+  t.same(neverApplyingFlows(catalog), [], 'catalog validate has nothing to report')
 })
 
 t.test('the defaults are the single-VM topology without Monitor', async (t) => {
@@ -299,15 +332,28 @@ t.test('HA CCM on a single database ("MGMTPOSTGRES or MGMTPOSTGRES_VIP")', async
   t.notOk(actual.includes('ccm-sa>mgmtpostgres tcp/5432 required'), 'no CCM_SA in an HA CCM')
 })
 
-t.test('ESB on adds exactly 5671 and 15672 with the ESB clients; off removes them', async (t) => {
+t.test('ESB on adds exactly 5671 with the ESB clients, and 15672 with the AMQP UI too; off removes them', async (t) => {
   for (const x of [HA, SINGLE, { ...SINGLE, ccm: 'standalone' } satisfies Topology]) {
     const off = await catalogFlows(CATALOG, settingsOf(x))
     const on = await catalogFlows(CATALOG, { ...settingsOf(x), esb: true })
-    t.same(on, documentFor(x, ESB_ROWS), `esb on, ${x.ccm}`)
+    const ui = await catalogFlows(CATALOG, { ...settingsOf(x), esb: true, 'esb-ui': true })
+    t.same(on, documentFor(x, ESB_API), `esb on, ${x.ccm}`)
+    t.same(ui, documentFor(x, [...ESB_API, ...ESB_UI]), `esb and esb-ui on, ${x.ccm}`)
+    t.same(await catalogFlows(CATALOG, { ...settingsOf(x), 'esb-ui': true }), off, `esb-ui alone adds nothing, ${x.ccm}`)
     const added = on.filter((l) => !off.includes(l))
-    t.ok(added.length === 4 && added.every((l) => /esb-clients.* tcp\/(5671|15672) external$/.test(l)), `esb adds 4 lines, ${x.ccm}`)
+    t.ok(added.length === 2 && added.every((l) => /esb-clients.* tcp\/5671 external$/.test(l)), `esb adds 2 lines, ${x.ccm}`)
     t.notOk(off.some((l) => l.includes(ESB)), `esb off, ${x.ccm}`)
   }
+})
+
+t.test('the ESB rows are required once the ESB is on: their "(optional)" is the ESB condition', async (t) => {
+  const { catalog } = await loadCatalog(CATALOG)
+  const { values } = resolveSettings(catalog, [['esb', { value: true, problem: (message) => ({ file: 'test', path: 'esb', message }) }],
+    ['esb-ui', { value: true, problem: (message) => ({ file: 'test', path: 'esb-ui', message }) }]])
+  const rows = catalogRows(catalog, values, { all: true }).filter((r) => r.fromRole === ESB || r.toRole === ESB)
+  t.equal(rows.length, 12, 'CCM, CCM_SA and CCM_SA_PRIMARY/SECONDARY tables, 5671 and 15672, both ways')
+  t.ok(rows.every((r) => r.required && !r.optional), 'required, not optional')
+  t.ok(rows.filter((r) => [r.fromRole, r.toRole].includes('ccm')).every((r) => r.active), 'on for the single CCM of the default topology')
 })
 
 t.test('the CloudCenter version switches the Docker engine port between 2375 and 2376 (boundary 4.6.2)', async (t) => {

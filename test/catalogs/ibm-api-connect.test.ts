@@ -34,13 +34,19 @@ const table1 = [
   ...row(PORTAL, ANALYTICS, { tcp: [443] }) // row 16
 ]
 
-// Table 2: management, portal and analytics. "(inbound and outbound)" = between each pair of
-// these subsystems, both ways; "(outbound)" = to external servers.
+// Table 2: management, portal and analytics. "443 (inbound and outbound) Used by all subsystems
+// for communication with other subsystems" = between each pair of these subsystems, both ways.
+// "22 (inbound and outbound) SSH" names no peer: inbound from the protected zone, the only SSH
+// source the document names (Table 1 rows 2, 4, 5; analytics sits in the Management zone),
+// outbound to destinations it does not name; never between subsystems. "(outbound)" 53 and
+// 123 = to external servers.
 const table2 = [
-  ...both(MGMT, PORTAL, { tcp: [22, 443] }),
-  ...both(MGMT, ANALYTICS, { tcp: [22, 443] }),
-  ...both(PORTAL, ANALYTICS, { tcp: [22, 443] }),
+  ...both(MGMT, PORTAL, { tcp: [443] }),
+  ...both(MGMT, ANALYTICS, { tcp: [443] }),
+  ...both(PORTAL, ANALYTICS, { tcp: [443] }),
   ...[MGMT, PORTAL, ANALYTICS].flatMap((s) => [
+    ...row('protected-operators', s, { tcp: [22] }, 'external'),
+    ...row(s, 'unnamed-destinations', { tcp: [22] }, 'external'),
     ...row(s, 'dns-servers', { udp: [53], tcp: [53] }, 'external'),
     ...row(s, 'ntp-servers', { udp: [123] }, 'external')
   ])
@@ -85,6 +91,14 @@ t.test('every conditional port switched on', async (t) => {
     table1, table2, tiller, table3, ifEnabled,
     row(GW, GW, { tcp: [16001] }), // gateway cluster mesh, on the port the user gives
     row(ANALYTICS, 'analytics-offload-target', { tcp: [9092] }, 'external') // row 12
+  ))
+})
+
+t.test('SSH (22) reaches every subsystem from the protected zone only, and no subsystem from another', async (t) => {
+  const ssh = (await catalogFlows('ibm-api-connect')).filter((f) => f.includes(' tcp/22 '))
+  t.same(ssh, expected(
+    ...[GW, MGMT, PORTAL, ANALYTICS].map((s) => row('protected-operators', s, { tcp: [22] }, 'external')), // rows 2, 4, 5; Table 2 (inbound)
+    ...[MGMT, PORTAL, ANALYTICS].map((s) => row(s, 'unnamed-destinations', { tcp: [22] }, 'external')) // Table 2 (outbound)
   ))
 })
 
@@ -138,14 +152,15 @@ t.test('the example inventory plans', async (t) => {
   const tested = plan.checks.filter((c) => c.skip === null).map((c) => `${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}`).sort()
   const pairs = [['apic-mgmt1', 'apic-portal1'], ['apic-mgmt1', 'apic-analytics1'], ['apic-portal1', 'apic-analytics1']]
   t.same(tested, [
-    ...pairs.flatMap(([a, b]) => [22, 443, 44135].flatMap((p) => [`${a}>${b} tcp/${p}`, `${b}>${a} tcp/${p}`])),
+    ...pairs.flatMap(([a, b]) => [443, 44135].flatMap((p) => [`${a}>${b} tcp/${p}`, `${b}>${a} tcp/${p}`])),
     ...['apic-gw1', 'apic-gw2'].flatMap((gw) => [
       `${gw}>apic-analytics1 tcp/443`, // row 6
       `apic-mgmt1>${gw} tcp/3000`, // row 7
       `${gw}>apic-mgmt1 tcp/443` // row 7 back, platform API
     ])
   ].sort(), 'exactly the flows between the five hosts are tested')
-  t.equal(tested.length, 24)
+  t.equal(tested.length, 18)
+  t.notOk(tested.some((c) => c.endsWith(' tcp/22')), 'no SSH between subsystems')
   t.ok(plan.checks.filter((c) => c.skip === null).every((c) => c.required), 'every tested check is required')
 
   // Nothing touching an external endpoint is ever tested.

@@ -1,5 +1,6 @@
-import type { Catalog } from '@portcheck/protocol'
+import { formatProblem, type Catalog, type Problem } from '@portcheck/protocol'
 import type { SettingValues } from './conditions.js'
+import { markedNeverApplies } from './satisfiability.js'
 import type { CatalogRow } from '../plan/expand.js'
 
 function table (header: string[], rows: string[][]): string[] {
@@ -11,6 +12,16 @@ function table (header: string[], rows: string[][]): string[] {
 /** `portcheck catalog list`, as text. */
 export function formatCatalogList (items: Array<{ id: string, title: string, flows: number, document: string }>): string {
   return table(['ID', 'TITLE', 'FLOWS', 'SOURCE DOCUMENT'], items.map((i) => [i.id, i.title, String(i.flows), i.document])).join('\n') + '\n'
+}
+
+/**
+ * `portcheck catalog validate` of a valid catalog, as text: the summary line, then each warning
+ * indented, as `FILE:LINE:COLUMN: FIELD: message` like the errors of an invalid one.
+ */
+export function formatValidation (file: string, catalog: Catalog, warnings: readonly Problem[]): string {
+  const summary = `${file}: valid catalog "${catalog.id}" (${Object.keys(catalog.roles).length} roles, ${catalog.flows.length} flows)`
+  if (warnings.length === 0) return summary + '\n'
+  return [`${summary}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`, ...warnings.map((w) => '  ' + formatProblem(w))].join('\n') + '\n'
 }
 
 /** `portcheck catalog show`, as text: the roles, the settings with their defaults, then the rows. */
@@ -37,7 +48,8 @@ export function formatCatalogShow (catalog: Catalog, settings: SettingValues, ro
     r.toRole,
     `${r.protocol}/${r.port ?? '?'}${r.portEnd !== undefined ? `-${r.portEnd}` : ''}${r.portSetting !== undefined ? ` (${r.portSetting}${r.port === null ? ', you set it' : ''})` : ''}`,
     r.external ? 'external' : r.optional ? 'optional' : 'required',
-    (r.condition ?? '') + (r.active ? '' : ' [off]'),
+    // The table has no room for notes: say at least which off rows their author says are never on.
+    (r.condition ?? '') + (r.active ? '' : markedNeverApplies(r) ? ' [off: never applies]' : ' [off]'),
     r.ref ?? '',
     r.purpose
   ])).map((l) => '  ' + l))

@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { PortcheckError, problemsError, type Catalog, type PortSpec, type Problem } from '@portcheck/protocol'
+import { PortcheckError, problemsError, sortProblems, type Catalog, type PortSpec, type Problem } from '@portcheck/protocol'
 import { conditionProblems, settingValueProblem } from './conditions.js'
+import { neverAppliesWarnings } from './satisfiability.js'
 import { catalogsDir, schemaProblemsOfCatalog } from './schema.js'
 import { SourceFile, type FieldPath } from './source-file.js'
 
@@ -91,14 +92,29 @@ export function validateCatalogSource (source: SourceFile): Problem[] {
   return semanticProblemsOfCatalog(source, source.data as Catalog)
 }
 
-/** Reads and validates a catalog file; throws PC_ERR_CATALOG_INVALID listing every problem. */
-export async function loadCatalogFile (file: string, builtin = false): Promise<LoadedCatalog> {
+async function readValidCatalog (file: string): Promise<{ source: SourceFile, catalog: Catalog }> {
   const { source, problems } = await SourceFile.read(file)
   const all = source === null ? problems : validateCatalogSource(source)
   if (all.length > 0 || source === null) {
     throw problemsError('PC_ERR_CATALOG_INVALID', `catalog ${file} is invalid:`, all)
   }
-  return { catalog: source.data as Catalog, file, builtin }
+  return { source, catalog: source.data as Catalog }
+}
+
+/** Reads and validates a catalog file; throws PC_ERR_CATALOG_INVALID listing every problem. */
+export async function loadCatalogFile (file: string, builtin = false): Promise<LoadedCatalog> {
+  const { catalog } = await readValidCatalog(file)
+  return { catalog, file, builtin }
+}
+
+/**
+ * Validates a catalog file like {@link loadCatalogFile}, and also returns its warnings: what is
+ * valid but almost certainly a mistake (today, flows that can never apply; see satisfiability.ts).
+ * Warnings do not stop a catalog from loading, so `plan` and `run` never compute them.
+ */
+export async function checkCatalogFile (file: string): Promise<{ catalog: Catalog, warnings: Problem[] }> {
+  const { source, catalog } = await readValidCatalog(file)
+  return { catalog, warnings: sortProblems(neverAppliesWarnings(source, catalog)) }
 }
 
 const ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/

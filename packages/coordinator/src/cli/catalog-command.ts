@@ -1,8 +1,8 @@
 import path from 'node:path'
 import type { Argv } from 'yargs'
 import { PortcheckError } from '@portcheck/protocol'
-import { formatCatalogList, formatCatalogShow } from '../catalog/format-catalog.js'
-import { listCatalogFiles, loadCatalog, loadCatalogFile } from '../catalog/load-catalog.js'
+import { formatCatalogList, formatCatalogShow, formatValidation } from '../catalog/format-catalog.js'
+import { checkCatalogFile, listCatalogFiles, loadCatalog, loadCatalogFile } from '../catalog/load-catalog.js'
 import { parseSetArgs, resolveSettings, type SettingInput } from '../catalog/settings.js'
 import { catalogRows } from '../plan/expand.js'
 import { emit } from './options.js'
@@ -39,11 +39,13 @@ export function catalogCommand (y: Argv): Argv {
       const rows = catalogRows(catalog, values, { all: args.all })
       await emit(args.format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatCatalogShow(catalog, values, rows), undefined)
     })
-    .command('validate <file>', 'check a catalog file against the schema and for consistency', (a) => a
+    .command('validate <file>', 'check a catalog file against the schema and for consistency; warn about flows that can never apply', (a) => a
       .positional('file', { type: 'string', demandOption: true }),
     async (args) => {
-      const { catalog } = await loadCatalogFile(args.file)
-      await emit(`${args.file}: valid catalog "${catalog.id}" (${Object.keys(catalog.roles).length} roles, ${catalog.flows.length} flows)\n`, undefined)
+      // Warnings leave the exit code at 0: the catalog is valid and loads everywhere else (a flow
+      // that never applies only plans skipped checks); they point at a likely transcription mistake.
+      const { catalog, warnings } = await checkCatalogFile(args.file)
+      await emit(formatValidation(args.file, catalog, warnings), undefined)
     })
     .demandCommand(1, 'name a catalog command: list, show or validate'))
 }
