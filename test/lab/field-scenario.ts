@@ -1,0 +1,94 @@
+/**
+ * A field-lab scenario: N hosts in their own namespaces on one bridge, a coordinator in another
+ * (198.18.0.1), a mesh of TCP and UDP ports between the hosts, every fifth check dropped by the
+ * target's nftables, and field conditions on top: random loss on what every host sends, delay
+ * between the hosts (not toward the coordinator). Real agents, a real coordinator
+ * (test/lab/field-driver.ts), `runs` runs in a row; returns what each run gave.
+ * Used by test/lab/field.test.ts and by `npm run bench`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { FieldConfig, FieldRun } from './field-driver.js'
+import { AGENT_BIN } from './guard.js'
+import { Lab } from './lab.js'
+
+export const FIELD_COORDINATOR = '198.18.0.1'
+
+/** What to stage. */
+export interface FieldScenario {
+  hosts: number
+  tcp: number[]
+  udp: number[]
+  timeout: number | 'auto'
+  runs: number
+  /** Loss of what every host (and the coordinator) sends, per mille. Default 0. */
+  lossPermille?: number
+  /** One-way delay between hosts, in ms (each host delays what it sends to the others by this). Default 0. */
+  delayMs?: number
+  /** Drop every n-th check of the mesh at its target (default 5; 0: none). */
+  dropEvery?: number
+}
+
+export interface FieldOutcome {
+  runs: FieldRun[]
+  checks: number
+  dropped: number
+}
+
+/** The mesh's checks in plan order: `from>to proto/port`. */
+function meshKeys (names: string[], tcp: number[], udp: number[]): Array<{ key: string, from: number, to: number, proto: 'tcp' | 'udp', port: number }> {
+  const out: Array<{ key: string, from: number, to: number, proto: 'tcp' | 'udp', port: number }> = []
+  names.forEach((from, i) => names.forEach((to, j) => {
+    if (i === j) return
+    for (const port of tcp) out.push({ key: `${from}>${to} tcp/${port}`, from: i, to: j, proto: 'tcp', port })
+    for (const port of udp) out.push({ key: `${from}>${to} udp/${port}`, from: i, to: j, proto: 'udp', port })
+  }))
+  return out
+}
+
+export async function runFieldScenario (s: FieldScenario, log: (line: string) => void = () => {}): Promise<FieldOutcome> {
+  const lab = await Lab.create()
+  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-field-'))
+  try {
+    await lab.addHost('coord', FIELD_COORDINATOR)
+    const hosts = Array.from({ length: s.hosts }, (_, i) => ({ name: `n${i + 1}`, address: `198.18.1.${i + 1}` }))
+    for (const h of hosts) await lab.addHost(h.name, h.address)
+
+    const checks = meshKeys(hosts.map((h) => h.name), s.tcp, s.udp)
+    const every = s.dropEvery ?? 5
+    const drops = every > 0 ? checks.filter((_, i) => i % every === 0) : []
+    const expected: Record<string, string> = {}
+    for (const d of drops) expected[d.key] = 'blocked timeout'
+    for (const [j, h] of hosts.entries()) {
+      const mine = drops.filter((d) => d.to === j)
+      if (mine.length === 0) continue
+      const elements = mine.map((d) => `${(hosts[d.from] as { address: string }).address} . ${d.proto} . ${d.port}`).join(',\n      ')
+      await lab.nft(h.name, `table inet field {\n  set drops {\n    type ipv4_addr . inet_proto . inet_service\n    elements = { ${elements} }\n  }\n  chain input {\n    type filter hook input priority 0; policy accept;\n    ip saddr . meta l4proto . th dport @drops drop\n  }\n}\n`)
+    }
+    if ((s.lossPermille ?? 0) > 0) {
+      for (const name of ['coord', ...hosts.map((h) => h.name)]) await lab.setLoss(name, s.lossPermille as number)
+    }
+    if ((s.delayMs ?? 0) > 0) {
+      for (const h of hosts) await lab.setDelay(h.name, s.delayMs as number, { to: hosts.filter((o) => o !== h).map((o) => o.address) })
+    }
+
+    const config: FieldConfig = { hosts, coordinator: FIELD_COORDINATOR, tcp: s.tcp, udp: s.udp, timeout: s.timeout, runs: s.runs, expected }
+    const file = path.join(dir, 'config.json')
+    writeFileSync(file, JSON.stringify(config))
+    const driver = lab.spawn('coord', process.execPath, ['--import', 'tsx', 'test/lab/field-driver.ts', file])
+    await driver.waitFor(/listening/, 60_000)
+    for (const h of hosts) {
+      lab.spawn(h.name, process.execPath, [AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--token', 'field-token', '--name', h.name, '--log-level', 'error', '--log-format', 'json'])
+    }
+    const code = await driver.exited
+    if (code !== 0) throw new Error(`field driver exited ${code}\n${driver.stderr()}`)
+    if (process.env.FIELD_DEBUG === '1') log(driver.stderr())
+    const runs = driver.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FieldRun)
+    for (const r of runs) log(`run ${r.run}: ${r.wallMs} ms, ${r.falseBlocked} false blocked, ${r.inconclusive} inconclusive, ${r.trueBlocked}/${r.staged} drops blocked${r.samples.length > 0 ? `\n  ${r.samples.join('\n  ')}` : ''}`)
+    return { runs, checks: checks.length, dropped: drops.length }
+  } finally {
+    await lab.destroy()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
