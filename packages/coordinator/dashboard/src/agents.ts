@@ -1,6 +1,8 @@
 // Agents: the line under the summary (how many are connected, which are missing) and the
-// agents view, with each inventory host's agent and the command that joins a missing one.
+// agents view, with each inventory host's agent, whether it runs at the host's inventory
+// address, and the command that joins a missing one.
 import type { AgentRecord, AgentsResponse, HostAgentState, HostAgentStatus } from '../../src/server/api-types.js'
+import { placementFindings } from './agent-placement.js'
 import { api } from './api.js'
 import { $, h } from './dom.js'
 import { setView } from './filters.js'
@@ -33,10 +35,12 @@ export function renderAgentsLine (): void {
   const connected = hosts.filter((x) => x.state === 'connected').length
   const missing = hosts.filter((x) => x.state === 'missing').map((x) => x.name)
   const lost = hosts.filter((x) => x.state === 'lost').map((x) => x.name)
+  const misplaced = hosts.filter((x) => placementFindings(x).length > 0).map((x) => x.name)
   const ok = connected === hosts.length
   const parts: Array<Node | string> = [h('span', { class: `st ${ok ? 'st-pass' : 'st-inconclusive'}` }, h('span', { class: 'icon', 'aria-hidden': 'true', text: ok ? '●' : '○' }), ` ${connected} of ${hosts.length} agents connected`)]
   if (missing.length > 0) parts.push(h('span', { text: ` · missing: ${names(missing)}` }))
   if (lost.length > 0) parts.push(h('span', { text: ` · lost: ${names(lost)}` }))
+  if (misplaced.length > 0) parts.push(h('span', { class: 'agents-misplaced', text: ` · not at the inventory address: ${names(misplaced)}` }))
   if (data.unexpected.length > 0) parts.push(h('span', { text: ` · ${data.unexpected.length} not in the inventory` }))
   parts.push(' ', h('button', { type: 'button', class: 'btn-link', text: 'agents ›', onclick: () => setView('agents') }))
   $('agents-line').replaceChildren(...parts)
@@ -87,6 +91,19 @@ function stateBadge (s: HostAgentState): HTMLElement {
   return h('span', { class: `st st-${cls}` }, h('span', { class: 'icon', 'aria-hidden': 'true', text: ic }), ` ${text}`)
 }
 
+/** Where the agent's control connection comes from, flagged when the agent is not where the inventory says. */
+function placementCell (x: HostAgentStatus): HTMLTableCellElement {
+  const a = x.agent
+  if (a === null) return h('td', { class: 'mono' }, '–')
+  const findings = placementFindings(x)
+  return h('td', { class: 'mono' }, `${a.remoteAddress}${a.bind !== null && a.bind !== '' ? ` (bind ${a.bind})` : ''}`,
+    findings.length > 0
+      ? h('div', { class: 'placement-warning' },
+        h('span', { class: 'st st-inconclusive' }, h('span', { class: 'icon', 'aria-hidden': 'true', text: '!' }), ' not at its inventory address'),
+        findings.map((f) => h('div', { class: 'hint', text: f })))
+      : null)
+}
+
 function hostRow (x: HostAgentStatus): HTMLTableRowElement {
   const a = x.agent
   const code = h('code', { class: 'join-cmd', text: x.joinCommand })
@@ -97,13 +114,13 @@ function hostRow (x: HostAgentStatus): HTMLTableRowElement {
   const join = x.state === 'connected'
     ? h('details', { class: 'join-details' }, h('summary', { text: 'join command' }), h('div', { class: 'join' }, code, copy), hidden)
     : h('div', {}, h('div', { class: 'join' }, code, copy), hidden)
-  return h('tr', { 'data-host': x.name, 'data-state': x.state },
+  return h('tr', { 'data-host': x.name, 'data-state': x.state, 'data-placement': placementFindings(x).length > 0 ? 'misplaced' : null },
     h('th', { scope: 'row' }, x.name),
     h('td', { class: 'mono', text: x.address }),
     h('td', { text: x.roles.join(', ') }),
     h('td', {}, stateBadge(x.state), a !== null && a.lostReason !== null && a.lostReason !== '' ? h('div', { class: 'hint', text: a.lostReason }) : null),
     h('td', { text: a?.version ?? '–' }),
-    h('td', { class: 'mono' }, a !== null ? `${a.remoteAddress}${a.bind !== null && a.bind !== '' ? ` (bind ${a.bind})` : ''}` : '–'),
+    placementCell(x),
     h('td', {}, a !== null ? `${a.hostname} · ${a.platform}` : '–'),
     h('td', { title: a !== null ? new Date(a.lastSeen).toISOString() : '', 'data-seen': a !== null ? seenAt(a, x.state) : null, 'data-left': x.state !== 'connected' }, a !== null ? seenText(a, x.state) : 'never'),
     h('td', {}, join))

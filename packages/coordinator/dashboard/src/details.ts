@@ -1,5 +1,5 @@
 // The details panel: the checks behind a matrix cell, a port or a status, worst first and
-// paged, each with why it ended so, what was seen, and what to open. Escape closes it and
+// paged, each with why it ended so, the evidence, and what to open. Escape closes it and
 // returns focus to where the operator was.
 import type { CheckDetail } from '../../src/report/views.js'
 import type { ChecksPage } from '../../src/server/api-types.js'
@@ -7,7 +7,7 @@ import { api, describeError, filterQuery, isUnauthorized, runPath } from './api.
 import { $, badge, h } from './dom.js'
 import { fmt, portLabel } from './format.js'
 import { state, type DetailSpec } from './state.js'
-import { SEVERITY, STATUS, reasonMeaning, totalOf, type ShownStatus } from './statuses.js'
+import { SEVERITY, STATUS, meaningDefersToDetail, reasonMeaning, totalOf, type ShownStatus } from './statuses.js'
 
 /** Checks loaded at a time. */
 const DETAIL_PAGE = 100
@@ -140,6 +140,27 @@ const ECHO_TEXT: Readonly<Record<NonNullable<CheckDetail['echo']>, string>> = {
   none: 'nothing came back'
 }
 
+/**
+ * The evidence of a check, as the agents measured it: the source address the target saw, the
+ * attempts, the latency, what came back, and the coordinator's remarks. The reason's meaning
+ * is under "Why"; the coordinator's own account of the check is repeated here only where that
+ * meaning sends the reader to it ("see detail"), as for a local error.
+ */
+function evidence (c: CheckDetail): HTMLDListElement {
+  const dl = h('dl', { class: 'check-evidence' })
+  const fact = (term: string, ...value: Array<Node | string>): void => { dl.append(h('dt', { text: term }), h('dd', {}, ...value)) }
+  const seen = c.observedSource
+  fact('Target saw', seen !== null
+    ? h('span', { class: `mono${c.fromAddress !== null && seen !== c.fromAddress ? ' mismatch' : ''}`, text: seen })
+    : h('span', { text: '– (nothing arrived at the target’s listener)' }))
+  fact('Attempts', c.attempts !== null ? String(c.attempts) : '–')
+  fact('Latency', c.latencyMs !== null ? `${c.latencyMs < 10 ? c.latencyMs.toFixed(1) : Math.round(c.latencyMs)} ms` : '–')
+  if (c.echo !== null && c.protocol === 'udp') fact('Echo', ECHO_TEXT[c.echo])
+  if (c.detail !== null && c.detail !== '' && meaningDefersToDetail(c.status, c.reason)) fact('Reported', c.detail)
+  for (const n of c.notes) fact('Note', n)
+  return dl
+}
+
 function renderCheck (c: CheckDetail): HTMLLIElement {
   const fromName = c.from ?? `(${c.fromRole})`
   const toName = c.to ?? `(${c.toRole})`
@@ -151,16 +172,9 @@ function renderCheck (c: CheckDetail): HTMLLIElement {
     fact('Flow', h('strong', { class: 'mono', text: f.id }), ` ${f.purpose}`, f.ref !== null ? h('span', { class: 'ref' }, ` · ref: ${f.ref}`) : null)
   }
   if (why !== null) fact('Why', why)
-  if (c.detail !== null && c.detail !== '') fact('Detail', c.detail)
-  fact('Latency', c.latencyMs !== null ? `${c.latencyMs < 10 ? c.latencyMs.toFixed(1) : Math.round(c.latencyMs)} ms` : '–')
-  fact('Attempts', c.attempts !== null ? String(c.attempts) : '–')
-  const seen = c.observedSource
-  fact('Target saw', seen !== null
-    ? h('span', { class: `mono${c.fromAddress !== null && seen !== c.fromAddress ? ' mismatch' : ''}`, text: seen })
-    : h('span', { text: '– (nothing arrived at the target’s listener)' }))
-  if (c.echo !== null && c.protocol === 'udp') fact('Echo', ECHO_TEXT[c.echo])
+  // A skipped check was never probed: it has no evidence to show.
+  if (c.status !== 'skipped') fact('Detail', evidence(c))
   fact('Required', c.required ? 'yes: decides the verdict' : 'no: optional flow')
-  for (const n of c.notes) fact('Note', n)
   return h('li', { class: `check st-border-${status}`, 'data-index': c.index, 'data-status': status },
     h('div', { class: 'check-head' },
       badge(status, c.reason !== null ? `${STATUS[status].label} · ${c.reason}` : STATUS[status].label),

@@ -49,6 +49,14 @@ export function reasonMeaning (status: Status | null, reason: string | null): st
   return describeReason(status, reason) ?? null
 }
 
+/**
+ * Whether a reason's meaning sends the reader to the check's own detail (`… (see detail)`):
+ * then the coordinator's account of that check is evidence the meaning lacks.
+ */
+export function meaningDefersToDetail (status: Status | null, reason: string | null): boolean {
+  return reasonMeaning(status, reason)?.includes('(see detail)') ?? reason !== null
+}
+
 /** The number of checks in counts. */
 export function totalOf (counts: Partial<StatusCounts>): number {
   return SEVERITY.reduce((n, s) => n + (counts[s] ?? 0), 0)
