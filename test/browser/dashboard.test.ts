@@ -9,7 +9,7 @@ import type { CheckReport, RunReport } from '../../packages/coordinator/src/repo
 import type { RoleCell, HostCell } from '../../packages/coordinator/src/report/views.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
-import { browserReady, launchBrowser, watchPage, type PageWatch } from './browser.js'
+import { browserReady, contrast, launchBrowser, watchPage, type PageWatch } from './browser.js'
 
 // Loopback addresses 127.61.0.x belong to this file (browser tests use 60-69).
 const NET = 61
@@ -48,19 +48,6 @@ async function waitForDetail (page: Page, n: number): Promise<number[]> {
   await page.waitForFunction((count) => !(document.getElementById('detail') as HTMLElement).hidden &&
     document.querySelectorAll('#detail-list li.check').length === count, n, { timeout: 10_000 })
   return await page.locator('#detail-list li.check').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.index)))
-}
-
-/** The WCAG contrast ratio of two computed colours (`rgb(r, g, b)`). */
-function contrast (a: string, b: string): number {
-  const luminance = (css: string): number => {
-    const [r = 0, g = 0, b = 0] = (css.match(/\d+(\.\d+)?/g) ?? []).map(Number).map((v) => {
-      const c = v / 255
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-    })
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-  }
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number]
-  return (hi + 0.05) / (lo + 0.05)
 }
 
 function assertClean (t: Test, w: PageWatch, what: string): void {
