@@ -77,3 +77,16 @@ export function watchPage (page: Page, origin: string): PageWatch {
   })
   return w
 }
+
+/** The WCAG contrast ratio of two computed colours (`rgb(r, g, b)`). */
+export function contrast (a: string, b: string): number {
+  const luminance = (css: string): number => {
+    const [r = 0, g = 0, b = 0] = (css.match(/\d+(\.\d+)?/g) ?? []).map(Number).map((v) => {
+      const c = v / 255
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+  }
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number]
+  return (hi + 0.05) / (lo + 0.05)
+}

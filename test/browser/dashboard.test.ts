@@ -9,7 +9,7 @@ import type { CheckReport, RunReport } from '../../packages/coordinator/src/repo
 import type { RoleCell, HostCell } from '../../packages/coordinator/src/report/views.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
-import { browserReady, launchBrowser, watchPage, type PageWatch } from './browser.js'
+import { browserReady, contrast, launchBrowser, watchPage, type PageWatch } from './browser.js'
 
 // Loopback addresses 127.61.0.x belong to this file (browser tests use 60-69).
 const NET = 61
@@ -108,6 +108,10 @@ t.test('the dashboard in headless Chromium', async (t) => {
     await page.waitForSelector('.agents-table tr[data-host="db2"][data-state="connected"]')
     t.match(await page.textContent('.agents-table tr[data-host="db2"]'), `127.${NET}.0.25`, 'live: db2 is connected, from the address it bound')
     t.match(await page.textContent('#agents-line'), /5 of 5 agents connected/)
+    t.equal(await row.getAttribute('data-placement'), 'misplaced', 'db2\'s agent is flagged: bound to another address than the inventory\'s')
+    t.match(await row.locator('.placement-warning').textContent(), `bound to 127.${NET}.0.25, not to its inventory address 127.${NET}.0.15`)
+    t.same(await page.locator('.agents-table tr[data-placement]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.host)), ['db2'], 'the agents bound to their inventory address are not')
+    t.match(await page.textContent('#agents-line'), /not at the inventory address: db2/, 'the line under the summary says so too')
     await page.click('.view-btn[data-view="role"]')
   })
 
@@ -210,6 +214,9 @@ t.test('the dashboard in headless Chromium', async (t) => {
       }
       t.match(text, /Attempts\d/, 'attempts')
       t.match(text, /Why.*firewall rejects it/s, 'what the reason means')
+      t.same(await li.locator('dl.check-facts > dt').allTextContents(), [...blocked.flows.map(() => 'Flow'), 'Why', 'Detail', 'Required'], 'Why, then Detail')
+      t.same((await li.locator('dl.check-evidence > dt').allTextContents()).slice(0, 3), ['Target saw', 'Attempts', 'Latency'], 'Detail is the evidence: what the target saw, attempts, latency')
+      t.ok(blocked.detail !== null && !text.includes(blocked.detail), 'and not the reason again in other words')
     }
     const pass = api.checks.find((x) => x.status === 'pass' && x.observedSource !== null)
     if (pass !== undefined) {
@@ -240,6 +247,10 @@ t.test('the dashboard in headless Chromium', async (t) => {
     const all = await get<RoleMatrix>(c, `/api/runs/${runId}/matrix?by=role`)
     const pg = all.cells.find((x) => x.from === 'app' && x.to === 'db')?.ports.find((p) => p.port === 15432)
     t.match(await page.textContent('td.rc[data-from="app"][data-to="db"] button.port[data-port="15432"]'), `blocked on ${pg?.counts.blocked ?? -1} of ${pg?.pairs ?? -1} pairs`, 'counted over all pairs, not only the blocked ones')
+    await page.hover('#f-blocked')
+    const pressed = await page.$eval('#f-blocked', (el) => ({ color: getComputedStyle(el).color, background: getComputedStyle(el).backgroundColor }))
+    t.equal(pressed.color, 'rgb(255, 255, 255)', 'pressed and hovered: white text')
+    t.ok(contrast(pressed.color, pressed.background) >= 4.5, `on a background dark enough to read it (${pressed.background})`)
 
     await page.reload()
     await page.waitForFunction((n) => document.querySelectorAll('td.rc[data-from]').length === n, m.cells.length)
@@ -319,6 +330,10 @@ t.test('the dashboard in headless Chromium', async (t) => {
     t.equal(csv.suggestedFilename(), `portcheck-demo-${runId}.csv`)
     const [junit] = await Promise.all([page.waitForEvent('download'), page.click('[data-export="junit"]')])
     t.equal(junit.suggestedFilename(), `portcheck-demo-${runId}.junit.xml`)
+    await page.waitForSelector('#notice:visible')
+    t.equal(await page.textContent('#notice'), `Downloaded portcheck-demo-${runId}.junit.xml.`, 'a notice says what was downloaded')
+    await page.waitForSelector('#notice', { state: 'hidden', timeout: 10_000 })
+    t.pass('and goes away after a few seconds')
   })
 
   await t.test('"Re-run failed" runs only the checks that did not pass, and the page shows it', async (t) => {

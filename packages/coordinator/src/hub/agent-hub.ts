@@ -7,28 +7,10 @@ import {
   MAX_AGENT_FRAME_BYTES, PROTOCOL_VERSION, MessageError, parseAgentMessage,
   type AgentMessage, type CoordinatorMessage, type HelloMessage
 } from '@portcheck/protocol'
+import type { AgentRecord } from './agent-record.js'
 import { bearerToken, tokenMatches } from './token.js'
 
-/** What the coordinator knows of an agent, connected or not. */
-export interface AgentRecord {
-  name: string
-  state: 'connected' | 'lost'
-  agentId: string
-  version: string
-  hostname: string
-  platform: string
-  /** The address the control connection came from. */
-  remoteAddress: string
-  bind: string | null
-  /** The agent's interface addresses, with prefix lengths, as it reported them. */
-  addresses: string[]
-  connectedAt: number
-  /** Last frame or heartbeat answer, ms since the epoch. */
-  lastSeen: number
-  disconnectedAt: number | null
-  /** Why it left, when it did. */
-  lostReason: string | null
-}
+export type { AgentRecord } from './agent-record.js'
 
 /** One registered agent's live control connection. */
 export class AgentConnection {

@@ -81,8 +81,15 @@ export interface RoleCell {
   ports: PortCell[]
 }
 
+/** `GET /api/runs/:id/matrix?by=role`: source roles as rows, target roles as columns. */
+export interface RoleMatrix {
+  rows: string[]
+  cols: string[]
+  cells: RoleCell[]
+}
+
 /** Aggregates checks by (source role, target role), then by port: what the role matrix shows. */
-export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}): { rows: string[], cols: string[], cells: RoleCell[] } {
+export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}): RoleMatrix {
   const cells = new Map<string, { cell: RoleCell, ports: Map<string, PortCell> }>()
   const rows: string[] = []
   const cols: string[] = []
@@ -124,11 +131,20 @@ export interface HostCell {
   worst: keyof StatusCounts
 }
 
+/** `GET /api/runs/:id/matrix?by=host`: one page of source hosts as rows, every target host as a column. */
+export interface HostMatrix {
+  rows: string[]
+  cols: string[]
+  /** Source hosts over all pages. */
+  totalRows: number
+  cells: HostCell[]
+}
+
 /**
  * Aggregates checks by (source host, target host). External ends appear as `(role)`. Sources
  * are paged (`offset`, `limit`) so a 300-host matrix need not travel at once.
  */
-export function hostMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}, page: { offset?: number, limit?: number } = {}): { rows: string[], cols: string[], totalRows: number, cells: HostCell[] } {
+export function hostMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}, page: { offset?: number, limit?: number } = {}): HostMatrix {
   const allRows: string[] = []
   const rowSet = new Set<string>()
   const colSet = new Set<string>()

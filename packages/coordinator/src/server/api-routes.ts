@@ -6,8 +6,11 @@ import { catalogRows } from '../plan/expand.js'
 import { formatJunit } from '../report/format-junit.js'
 import { SEVERITY, detailed, emptyCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
 import type { Run } from '../scheduler/run.js'
-import { authorize, type Access } from './auth.js'
-import type { Coordinator, RunRequest } from './coordinator.js'
+import type {
+  Access, AgentsResponse, ApiErrorBody, CatalogResponse, ChecksPage, HostAgentState, RunAborting, RunListEntry, RunRequest, RunStarted, SessionResponse
+} from './api-types.js'
+import { authorize } from './auth.js'
+import type { Coordinator } from './coordinator.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,9 +18,6 @@ declare module 'fastify' {
     access: Access
   }
 }
-
-/** Agent states the API reports for inventory hosts. */
-export type HostAgentState = 'connected' | 'missing' | 'lost'
 
 const runBody = {
   type: 'object',
@@ -64,8 +64,9 @@ function jsonStream (run: Run): Readable {
   return out
 }
 
-function sendError (reply: FastifyReply, status: number, code: string, message: string, details?: unknown): FastifyReply {
-  return reply.code(status).send({ error: { code, message, ...(details !== undefined ? { details } : {}) } })
+function sendError (reply: FastifyReply, status: number, code: string, message: string, details?: string[]): FastifyReply {
+  const body: ApiErrorBody = { error: { code, message, ...(details !== undefined ? { details } : {}) } }
+  return reply.code(status).send(body)
 }
 
 /** The JSON API: agents, catalog, plan and runs. */
@@ -97,13 +98,13 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   app.get('/api/health', async () => ({ ok: true }))
 
   // What the presented token may do, and the defaults of the next run: the dashboard's first call.
-  app.get('/api/session', async (req) => ({
+  app.get('/api/session', async (req): Promise<SessionResponse> => ({
     access: req.access,
     requireAuth: c.requireAuth,
     defaults: c.runDefaults
   }))
 
-  app.get('/api/agents', async (req) => {
+  app.get('/api/agents', async (req): Promise<AgentsResponse> => {
     // The join command carries the join token, which grants full access: viewers get a placeholder.
     const full = req.access === 'full'
     const records = new Map(c.hub.records().map((r) => [r.name, r]))
@@ -117,7 +118,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return { agentUrl: c.agentUrl, hosts: expected, unexpected }
   })
 
-  app.get('/api/catalog', async () => {
+  app.get('/api/catalog', async (): Promise<CatalogResponse> => {
     const cat = c.catalog.catalog
     return {
       id: cat.id,
@@ -125,7 +126,10 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
       source: cat.source ?? null,
       notes: cat.notes ?? [],
       roles: cat.roles,
-      settings: Object.entries(cat.settings ?? {}).map(([name, def]) => ({ name, ...def, value: c.settings[name] ?? def.default })),
+      settings: Object.entries(cat.settings ?? {}).map(([name, def]) => {
+        const value = c.settings[name] ?? def.default
+        return { name, ...def, ...(value !== undefined ? { value } : {}) }
+      }),
       flows: cat.flows,
       rows: catalogRows(cat, c.settings, { all: true })
     }
@@ -144,10 +148,11 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     preValidation: async (req) => { if (req.body === undefined || req.body === null) req.body = {} }
   }, async (req, reply) => {
     const run = c.startRun(req.body ?? {})
-    return await reply.code(202).send({ id: run.id, url: `/api/runs/${run.id}`, checks: run.plan.checks.length })
+    const body: RunStarted = { id: run.id, url: `/api/runs/${run.id}`, checks: run.plan.checks.length }
+    return await reply.code(202).send(body)
   })
 
-  app.get('/api/runs', async () => c.runs.list().map((r) => {
+  app.get('/api/runs', async (): Promise<RunListEntry[]> => c.runs.list().map((r) => {
     return { ...r.summary(), rerunOf: r.rerunOf }
   }))
 
@@ -185,7 +190,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     // Worst first when asked: a stable sort keeps plan order within a status.
     if (sort === 'severity') selected.sort((a, b) => a.rank - b.rank)
     const page = selected.slice(offset, offset + limit)
-    return { total: selected.length, offset, counts, checks: detailed(page.map((s) => run.checkAt(s.index)), run.plan.catalog) }
+    const body: ChecksPage = { total: selected.length, offset, counts, checks: detailed(page.map((s) => run.checkAt(s.index)), run.plan.catalog) }
+    return body
   })
 
   app.get<{ Params: { id: string, format: string } }>('/api/runs/:id/export.:format', async (req, reply) => {
@@ -204,6 +210,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     const run = c.runs.get(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     run.abort()
-    return await reply.code(202).send({ id: run.id, state: run.state })
+    const body: RunAborting = { id: run.id, state: run.state }
+    return await reply.code(202).send(body)
   })
 }

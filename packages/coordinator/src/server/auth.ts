@@ -1,8 +1,6 @@
 import { tokenMatches } from '../hub/token.js'
+import type { Access } from './api-types.js'
 import type { Coordinator } from './coordinator.js'
-
-/** What a token may do: everything, or only read. */
-export type Access = 'full' | 'read'
 
 /**
  * Checks the API token when the coordinator requires one: the join token grants everything,

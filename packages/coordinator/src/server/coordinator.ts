@@ -2,7 +2,7 @@ import os from 'node:os'
 import net from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
-import { AGENT_WS_PATH, PortcheckError, type InventoryHost, type SettingValue } from '@portcheck/protocol'
+import { AGENT_WS_PATH, PortcheckError, type InventoryHost } from '@portcheck/protocol'
 import type { LoadedCatalog } from '../catalog/load-catalog.js'
 import type { SettingValues } from '../catalog/conditions.js'
 import { applyOverrides } from '../catalog/settings.js'
@@ -12,8 +12,11 @@ import { buildPlan, type Plan, type PlannedCheck } from '../plan/expand.js'
 import type { Run, RunOptions } from '../scheduler/run.js'
 import { RunManager } from '../scheduler/run-manager.js'
 import { apiRoutes } from './api-routes.js'
+import type { RunDefaults, RunRequest } from './api-types.js'
 import { dashboardRoutes } from './dashboard-routes.js'
 import { DashboardEvents, EVENTS_PATH } from './events.js'
+
+export type { RunRequest } from './api-types.js'
 
 /** Options of {@link buildCoordinator}. */
 export interface CoordinatorOptions {
@@ -38,19 +41,6 @@ export interface CoordinatorOptions {
   runDefaults?: RunOptions & { includeOptional?: boolean }
 }
 
-/** What a run request may change for that run only. */
-export interface RunRequest {
-  includeOptional?: boolean
-  /** Setting overrides for this run. */
-  settings?: Record<string, SettingValue>
-  timeoutMs?: number
-  /** Adaptive deadlines (`--timeout auto`). */
-  adaptive?: boolean
-  concurrency?: number
-  /** Re-run only the checks of this earlier run that did not pass (skipped ones excluded). */
-  rerunOf?: string
-}
-
 /** A coordinator: HTTP API and agent hub on one server, not yet listening. */
 export interface Coordinator {
   readonly app: FastifyInstance
@@ -64,7 +54,7 @@ export interface Coordinator {
   /** Whether the API requires a token (set at listen unless given). */
   requireAuth: boolean
   /** Defaults of every run (what a run request does not say). */
-  readonly runDefaults: { timeoutMs: number, adaptive: boolean, includeOptional: boolean, concurrency: number }
+  readonly runDefaults: RunDefaults
   /** The ws:// URL agents should use; set by listen(). */
   agentUrl: string | null
   /** The http:// URL of the API and dashboard; set by listen(). */

@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import type { Logger } from 'pino'
 import { authorize } from './auth.js'
 import type { Run } from '../scheduler/run.js'
+import type { DashboardEvent } from './api-types.js'
 import type { Coordinator } from './coordinator.js'
 
 /** The WebSocket path the dashboard subscribes to. */
@@ -11,12 +12,6 @@ export const EVENTS_PATH = '/api/events'
 
 /** How often a running run's progress is pushed, at most, in ms. */
 const PROGRESS_INTERVAL_MS = 250
-
-/** An event the dashboard receives. Checks themselves are fetched through the API, aggregated. */
-export type DashboardEvent =
-  | { type: 'run', id: string, state: string, done: number, total: number, elapsedMs: number }
-  | { type: 'run-finished', id: string, verdict: string | null, exitCode: number | null }
-  | { type: 'agents' }
 
 /**
  * Live updates for dashboards: run progress (throttled), run start and end, agents joining

@@ -1,0 +1,25 @@
+/**
+ * An agent's record as the hub keeps it and `GET /api/agents` returns it. In a file of its own,
+ * free of Node imports, so that the dashboard's browser code can import the type.
+ */
+
+/** What the coordinator knows of an agent, connected or not. */
+export interface AgentRecord {
+  name: string
+  state: 'connected' | 'lost'
+  agentId: string
+  version: string
+  hostname: string
+  platform: string
+  /** The address the control connection came from. */
+  remoteAddress: string
+  bind: string | null
+  /** The agent's interface addresses, with prefix lengths, as it reported them. */
+  addresses: string[]
+  connectedAt: number
+  /** Last frame or heartbeat answer, ms since the epoch. */
+  lastSeen: number
+  disconnectedAt: number | null
+  /** Why it left, when it did. */
+  lostReason: string | null
+}

@@ -1,0 +1,133 @@
+/**
+ * The JSON the HTTP API sends (docs/reference/http-api.md), declared once: the routes return
+ * these shapes and the dashboard reads them. Types only, and nothing here may import a module
+ * that needs Node: the dashboard's browser code imports this file with `import type`.
+ */
+import type { Catalog, CatalogSource, Flow, SettingDef, SettingValue } from '@portcheck/protocol'
+import type { AgentRecord } from '../hub/agent-record.js'
+import type { CatalogRow } from '../plan/expand.js'
+import type { RunState, RunSummary, RunVerdict } from '../report/report.js'
+import type { CheckDetail, StatusCounts } from '../report/views.js'
+
+export type { AgentRecord } from '../hub/agent-record.js'
+
+/** What a token may do: everything, or only read. */
+export type Access = 'full' | 'read'
+
+/** Agent states the API reports for inventory hosts. */
+export type HostAgentState = 'connected' | 'missing' | 'lost'
+
+/** The body of every error response. */
+export interface ApiErrorBody {
+  error: {
+    /** A `PC_ERR_…` code (docs/reference/errors.md). */
+    code: string
+    message: string
+    /** One line per problem, when the request was refused for several. */
+    details?: string[]
+  }
+}
+
+/** Defaults of every run: what a run request does not say. */
+export interface RunDefaults {
+  /** Probe timeout, in ms. */
+  timeoutMs: number
+  adaptive: boolean
+  includeOptional: boolean
+  concurrency: number
+}
+
+/** `GET /api/session`: what the presented token may do, and the defaults of the next run. */
+export interface SessionResponse {
+  access: Access
+  requireAuth: boolean
+  defaults: RunDefaults
+}
+
+/** An inventory host and its agent, in `GET /api/agents`. */
+export interface HostAgentStatus {
+  name: string
+  /** The inventory address: where peers probe this host. */
+  address: string
+  roles: string[]
+  state: HostAgentState
+  /** Null while no agent of this name ever joined. */
+  agent: AgentRecord | null
+  /** The command that joins this host; viewers get it with a placeholder instead of the token. */
+  joinCommand: string
+}
+
+/** `GET /api/agents`. */
+export interface AgentsResponse {
+  /** The ws:// URL agents connect to; null before the coordinator listens. */
+  agentUrl: string | null
+  hosts: HostAgentStatus[]
+  /** Agents that joined with a name the inventory does not list. */
+  unexpected: AgentRecord[]
+}
+
+/** A catalog setting with the value runs use now. */
+export type CatalogSetting = { name: string } & SettingDef & {
+  /** Absent for a port setting without default that nothing sets. */
+  value?: SettingValue
+}
+
+/** `GET /api/catalog`. */
+export interface CatalogResponse {
+  id: string
+  title: string
+  source: CatalogSource | null
+  notes: string[]
+  roles: Catalog['roles']
+  settings: CatalogSetting[]
+  flows: Flow[]
+  rows: CatalogRow[]
+}
+
+/** The body of `POST /api/runs`: what a run request may change for that run only. */
+export interface RunRequest {
+  includeOptional?: boolean
+  /** Setting overrides for this run. */
+  settings?: Record<string, SettingValue>
+  timeoutMs?: number
+  /** Adaptive deadlines (`--timeout auto`). */
+  adaptive?: boolean
+  concurrency?: number
+  /** Re-run only the checks of this earlier run that did not pass (skipped ones excluded). */
+  rerunOf?: string
+}
+
+/** `POST /api/runs` (202). */
+export interface RunStarted {
+  id: string
+  url: string
+  /** How many checks the run holds. */
+  checks: number
+}
+
+/** One entry of `GET /api/runs`, newest first. */
+export type RunListEntry = RunSummary & {
+  /** The run whose failed checks this one repeats. */
+  rerunOf: string | null
+}
+
+/** `GET /api/runs/:id/checks`: one page of checks, with the counts of every match. */
+export interface ChecksPage {
+  /** Checks matching the filter, over all pages. */
+  total: number
+  offset: number
+  counts: StatusCounts
+  checks: CheckDetail[]
+}
+
+/** `POST /api/runs/:id/abort` (202). */
+export interface RunAborting {
+  id: string
+  state: RunState
+}
+
+/** An event of the `/api/events` WebSocket. Checks themselves are fetched through the API, aggregated. */
+export type DashboardEvent =
+  | { type: 'run', id: string, state: RunState, done: number, total: number, elapsedMs: number }
+  | { type: 'run-finished', id: string, verdict: RunVerdict | null, exitCode: number | null }
+  | { type: 'agents' }
