@@ -12,10 +12,10 @@ export const Reasons = {
     'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked.'
   },
   blocked: {
-    timeout: 'The target listener was open, and nothing arrived: the traffic was silently dropped.',
+    timeout: "The target listener was open, and nothing arrived: the traffic was silently dropped (the detail gives the unanswered attempts and the path's measured loss, which cannot explain them).",
     refused: 'The target listener was open, and the probe was refused (TCP RST or ICMP port unreachable): a firewall rejects it.',
     unreachable: 'An ICMP host, network or administratively-prohibited unreachable came back: a firewall or router refuses the path.',
-    intercepted: 'Something answered, but the target listener never saw the nonce: a DNAT, a proxy or another host took the traffic.',
+    intercepted: 'Something answered, but the target listener never saw the nonce: a DNAT, a proxy or another host took the traffic (the detail says what answered).',
     'egress-denied': "The source host's own firewall refused to send the probe (EPERM): an egress rule on the source."
   },
   inconclusive: {

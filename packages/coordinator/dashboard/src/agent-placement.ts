@@ -3,21 +3,22 @@
 // and its flows fail for a reason no firewall rule fixes.
 import type { HostAgentStatus } from '../../src/server/api-types.js'
 
-/** Bind addresses meaning "every local address": an agent bound there listens on the inventory address too. */
-const WILDCARD_BINDS: ReadonlySet<string> = new Set(['0.0.0.0', '::'])
-
 /**
  * What is wrong with where a host's agent runs, one sentence per finding: none when it runs
- * where the inventory says, or when no agent joined. Every flag the agents view shows comes
- * from here, so a new finding (the addresses an agent reports, the coordinator's own placement
- * verdict) is added in this one function.
+ * where the inventory says, or when no agent is connected. The coordinator decides (the same
+ * rule a run applies before it gives the agent anything to do); every flag the agents view
+ * shows comes from here.
  */
 export function placementFindings (host: HostAgentStatus): string[] {
+  const p = host.placement
+  if (p === null || p.placed || p.detail === null) return []
+  return [p.detail]
+}
+
+/** A remark on a placed agent that is not where its inventory address is, because the host is reached through NAT. */
+export function placementNote (host: HostAgentStatus): string | null {
   const a = host.agent
-  if (a === null) return []
-  const findings: string[] = []
-  if (a.bind !== null && !WILDCARD_BINDS.has(a.bind) && a.bind !== host.address) {
-    findings.push(`bound to ${a.bind}, not to its inventory address ${host.address}, where peers probe it`)
-  }
-  return findings
+  if (host.placement === null || !host.placement.nat || a === null) return null
+  const where = a.bind ?? a.addresses.map((c) => c.split('/')[0]).find((x) => x !== undefined && !x.startsWith('127.') && x !== '::1' && !x.startsWith('fe80:'))
+  return `reached through NAT at ${host.address}${where !== undefined ? `; its agent runs on ${where}` : ''}`
 }

@@ -2,7 +2,7 @@
 // agents view, with each inventory host's agent, whether it runs at the host's inventory
 // address, and the command that joins a missing one.
 import type { AgentRecord, AgentsResponse, HostAgentState, HostAgentStatus } from '../../src/server/api-types.js'
-import { placementFindings } from './agent-placement.js'
+import { placementFindings, placementNote } from './agent-placement.js'
 import { api } from './api.js'
 import { $, h } from './dom.js'
 import { setView } from './filters.js'
@@ -96,12 +96,13 @@ function placementCell (x: HostAgentStatus): HTMLTableCellElement {
   const a = x.agent
   if (a === null) return h('td', { class: 'mono' }, '–')
   const findings = placementFindings(x)
+  const note = placementNote(x)
   return h('td', { class: 'mono' }, `${a.remoteAddress}${a.bind !== null && a.bind !== '' ? ` (bind ${a.bind})` : ''}`,
     findings.length > 0
       ? h('div', { class: 'placement-warning' },
         h('span', { class: 'st st-inconclusive' }, h('span', { class: 'icon', 'aria-hidden': 'true', text: '!' }), ' not at its inventory address'),
         findings.map((f) => h('div', { class: 'hint', text: f })))
-      : null)
+      : note !== null ? h('div', { class: 'hint placement-note', text: note }) : null)
 }
 
 function hostRow (x: HostAgentStatus): HTMLTableRowElement {

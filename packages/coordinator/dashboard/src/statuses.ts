@@ -54,7 +54,7 @@ export function reasonMeaning (status: Status | null, reason: string | null): st
  * then the coordinator's account of that check is evidence the meaning lacks.
  */
 export function meaningDefersToDetail (status: Status | null, reason: string | null): boolean {
-  return reasonMeaning(status, reason)?.includes('(see detail)') ?? reason !== null
+  return reasonMeaning(status, reason) === null ? reason !== null : /\bdetail\b/.test(reasonMeaning(status, reason) ?? '')
 }
 
 /** The number of checks in counts. */

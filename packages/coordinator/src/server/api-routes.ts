@@ -1,9 +1,11 @@
 import { PassThrough, type Readable } from 'node:stream'
+import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { PortcheckError, formatProblem } from '@portcheck/protocol'
 import { bearerToken } from '../hub/token.js'
 import { catalogRows } from '../plan/expand.js'
 import { formatJunit } from '../report/format-junit.js'
+import { canonicalAddress, placementOf } from '../scheduler/placement.js'
 import { SEVERITY, detailed, emptyCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
 import type { Run } from '../scheduler/run.js'
 import type {
@@ -108,10 +110,18 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     // The join command carries the join token, which grants full access: viewers get a placeholder.
     const full = req.access === 'full'
     const records = new Map(c.hub.records().map((r) => [r.name, r]))
+    const owners = new Map(c.hosts.map((h) => [canonicalAddress(h.address), h.name]))
     const expected = c.hosts.map((h) => {
       const rec = records.get(h.name)
       const state: HostAgentState = rec === undefined ? 'missing' : rec.state
-      return { name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full) }
+      // Names are resolved when a run starts; here only addresses can be compared.
+      const placement = rec === undefined || rec.state !== 'connected'
+        ? null
+        : placementOf(h, net.isIP(h.address) !== 0 ? [h.address] : [], rec, (a) => owners.get(canonicalAddress(a)))
+      return {
+        name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
+        placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true }
+      }
     })
     const names = new Set(c.hosts.map((h) => h.name))
     const unexpected = [...records.values()].filter((r) => !names.has(r.name))

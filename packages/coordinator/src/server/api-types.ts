@@ -55,6 +55,12 @@ export interface HostAgentStatus {
   agent: AgentRecord | null
   /** The command that joins this host; viewers get it with a placeholder instead of the token. */
   joinCommand: string
+  /**
+   * Whether its agent runs on its inventory address (null while no agent is connected): not
+   * placed, the detail says where it runs, and its checks will be `agent-misplaced`. `nat` marks
+   * a host declared as reached through NAT, whose agent is not expected to have that address.
+   */
+  placement: { placed: boolean, detail: string | null, nat: boolean } | null
 }
 
 /** `GET /api/agents`. */
