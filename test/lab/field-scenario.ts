@@ -24,6 +24,8 @@ export interface FieldScenario {
   runs: number
   /** Loss of what every host (and the coordinator) sends, per mille. Default 0. */
   lossPermille?: number
+  /** Spare the control channel: no loss between the coordinator and the hosts. Default false. */
+  cleanControl?: boolean
   /** One-way delay between hosts, in ms (each host delays what it sends to the others by this). Default 0. */
   delayMs?: number
   /** Drop every n-th check of the mesh at its target (default 5; 0: none). */
@@ -67,7 +69,9 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
       await lab.nft(h.name, `table inet field {\n  set drops {\n    type ipv4_addr . inet_proto . inet_service\n    elements = { ${elements} }\n  }\n  chain input {\n    type filter hook input priority 0; policy accept;\n    ip saddr . meta l4proto . th dport @drops drop\n  }\n}\n`)
     }
     if ((s.lossPermille ?? 0) > 0) {
-      for (const name of ['coord', ...hosts.map((h) => h.name)]) await lab.setLoss(name, s.lossPermille as number)
+      const spare = s.cleanControl === true
+      if (!spare) await lab.setLoss('coord', s.lossPermille as number)
+      for (const h of hosts) await lab.setLoss(h.name, s.lossPermille as number, spare ? { except: [FIELD_COORDINATOR] } : {})
     }
     if ((s.delayMs ?? 0) > 0) {
       for (const h of hosts) await lab.setDelay(h.name, s.delayMs as number, { to: hosts.filter((o) => o !== h).map((o) => o.address) })
@@ -78,12 +82,16 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
     writeFileSync(file, JSON.stringify(config))
     const driver = lab.spawn('coord', process.execPath, ['--import', 'tsx', 'test/lab/field-driver.ts', file])
     await driver.waitFor(/listening/, 60_000)
-    for (const h of hosts) {
-      lab.spawn(h.name, process.execPath, [AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--token', 'field-token', '--name', h.name, '--log-level', 'error', '--log-format', 'json'])
-    }
+    const agents = hosts.map((h) =>
+      lab.spawn(h.name, process.execPath, [AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--token', 'field-token', '--name', h.name, '--log-level', 'error', '--log-format', 'json']))
     const code = await driver.exited
     if (code !== 0) throw new Error(`field driver exited ${code}\n${driver.stderr()}`)
     if (process.env.FIELD_DEBUG === '1') log(driver.stderr())
+    if (process.env.FIELD_DEBUG === '1') {
+      const { readFileSync } = await import('node:fs')
+      const cpu = agents.map((a) => { try { const f = readFileSync(`/proc/${a.child.pid as number}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []; return (Number(f[11]) + Number(f[12])) * 10 } catch { return -1 } })
+      log(`agent cpu ms (the ip-netns-exec wrapper's children): ${cpu.join(' ')}`)
+    }
     const runs = driver.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FieldRun)
     for (const r of runs) log(`run ${r.run}: ${r.wallMs} ms, ${r.falseBlocked} false blocked, ${r.inconclusive} inconclusive, ${r.trueBlocked}/${r.staged} drops blocked${r.samples.length > 0 ? `\n  ${r.samples.join('\n  ')}` : ''}`)
     return { runs, checks: checks.length, dropped: drops.length }

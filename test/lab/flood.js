@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Opens COUNT idle TCP connections to HOST:PORT and holds them, like a client that exhausts a
 // server's connections or file descriptors:
-//   flood.js HOST PORT COUNT
-// Prints "ready N" once every attempt is settled, N being the connections established (COUNT
-// if all were); the first error, if any, goes to stderr. Then holds them until killed, and
-// prints "open N" whenever one of them closes.
+//   flood.js HOST PORT COUNT [--wait] [--keep]
+// --wait: the port is not open yet; try every 5 ms until it is, then flood (a listener that a
+// run opens). --keep: reopen every connection the server closes, so COUNT stay open.
+// Prints "ready N made M" once every attempt is settled, N being the connections established
+// and held (COUNT if all were), M all connections established so far; the first error, if any,
+// goes to stderr. Then holds them until killed, and prints "open N" whenever one of them
+// closes (with --keep, "made M" every 200 ms).
 import net from 'node:net'
 
 // Attempts in flight at once: a burst of thousands of SYNs would overflow the listener's SYN
@@ -12,7 +15,9 @@ import net from 'node:net'
 const PARALLEL = 128
 const CONNECT_TIMEOUT_MS = 10_000
 
-const [host, portText, countText] = process.argv.slice(2)
+const [host, portText, countText, ...flags] = process.argv.slice(2)
+const waitOpen = flags.includes('--wait')
+const keep = flags.includes('--keep')
 const port = Number(portText)
 const count = Number(countText)
 if (host === undefined || !Number.isInteger(port) || !Number.isInteger(count) || count < 1) {
@@ -21,6 +26,7 @@ if (host === undefined || !Number.isInteger(port) || !Number.isInteger(count) ||
 }
 
 const held = new Set()
+let made = 0
 let firstError = null
 let ready = false
 
@@ -43,11 +49,25 @@ function connectOne () {
       sock.once('close', () => {
         held.delete(sock)
         if (ready) process.stdout.write(`open ${held.size}\n`)
+        if (keep) void connectOne()
       })
       held.add(sock)
+      made++
       resolve()
     })
   })
+}
+
+if (waitOpen) {
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const s = net.connect({ host, port })
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (open) break
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }
 
 let next = 0
@@ -60,5 +80,7 @@ async function worker () {
 await Promise.all(Array.from({ length: Math.min(PARALLEL, count) }, worker))
 ready = true
 if (firstError !== null) process.stderr.write(`${count - held.size} of ${count} failed, first: ${firstError.message}\n`)
-process.stdout.write(`ready ${held.size}\n`)
+process.stdout.write(`ready ${held.size} made ${made}\n`)
+// With --keep, how many the server made us reopen so far.
+if (keep) setInterval(() => process.stdout.write(`made ${made}\n`), 200)
 setInterval(() => {}, 1 << 30)

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { pino as pinoLogger } from 'pino'
 
 const CLI = 'packages/coordinator/bin/portcheck.js'
 
@@ -76,3 +77,41 @@ t.test('plan and catalog commands', async (t) => {
   const validate = await cli(['catalog', 'validate', 'examples/demo/catalog.yaml'])
   t.match(validate, { code: 0, stdout: /valid catalog "demo" \(4 roles, 6 flows\)/ })
 })
+
+t.test('Ctrl-C during a run: the report says interrupted, with the exit code the process exits with, and no agent lost', async (t) => {
+  // 127.48.0.x: this file's. db2's udp/15405 answers nothing, so the run is still probing when interrupted.
+  const { startAgent } = await import('../../packages/agent/src/index.js')
+  const { default: dgram } = await import('node:dgram')
+  const dir = t.testdir()
+  const inv = path.join(dir, 'hosts.yaml')
+  const hosts = [['lb1', 11, 'lb'], ['app1', 12, 'app'], ['app2', 13, 'app'], ['db1', 14, 'db'], ['db2', 15, 'db']] as const
+  writeFileSync(inv, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${hosts.map(([n, i, r]) => `  - { name: ${n}, address: 127.48.0.${i}, roles: [${r}]${n === 'db2' ? ', nat: true' : ''} }`).join('\n')}\n`)
+  const silentSock = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => silentSock.bind(15405, '127.48.0.15', resolve))
+  t.teardown(() => silentSock.close())
+  const child = spawn(process.execPath, [CLI, 'run', '-i', inv, '--listen', '127.0.0.1:0', '--token', 'cli-token', '--wait', '30', '--timeout', '5000', '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  const agents: Array<ReturnType<typeof startAgent>> = []
+  t.teardown(() => Promise.all(agents.map((a) => a.close())))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  child.stderr.on('data', (d: Buffer) => {
+    const before = stderr
+    stderr += d.toString()
+    const url = /--coordinator (ws:\/\/127\.0\.0\.1:\d+)/.exec(stderr)
+    if (url !== null && !/--coordinator ws/.test(before) && agents.length === 0) {
+      for (const [name, i] of hosts) agents.push(startAgent({ coordinator: url[1] as string, token: 'cli-token', name, bind: `127.48.0.${name === 'db2' ? 25 : i}`, logger: silentLogger(), reconnectMinMs: 100 }))
+    }
+    if (/"msg":"run started"/.test(stderr) && !/"msg":"run started"/.test(before)) setTimeout(() => child.kill('SIGINT'), 400)
+  })
+  const code = await exited
+  t.equal(code, 130, 'the process exits 130')
+  t.match(stdout, /INTERRUPTED: the run was stopped before it finished; .* \(exit 130\)/, 'the report prints the exit code the process exits with')
+  t.notMatch(stdout, /lost:/, 'the connected agents are not reported lost')
+  t.match(stdout, /aborted/, 'what was not finished is aborted')
+})
+
+function silentLogger (): import('pino').Logger {
+  return pinoLogger({ level: 'silent' })
+}

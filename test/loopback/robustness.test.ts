@@ -144,3 +144,23 @@ t.test('the report never contradicts itself: an agent leaving while the listener
   t.match(report, { summary: { blocked: 1 }, verdict: 'blocked', exitCode: 1 }, 'and the summary agrees with the check')
   t.same(report.agents.lost, [], 'app1 left after the verdicts: not counted as lost for this run')
 })
+
+t.test('a run aborted before it began sends nothing to any agent', async (t) => {
+  const hosts = [{ name: 'lb1', address: '127.45.0.21', roles: ['lb'] }, { name: 'app1', address: '127.45.0.22', roles: ['app'] }]
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })
+  const seen: string[] = []
+  const clients = await Promise.all(hosts.map(async (h) => {
+    const ws = await rawClient(c)
+    ws.on('message', (d) => seen.push(String((JSON.parse(String(d)) as { type: string }).type)))
+    ws.send(hello(h.name, `i-${h.name}`))
+    return ws
+  }))
+  t.teardown(() => { for (const ws of clients) ws.terminate() })
+  while (c.hub.connectedNames().length < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+  const run = c.startRun({ timeoutMs: 500 })
+  run.abort()
+  const report = await c.runs.wait(run)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(seen.filter((x) => x !== 'welcome'), [], 'no run-start, no run-end: nothing was asked of any agent')
+  t.match(report, { state: 'aborted', exitCode: 130, agents: { lost: [] } })
+})

@@ -152,3 +152,51 @@ t.test('the agent reconnects with backoff when the coordinator drops it, as the 
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.same(registrations, ['a1', 'a2', 'a3'], 'registered again each time')
 })
+
+/** Server-to-client WebSocket text frames (unmasked), written in one TCP write: the agent reads them in one read. */
+function oneRead (ws: WebSocket, msgs: CoordinatorMessage[]): void {
+  const frames = msgs.map((m) => {
+    const payload = Buffer.from(JSON.stringify(m))
+    const head = payload.length < 126 ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff])
+    return Buffer.concat([head, payload])
+  })
+  ;(ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.concat(frames))
+}
+
+t.test('run-start and run-end in one read: the run is cancelled before any listener opens', async (t) => {
+  const fake = await joined(t)
+  oneRead(await fake.agent(), [
+    { type: 'run-start', runId: 'r5', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25006 }, { protocol: 'udp', port: 25007 }] },
+    { type: 'run-end', runId: 'r5' }
+  ])
+  t.match(await fake.next('run-closed'), { runId: 'r5' })
+  const ready = await Promise.race([fake.next('run-ready').then(() => 'run-ready'), new Promise((resolve) => setTimeout(() => resolve('none'), 300))])
+  t.equal(ready, 'none', 'no run-ready for a cancelled run')
+  t.equal((await tcpAttempt(25006)).code, 'ECONNREFUSED', 'and no listener left open')
+})
+
+t.test('two run-starts in one read: the first is closed, the second opens the same ports once they are free', async (t) => {
+  const fake = await joined(t)
+  oneRead(await fake.agent(), [
+    { type: 'run-start', runId: 'r6', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25008 }] },
+    { type: 'run-start', runId: 'r7', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25008 }] }
+  ])
+  const ready = await fake.next('run-ready')
+  t.match(ready, { runId: 'r7', listeners: [{ protocol: 'tcp', port: 25008, state: 'open' }] }, 'the second run gets its port')
+  const stray = await Promise.race([fake.next('run-ready').then((m) => (m as { runId: string }).runId), new Promise((resolve) => setTimeout(() => resolve('none'), 300))])
+  t.equal(stray, 'none', 'the first run never opened anything')
+  fake.send({ type: 'run-end', runId: 'r7' })
+  await fake.next('run-closed')
+  t.equal((await tcpAttempt(25008)).code, 'ECONNREFUSED', 'closed at the end of the second run: nothing orphaned')
+})
+
+t.test('run orders before welcome are ignored', async (t) => {
+  const fake = await fakeCoordinator(t)
+  const agent = startAgent({ coordinator: fake.url, token: 'x', name: 'n3', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
+  t.teardown(() => agent.close())
+  await fake.next('hello')
+  fake.send({ type: 'run-start', runId: 'r8', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25009 }] })
+  const ready = await Promise.race([fake.next('run-ready').then(() => 'run-ready'), new Promise((resolve) => setTimeout(() => resolve('none'), 300))])
+  t.equal(ready, 'none', 'no listener for a coordinator that has not welcomed the agent')
+  t.equal((await tcpAttempt(25009)).code, 'ECONNREFUSED')
+})

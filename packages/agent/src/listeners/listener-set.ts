@@ -40,13 +40,14 @@ export interface ListenerSink {
 }
 
 /**
- * The listeners of one run on one agent: the ordered ones, and a reference listener on a port of
- * the system's choosing, where the run's sources measure their path to this host.
+ * The listeners of one run on one agent: the ordered ones, and a reference listener (UDP, on a
+ * port of the system's choosing) that acknowledges any probe datagram, where the run's sources
+ * measure the round trip and loss of their path to this host.
  */
 export class ListenerSet {
   private readonly open = new Map<string, Listener>()
   private readonly pending = new PendingConnections()
-  private reference: TcpListener | null = null
+  private reference: UdpListener | null = null
   private closed = false
 
   constructor (private readonly host: string, private readonly sink: ListenerSink) {}
@@ -89,7 +90,7 @@ export class ListenerSet {
 
   private async openReference (): Promise<number | null> {
     if (this.closed) return null
-    const ref = new TcpListener(0, this.pending, null)
+    const ref = new UdpListener(0, null)
     try {
       const port = await ref.listen(this.host)
       if (this.closed) { await ref.close(); return null }

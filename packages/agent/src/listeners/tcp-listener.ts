@@ -33,9 +33,9 @@ export class TcpListener {
   private readonly conns = new Set<Conn>()
 
   /**
-   * @param port the port to listen on (0 for any: the reference listener)
+   * @param port the port to listen on
    * @param pending the run's registry of connections still waiting for a nonce (flood bound)
-   * @param sink where to report, or null for a reference listener (it only acknowledges)
+   * @param sink where to report, or null to only acknowledge
    */
   constructor (readonly port: number, private readonly pending: PendingConnections, private readonly sink: TcpListenerSink | null) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))

@@ -15,7 +15,11 @@ export class UdpListener {
   private socket: dgram.Socket | null = null
   private readonly seen = new Set<string>()
 
-  constructor (readonly port: number, private readonly onReceipt: (r: Receipt) => void) {}
+  /**
+   * @param port the port to listen on (0 for any: the reference listener)
+   * @param onReceipt where nonces are reported, or null for the reference listener, which only acknowledges
+   */
+  constructor (readonly port: number, private readonly onReceipt: ((r: Receipt) => void) | null) {}
 
   /** Binds; rejects with the system error (EADDRINUSE, EACCES, ...). Resolves with the bound port. */
   listen (host: string): Promise<number> {
@@ -52,7 +56,7 @@ export class UdpListener {
   private receive (msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const line = parseProbe(msg)
     if (line === null || this.socket === null) return
-    if (!this.seen.has(line.nonce)) {
+    if (this.onReceipt !== null && !this.seen.has(line.nonce)) {
       if (this.seen.size >= MAX_REMEMBERED) this.seen.clear()
       this.seen.add(line.nonce)
       this.onReceipt({ protocol: 'udp', port: this.port, nonce: line.nonce, address: normalizeAddress(rinfo.address), remotePort: rinfo.port })

@@ -1,5 +1,9 @@
-import { MAX_ATTEMPTS_PER_ROUND, type ProbeOrder } from '@portcheck/protocol'
-import { MIN_SPACING_MS, type PathTable } from './path-table.js'
+import { MAX_ATTEMPTS_PER_ROUND, attemptsNeeded, type ProbeOrder } from '@portcheck/protocol'
+import { EVIDENCE_MARGIN, MIN_SPACING_MS, type PathTable } from './path-table.js'
+
+/** Attempts started beyond what the evidence asks for, in case the last windows do not close before the timeout. */
+const SPARE_ATTEMPTS = EVIDENCE_MARGIN + 2
+const NOTHING_MEASURED = { attempts: 0, failed: 0 }
 
 /** Caps the sockets all probes of an agent hold at once, so a big run never meets EMFILE. */
 export class SocketBudget {
@@ -26,12 +30,18 @@ export interface ProbeContext {
   /** This run's measurements, per target host and protocol. */
   paths: PathTable
   sockets: SocketBudget
+  /**
+   * Called when a probe to `host` has an unanswered attempt: its verdict will rest on the path's
+   * measured loss, so the path is to be measured (reference exchanges) if it is not yet.
+   */
+  measure: (host: string) => void
 }
 
 /**
  * Paces the attempts of one probe and says when to give up. An attempt (a TCP connection, a UDP
- * datagram) counts as unanswered once it ended without our acknowledgement or its path's answer
- * window has passed; the next one starts a quarter window after the last. The probe gives up:
+ * datagram) counts as unanswered once it ended without our acknowledgement, or its path's answer
+ * window passed since it started (or since its TCP handshake completed) without one; the next
+ * one starts a quarter window after the last. The probe gives up:
  * - at its order's timeout, always;
  * - with `need` (a re-probe), once that many attempts went unanswered;
  * - with adaptive timing, once the unanswered attempts are evidence of a drop on the path's
@@ -42,11 +52,14 @@ export interface ProbeContext {
  */
 export class AttemptClock {
   private readonly starts: number[] = []
+  /** When each attempt last made progress: its start, or its completed handshake. */
+  private readonly marks: number[] = []
   private readonly ended: boolean[] = []
   private readonly t0 = performance.now()
   private timer: NodeJS.Timeout | undefined
   private immediate: NodeJS.Immediate | undefined
   private stopped = false
+  private measuring = false
   /** Set by the probe when no further attempt makes sense (a TCP port held by another process connected). */
   noMore = false
 
@@ -78,6 +91,14 @@ export class AttemptClock {
     return this.starts[seq - 1] ?? this.t0
   }
 
+  /**
+   * Attempt `seq` made progress (a TCP handshake completed): it has a whole window again from
+   * now for our acknowledgement, the data round trip, before it counts as unanswered.
+   */
+  progress (seq: number): void {
+    if (seq >= 1 && seq <= this.marks.length) this.marks[seq - 1] = performance.now()
+  }
+
   /** Marks attempt `seq` as ended without an answer (closed, reset, timed out by the kernel). */
   endAttempt (seq: number): void {
     if (this.ended[seq - 1] === true) return
@@ -85,12 +106,22 @@ export class AttemptClock {
     this.schedule(0)
   }
 
+  /**
+   * How long an attempt is given, in ms: the path's answer window, but never more than a third
+   * of the probe's timeout, so that attempts made early in a probe can count. A path slower
+   * than that needs a longer timeout anyway; its checks then come out `lossy-path`, not wrong.
+   */
+  private window (): { ms: number, measured: boolean } {
+    const w = this.ctx.paths.window(this.order.host, this.order.protocol)
+    return { ms: Math.min(w.ms, this.order.timeoutMs / 3), measured: w.measured }
+  }
+
   /** Attempts that went unanswered, as of now. */
   unanswered (): number {
-    const w = this.ctx.paths.window(this.order.host, this.order.protocol).ms
+    const w = this.window().ms
     const now = performance.now()
     let k = 0
-    for (let i = 0; i < this.starts.length; i++) if (this.ended[i] === true || now - (this.starts[i] as number) >= w) k++
+    for (let i = 0; i < this.marks.length; i++) if (this.ended[i] === true || now - (this.marks[i] as number) >= w) k++
     return k
   }
 
@@ -112,8 +143,9 @@ export class AttemptClock {
     const elapsed = now - this.t0
     const paths = this.ctx.paths
     const { host, protocol, need, timeoutMs } = this.order
-    const w = paths.window(host, protocol)
+    const w = this.window()
     const k = this.unanswered()
+    if (k > 0 && !this.measuring) { this.measuring = true; this.ctx.measure(host) }
     const enough = need !== undefined ? k >= need : w.measured && paths.enough(host, protocol, k)
     if (elapsed >= timeoutMs || (enough && (need !== undefined || this.ctx.adaptive))) {
       this.immediate = setImmediate(() => {
@@ -127,22 +159,31 @@ export class AttemptClock {
       return
     }
     const spacing = Math.max(MIN_SPACING_MS, w.ms / 4)
+    // As many attempts as the evidence asks for on what the path has shown so far (the prior
+    // alone before it is measured), and a couple more whose windows may not close in time: more
+    // would only load both hosts. A worse measurement later asks for more.
+    const sample = paths.sample(host, protocol)
+    const wanted = need ?? Math.min(MAX_ATTEMPTS_PER_ROUND, attemptsNeeded(sample ?? NOTHING_MEASURED, MAX_ATTEMPTS_PER_ROUND) + SPARE_ATTEMPTS)
     const last = this.starts.length === 0 ? Number.NEGATIVE_INFINITY : this.starts[this.starts.length - 1] as number
-    const more = !enough && !this.noMore && this.starts.length < Math.min(MAX_ATTEMPTS_PER_ROUND, need ?? Number.POSITIVE_INFINITY)
+    const more = !enough && !this.noMore && this.starts.length < wanted
     let next = this.t0 + timeoutMs
     if (more) {
       if (now - last >= spacing) {
         const seq = this.starts.length + 1
         if (this.startAttempt(seq)) {
           this.starts.push(performance.now())
+          this.marks.push(performance.now())
           next = Math.min(next, performance.now() + spacing)
         } else next = Math.min(next, now + MIN_SPACING_MS)
       } else next = Math.min(next, last + spacing)
     }
-    // Wake when the oldest attempt not yet counted reaches its window.
-    for (let i = 0; i < this.starts.length; i++) {
-      const at = (this.starts[i] as number) + w.ms
-      if (this.ended[i] !== true && at > now) { next = Math.min(next, at); break }
+    // The path's figures keep coming in (other probes, reference exchanges): with adaptive timing,
+    // look again every so often whether they now make the silence evidence enough.
+    if (this.ctx.adaptive) next = Math.min(next, now + Math.max(50, w.ms / 2))
+    // Wake when the next attempt not yet counted reaches its window.
+    for (let i = 0; i < this.marks.length; i++) {
+      const at = (this.marks[i] as number) + w.ms
+      if (this.ended[i] !== true && at > now) next = Math.min(next, at)
     }
     this.schedule(next - performance.now())
   }

@@ -17,6 +17,9 @@ export const MIN_SPACING_MS = 15
  */
 export const UNMEASURED_WINDOW_MS = 250
 
+/** Unanswered attempts a probe makes beyond the evidence its own figures ask for (see {@link PathTable.enough}). */
+export const EVIDENCE_MARGIN = 2
+
 /** RFC 6298 smoothed round trip and its variation. */
 class Estimator {
   srtt = 0
@@ -82,8 +85,9 @@ export class PathTable {
   }
 
   /**
-   * Records an answered probe: its attempt `seq` (1-based) was answered first, `rttMs` after that
-   * attempt started, so the `seq - 1` attempts before it went unanswered.
+   * Records an answered probe: its attempt `seq` (1-based) was answered first (UDP: our
+   * acknowledgement; TCP: the handshake), `rttMs` after that attempt started, so the `seq - 1`
+   * attempts before it went unanswered.
    */
   answered (host: string, proto: Proto, seq: number, rttMs: number): void {
     const s = this.state(host, proto)
@@ -93,13 +97,27 @@ export class PathTable {
     this.slowestRto = Math.max(this.slowestRto, s.rtt.rto())
   }
 
+  /**
+   * Records one reference datagram: answered `rttMs` after it was sent, or lost (unanswered for
+   * a whole answer window). Each is one attempt of the path's loss sample.
+   */
+  record (host: string, answeredAfterMs: number | null): void {
+    const s = this.state(host, 'udp')
+    s.loss.attempts++
+    if (answeredAfterMs === null) s.loss.failed++
+    else {
+      s.rtt.add(answeredAfterMs)
+      this.slowestRto = Math.max(this.slowestRto, s.rtt.rto())
+    }
+  }
+
   private estimator (host: string, proto: Proto): { rto: number } | null {
     const own = this.paths.get(this.key(host, proto))
     if (own !== undefined && own.rtt.samples > 0) return { rto: own.rtt.rto() }
-    // The other protocol's round trip is the same path: TCP's handshake-and-data exchange takes
-    // about twice a UDP exchange, so borrow it scaled that way.
+    // The other protocol's round trip is the same path's: a TCP handshake and a UDP exchange
+    // are both one round trip.
     const other = this.paths.get(this.key(host, proto === 'tcp' ? 'udp' : 'tcp'))
-    if (other !== undefined && other.rtt.samples > 0) return { rto: proto === 'tcp' ? 2 * other.rtt.rto() : other.rtt.rto() }
+    if (other !== undefined && other.rtt.samples > 0) return { rto: other.rtt.rto() }
     return null
   }
 
@@ -108,23 +126,19 @@ export class PathTable {
     const e = this.estimator(host, proto)
     if (e !== null) return { ms: Math.max(MIN_WINDOW_MS, e.rto), measured: true }
     const hint = this.hints.get(host) ?? 0
-    return { ms: Math.max(UNMEASURED_WINDOW_MS, 4 * this.slowestRto, (proto === 'tcp' ? 4 : 2) * hint), measured: false }
+    return { ms: Math.max(UNMEASURED_WINDOW_MS, 4 * this.slowestRto, 2 * hint), measured: false }
   }
 
   /**
-   * The loss sample a silent probe on this path is judged against: the path's own once it has
-   * {@link MIN_PATH_SAMPLE} answered attempts; for UDP, the same host's TCP figures when larger
-   * (a TCP attempt needs twice the packets, so its loss is the higher one); otherwise null.
+   * The loss sample a silent probe to a host is judged against: what both protocols measured on
+   * the path (a TCP handshake and a UDP exchange are both one round trip, two packets), once
+   * that is {@link MIN_PATH_SAMPLE} answered attempts; null before.
    */
-  sample (host: string, proto: Proto): LossSample | null {
-    const own = this.paths.get(this.key(host, proto))?.loss
-    if (own !== undefined && own.attempts >= MIN_PATH_SAMPLE) return own
-    if (proto === 'udp') {
-      const tcp = this.paths.get(this.key(host, 'tcp'))?.loss
-      if (tcp !== undefined && tcp.attempts >= MIN_PATH_SAMPLE) return tcp
-      if (own !== undefined && tcp !== undefined && own.attempts + tcp.attempts >= MIN_PATH_SAMPLE) return addSamples(own, tcp)
-    }
-    return null
+  sample (host: string, _proto: Proto): LossSample | null {
+    const tcp = this.paths.get(this.key(host, 'tcp'))?.loss ?? { attempts: 0, failed: 0 }
+    const udp = this.paths.get(this.key(host, 'udp'))?.loss ?? { attempts: 0, failed: 0 }
+    const both = addSamples(tcp, udp)
+    return both.attempts >= MIN_PATH_SAMPLE ? both : null
   }
 
   /** Answered attempts measured on a path so far. */
@@ -132,10 +146,15 @@ export class PathTable {
     return this.paths.get(this.key(host, proto))?.loss.attempts ?? 0
   }
 
-  /** True if `unanswered` attempts on this path are evidence enough of a drop, on its own measured loss. */
+  /**
+   * True if `unanswered` attempts on this path are evidence enough of a drop, on its own measured
+   * loss, with {@link EVIDENCE_MARGIN} attempts to spare: the coordinator judges on the figures of
+   * the end-of-probing barrier, which may show a little more loss than these, and a probe stopped
+   * short of its evidence costs a whole round of re-probing.
+   */
   enough (host: string, proto: Proto, unanswered: number): boolean {
     const sample = this.sample(host, proto)
-    return sample !== null && isEvidenceOfDrop(unanswered, sample)
+    return sample !== null && isEvidenceOfDrop(unanswered - EVIDENCE_MARGIN, sample)
   }
 
   /** Every path's figures, for the coordinator. */

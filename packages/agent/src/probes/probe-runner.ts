@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import type { ProbeOrder, ProbeResult, Proto, ReferenceEndpoint } from '@portcheck/protocol'
+import type { ProbeOrder, ProbeResult, ReferenceEndpoint } from '@portcheck/protocol'
 import { SocketBudget, type ProbeContext } from './attempt-clock.js'
 import { PathTable } from './path-table.js'
+import { ReferenceStream } from './reference-stream.js'
 import { Resolver, type LookupFn } from './resolver.js'
 import { tcpProbe } from './tcp-probe.js'
 import { udpProbe } from './udp-probe.js'
@@ -13,10 +13,6 @@ export type ProbeFn = (order: ProbeOrder, address: string, localAddress: string 
 const byProtocol: ProbeFn = (order, address, localAddress, signal, ctx) =>
   order.protocol === 'tcp' ? tcpProbe(order, address, localAddress, signal, ctx) : udpProbe(order, address, localAddress, signal, ctx)
 
-/** Answered reference attempts a path needs; the reference exchanges stop there. */
-const REFERENCE_SAMPLE = 40
-/** Reference exchanges in flight at once per host. */
-const REFERENCE_PARALLEL = 4
 
 /** Options of {@link ProbeRunner}. */
 export interface ProbeRunnerOptions {
@@ -53,12 +49,11 @@ export class ProbeRunner {
   /** Probes queued or running, per target host. */
   private readonly pendingByHost = new Map<string, number>()
   private readonly refs = new Map<string, number>()
-  private readonly refRunning = new Map<string, number>()
-  private readonly refDead = new Set<string>()
-  private refTimeoutMs = 3000
+  /** Each host's reference stream, the last one started (null while its name resolves). */
+  private readonly streams = new Map<string, ReferenceStream | null>()
 
   constructor (private readonly opts: ProbeRunnerOptions) {
-    this.ctx = { adaptive: false, paths: this.paths, sockets: new SocketBudget(opts.socketBudget) }
+    this.ctx = { adaptive: false, paths: this.paths, sockets: new SocketBudget(opts.socketBudget), measure: (host) => this.reference(host) }
     this.resolver = new Resolver(opts.lookup)
     this.probe = opts.probe ?? byProtocol
   }
@@ -75,9 +70,7 @@ export class ProbeRunner {
     for (const o of orders) {
       this.queue.push(o)
       this.pendingByHost.set(o.host, (this.pendingByHost.get(o.host) ?? 0) + 1)
-      this.refTimeoutMs = o.timeoutMs
     }
-    for (const host of new Set(orders.map((o) => o.host))) for (let i = 0; i < REFERENCE_PARALLEL; i++) this.reference(host)
     this.pump()
   }
 
@@ -96,6 +89,7 @@ export class ProbeRunner {
     this.queue.length = 0
     this.head = 0
     this.controller.abort()
+    for (const s of this.streams.values()) s?.stop()
   }
 
   private get stopped (): boolean {
@@ -133,25 +127,20 @@ export class ProbeRunner {
   }
 
   /**
-   * Exchanges with a host's reference listener, one probe after another, while probes to the host
-   * are pending and its path has fewer than {@link REFERENCE_SAMPLE} answered attempts. A reference
-   * probe that goes unanswered means the reference port is not reachable: no more are sent.
+   * Measures the path to a host on its reference listener, from the moment a probe to it has an
+   * unanswered attempt, while probes to it are pending (see {@link ReferenceStream}).
    */
   private reference (host: string): void {
     const port = this.refs.get(host)
-    const running = this.refRunning.get(host) ?? 0
-    if (port === undefined || running >= REFERENCE_PARALLEL || this.refDead.has(host) || this.stopped) return
-    if ((this.pendingByHost.get(host) ?? 0) === 0 || this.paths.measuredAttempts(host, 'tcp' satisfies Proto) >= REFERENCE_SAMPLE) return
-    this.refRunning.set(host, running + 1)
-    const order: ProbeOrder = { id: 0, protocol: 'tcp', host, port, nonce: randomBytes(12).toString('base64url'), timeoutMs: this.refTimeoutMs }
-    void this.resolver.resolve(host).then(async (target) => {
-      if ('error' in target || this.stopped) return null
-      // Reference probes never stop early: their answers are the measurement.
-      return await tcpProbe(order, target.address, this.opts.localAddress, this.controller.signal, { ...this.ctx, adaptive: false })
-    }).then((result) => {
-      this.refRunning.set(host, (this.refRunning.get(host) ?? 1) - 1)
-      if (result === null || result.echo !== 'ours') { this.refDead.add(host); return }
-      setTimeout(() => this.reference(host), this.paths.window(host, 'tcp').ms / 4).unref()
+    const current = this.streams.get(host)
+    if (port === undefined || this.stopped || current === null || current?.running === true || current?.dead === true) return
+    // Resolving: nothing may start a second stream meanwhile.
+    this.streams.set(host, null)
+    void this.resolver.resolve(host).then((target) => {
+      if ('error' in target || this.stopped) { this.streams.delete(host); return }
+      const stream = new ReferenceStream(host, target.address, port, this.opts.localAddress, this.paths, () => (this.pendingByHost.get(host) ?? 0) > 0 && !this.stopped)
+      this.streams.set(host, stream)
+      stream.start()
     })
   }
 }

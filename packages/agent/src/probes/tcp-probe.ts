@@ -34,6 +34,8 @@ export function tcpProbe (order: ProbeOrder, address: string, localAddress: stri
     const attempts: Attempt[] = []
     let settled = false
     let otherBytes = false
+    /** The first attempt whose handshake completed: how the path's loss and round trip are measured. */
+    let firstHandshake = 0
 
     const closeAttempt = (a: Attempt): void => {
       if (a.closed) return
@@ -70,6 +72,13 @@ export function tcpProbe (order: ProbeOrder, address: string, localAddress: stri
         if (settled) return
         a.connected = true
         a.localPort = socket.localPort ?? null
+        // The handshake is one round trip, like a UDP exchange: it measures the path. The attempts
+        // before it that never completed theirs are its loss.
+        if (firstHandshake === 0) {
+          firstHandshake = seq
+          ctx.paths.answered(order.host, 'tcp', seq, round(performance.now() - clock.startedAt(seq)))
+        }
+        clock.progress(seq)
         // A port another process holds: the completed handshake is all there is to see.
         if (order.held === true) {
           finish({ outcome: 'connected', latencyMs: round(performance.now() - clock.startedAt(seq)), echo: 'none', connected: connectedPorts() }, 0)
@@ -84,9 +93,7 @@ export function tcpProbe (order: ProbeOrder, address: string, localAddress: stri
         if (nl === -1 && a.buf.length < MAX_PROBE_BYTES) return
         const ack = parseAck(nl === -1 ? a.buf : a.buf.subarray(0, nl + 1))
         if (ack !== null && ack.nonce === order.nonce) {
-          const rtt = round(performance.now() - clock.startedAt(seq))
-          ctx.paths.answered(order.host, 'tcp', seq, rtt)
-          finish({ outcome: 'connected', latencyMs: rtt, echo: 'ours', answered: seq }, seq - 1)
+          finish({ outcome: 'connected', latencyMs: round(performance.now() - clock.startedAt(seq)), echo: 'ours', answered: seq }, seq - 1)
           return
         }
         // Our listeners answer nothing but the acknowledgement: these bytes came from something else.

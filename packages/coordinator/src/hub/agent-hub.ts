@@ -15,6 +15,8 @@ export type { AgentRecord } from './agent-record.js'
 /** One registered agent's live control connection. */
 export class AgentConnection {
   alive = true
+  /** Heartbeats in a row that got no answer (a pong or any frame). */
+  missed = 0
   /** Smoothed round trip of the control channel's heartbeat, in ms; null until measured. */
   rttMs: number | null = null
   private pingSentAt = 0
@@ -69,7 +71,7 @@ export interface AgentHubOptions {
   /** The join token agents must present. */
   token: string
   logger: Logger
-  /** Heartbeat ping interval, in ms; an agent that misses one is dropped. Default 10000. */
+  /** Heartbeat ping interval, in ms; an agent that misses three in a row is dropped. Default 10000. */
   heartbeatMs?: number
   /** Time an agent has to say hello after connecting, in ms. Default 10000. */
   helloTimeoutMs?: number
@@ -82,6 +84,9 @@ interface HubEvents {
 }
 
 let nextAgentId = 1
+
+/** Heartbeats in a row an agent may miss before the coordinator drops it. */
+const MISSED_HEARTBEATS = 3
 
 /**
  * Accepts agent connections on the coordinator's HTTP server (`noServer` mode): checks the
@@ -157,8 +162,11 @@ export class AgentHub extends EventEmitter<HubEvents> {
 
   private beat (): void {
     for (const conn of this.live.values()) {
-      if (!conn.alive) {
-        this.logger.warn({ agent: conn.name }, 'agent missed its heartbeat; dropping it')
+      conn.missed = conn.alive ? 0 : conn.missed + 1
+      // Three in a row, as agents do: on a lossy link one pong can sit behind TCP retransmissions
+      // for seconds, and an agent dropped for that would turn its checks into agent-lost.
+      if (conn.missed >= MISSED_HEARTBEATS) {
+        this.logger.warn({ agent: conn.name, missed: conn.missed }, 'agent missed its heartbeats; dropping it')
         conn.terminate()
         continue
       }

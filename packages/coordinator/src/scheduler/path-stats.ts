@@ -3,6 +3,7 @@ import {
   type LossSample, type PathFigures, type Proto
 } from '@portcheck/protocol'
 
+
 /** Which measurements a check's evidence was judged against. */
 export type SampleScope = 'path' | 'source' | 'target' | 'none'
 
@@ -33,38 +34,38 @@ export class PathStats {
     for (const f of figures) m.set(`${f.protocol}|${f.host}`, f)
   }
 
-  private own (source: string, host: string, proto: Proto): PathFigures | undefined {
-    return this.bySource.get(source)?.get(`${proto}|${host}`)
-  }
-
-  private sourceWide (source: string, proto: Proto): LossSample {
+  /** One path's figures, both protocols together (a TCP handshake and a UDP exchange are both one round trip). */
+  private own (source: string, host: string): { sample: LossSample, rttMs: number | null } {
     const m = this.bySource.get(source)
-    if (m === undefined) return EMPTY
-    return addSamples(...[...m.values()].filter((f) => f.protocol === proto))
+    const tcp = m?.get(`tcp|${host}`)
+    const udp = m?.get(`udp|${host}`)
+    return { sample: addSamples(tcp ?? EMPTY, udp ?? EMPTY), rttMs: tcp?.rttMs ?? udp?.rttMs ?? null }
   }
 
-  private targetWide (host: string, proto: Proto): LossSample {
+  private sourceWide (source: string): LossSample {
+    const m = this.bySource.get(source)
+    return m === undefined ? EMPTY : addSamples(...m.values())
+  }
+
+  private targetWide (host: string): LossSample {
     const all: LossSample[] = []
     for (const m of this.bySource.values()) {
-      const f = m.get(`${proto}|${host}`)
-      if (f !== undefined) all.push(f)
+      for (const proto of ['tcp', 'udp'] as const) {
+        const f = m.get(`${proto}|${host}`)
+        if (f !== undefined) all.push(f)
+      }
     }
     return addSamples(...all)
   }
 
-  /** The sample a silent check from `source` to `host` over `proto` is judged against. */
-  judge (source: string, host: string, proto: Proto): JudgedSample {
-    const own = this.own(source, host, proto)
-    // A UDP exchange is two packets, a TCP one at least four: TCP's loss bounds UDP's from above.
-    const tcp = proto === 'udp' ? this.own(source, host, 'tcp') : undefined
-    const rttMs = own?.rttMs ?? tcp?.rttMs ?? null
-    if (own !== undefined && own.attempts >= MIN_PATH_SAMPLE) return { sample: own, scope: 'path', rttMs }
-    if (tcp !== undefined && tcp.attempts >= MIN_PATH_SAMPLE) return { sample: tcp, scope: 'path', rttMs }
-    const ownScope: SampleScope = own !== undefined && own.attempts > 0 ? 'path' : 'none'
+  /** The sample a silent check from `source` to `host` is judged against. */
+  judge (source: string, host: string, _proto: Proto): JudgedSample {
+    const own = this.own(source, host)
+    if (own.sample.attempts >= MIN_PATH_SAMPLE) return { sample: own.sample, scope: 'path', rttMs: own.rttMs }
     const candidates: JudgedSample[] = ([
-      { sample: own ?? EMPTY, scope: ownScope, rttMs },
-      { sample: this.sourceWide(source, proto), scope: 'source', rttMs },
-      { sample: this.targetWide(host, proto), scope: 'target', rttMs }
+      { sample: own.sample, scope: own.sample.attempts > 0 ? 'path' : 'none', rttMs: own.rttMs },
+      { sample: this.sourceWide(source), scope: 'source', rttMs: own.rttMs },
+      { sample: this.targetWide(host), scope: 'target', rttMs: own.rttMs }
     ] satisfies JudgedSample[]).filter((c) => c.scope === 'none' || c.scope === 'path' || c.sample.attempts >= MIN_PATH_SAMPLE)
     let worst = candidates[0] as JudgedSample
     for (const c of candidates) if (demand(c.sample) > demand(worst.sample)) worst = c

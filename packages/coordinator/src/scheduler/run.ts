@@ -32,7 +32,11 @@ export interface RunOptions {
   concurrency?: number
   /** How long agents have to confirm their listeners, in ms. Default 15000. */
   listenTimeoutMs?: number
-  /** How long agents have to answer the end-of-probing barrier, in ms. Default 5000. */
+  /**
+   * How long agents have to answer the end-of-probing barrier, in ms. Default 30000: the wait
+   * ends as soon as every agent answered; on a lossy link an answer can sit behind TCP
+   * retransmissions for seconds, and an agent given up on turns its checks into agent-lost.
+   */
   flushTimeoutMs?: number
   /** How long agents have to confirm their listeners are closed, in ms. Default 5000. */
   closeTimeoutMs?: number
@@ -90,7 +94,7 @@ export class Run extends EventEmitter<RunEvents> {
       timeoutMs: options.timeoutMs ?? 3000,
       concurrency: options.concurrency ?? 256,
       listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
-      flushTimeoutMs: options.flushTimeoutMs ?? 5000,
+      flushTimeoutMs: options.flushTimeoutMs ?? 30_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
       adaptive: options.adaptive ?? false,
       rerunOf: options.rerunOf ?? ''
@@ -229,11 +233,12 @@ export class Run extends EventEmitter<RunEvents> {
     const need = new Map<number, number>()
     for (const check of this.plan.checks) {
       const i = check.index
-      if (!this.checks.isProbed(i) || this.checks.status(i) === 'pass') continue
+      if (!this.checks.isProbed(i) || this.checks.status(i) !== null) continue
       if (round > 1) {
-        if (this.checks.status(i) !== null) continue
+        // Re-evaluated every round on the figures of the last barrier, which keep growing: only
+        // passes (and what can no longer be probed) are settled before the end.
         const verdict = decide(check, this.observe(check, MAX_ROUNDS - round + 1))
-        if (verdict.more === undefined) { this.setVerdict(check, verdict); this.markDone(i); continue }
+        if (verdict.more === undefined) continue
         need.set(i, verdict.more)
       }
       const src = this.participants.get(check.from as string) as Participant
@@ -274,7 +279,9 @@ export class Run extends EventEmitter<RunEvents> {
         if (!p.conn.send(frame)) { p.state = 'lost'; break }
       }
     }
-    this.roundBudgetMs = Math.ceil(longest / this.opts.concurrency) * (this.opts.timeoutMs + 500) + 5000
+    // Every probe ends within its timeout; allow for waves of `concurrency`, and for results that
+    // sit behind retransmissions on a lossy control channel.
+    this.roundBudgetMs = Math.ceil(longest / this.opts.concurrency) * (this.opts.timeoutMs + 500) + 30_000
     return sent
   }
 
