@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { FieldConfig, FieldRun } from './field-driver.js'
 import { AGENT_BIN } from './guard.js'
-import { Lab } from './lab.js'
+import { Lab, redirectRules } from './lab.js'
 
 export const FIELD_COORDINATOR = '198.18.0.1'
 
@@ -30,6 +30,11 @@ export interface FieldScenario {
   delayMs?: number
   /** Drop every n-th check of the mesh at its target (default 5; 0: none). */
   dropEvery?: number
+  /**
+   * A silent interceptor on the first host: its first TCP port is redirected to a process that
+   * accepts, reads and never answers nor closes. Those checks must come out `blocked intercepted`.
+   */
+  silentInterceptor?: boolean
 }
 
 export interface FieldOutcome {
@@ -67,6 +72,12 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
       if (mine.length === 0) continue
       const elements = mine.map((d) => `${(hosts[d.from] as { address: string }).address} . ${d.proto} . ${d.port}`).join(',\n      ')
       await lab.nft(h.name, `table inet field {\n  set drops {\n    type ipv4_addr . inet_proto . inet_service\n    elements = { ${elements} }\n  }\n  chain input {\n    type filter hook input priority 0; policy accept;\n    ip saddr . meta l4proto . th dport @drops drop\n  }\n}\n`)
+    }
+    if (s.silentInterceptor === true && s.tcp.length > 0) {
+      const first = hosts[0] as { name: string }
+      await lab.nft(first.name, redirectRules(`    tcp dport ${s.tcp[0] as number} redirect to :19001`))
+      await lab.spawn(first.name, process.execPath, ['test/lab/port-holder.js', 'tcp-silent:19001']).waitFor(/ready/)
+      for (const c of checks) if (c.to === 0 && c.proto === 'tcp' && c.port === s.tcp[0]) expected[c.key] = 'blocked intercepted'
     }
     if ((s.lossPermille ?? 0) > 0) {
       const spare = s.cleanControl === true

@@ -112,7 +112,6 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
   }
   t.match(report, { verdict: 'blocked', exitCode: 1, agents: { expected: 6, joined: 5, missing: ['db3'] } })
   t.ok(report.durationMs < 10_000, `the run took ${report.durationMs} ms with ${mode}`)
-  if (timeout === 'auto') t.ok(report.durationMs < 1500, `adaptive deadlines: the dropped checks are decided in ${report.durationMs} ms, sooner than a fixed 1500 ms timeout`)
 
   // The run is over: the agents are still connected, and must hold no socket at all but their control connection.
   for (const [name, agent] of agents) {

@@ -162,5 +162,7 @@ t.test('a run aborted before it began sends nothing to any agent', async (t) => 
   const report = await c.runs.wait(run)
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.same(seen.filter((x) => x !== 'welcome'), [], 'no run-start, no run-end: nothing was asked of any agent')
-  t.match(report, { state: 'aborted', exitCode: 130, agents: { lost: [] } })
+  t.match(report, { state: 'aborted', exitCode: 130, agents: { joined: 2, missing: [], lost: [] } })
+  const tested = report.checks.filter((x) => x.status !== 'skipped')
+  t.ok(tested.length > 0 && tested.every((x) => x.status === 'inconclusive' && x.reason === 'aborted'), 'every check it would have probed is aborted, none agent-missing')
 })

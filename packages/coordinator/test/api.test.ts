@@ -38,19 +38,25 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
   t.same(agents.hosts.map((h) => [h.name, h.state]), [['app1', 'missing'], ['db1', 'missing']])
   t.match(agents.hosts[0]?.joinCommand, /npx portcheck-agent --coordinator ws:\/\/.+ --token full-token --name app1/)
 
-  // A silent agent for db1 that never confirms its listeners keeps the run busy until aborted.
+  // Silent agents for app1 and db1 that never confirm their listeners keep the run busy until aborted.
   await c.listen({ host: '127.0.0.1', port: 0 })
-  const silentAgent = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: 'Bearer full-token' } })
-  t.teardown(() => silentAgent.terminate())
-  await new Promise((resolve) => silentAgent.once('open', resolve))
-  silentAgent.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name: 'db1', instance: 'i', version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] }))
-  const runStart = new Promise<string>((resolve) => silentAgent.on('message', (d) => { if (String(d).includes('run-start')) resolve(String(d)) }))
-  await new Promise((resolve) => silentAgent.once('message', resolve))
+  const silent = async (name: string): Promise<{ ws: WebSocket, runStart: Promise<string> }> => {
+    const ws = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: 'Bearer full-token' } })
+    t.teardown(() => ws.terminate())
+    await new Promise((resolve) => ws.once('open', resolve))
+    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, instance: `i-${name}`, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] }))
+    const runStart = new Promise<string>((resolve) => ws.on('message', (d) => { if (String(d).includes('run-start')) resolve(String(d)) }))
+    await new Promise((resolve) => ws.once('message', resolve))
+    return { ws, runStart }
+  }
+  const app1 = await silent('app1')
+  const db1 = await silent('db1')
 
   const start = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { timeoutMs: 500 } })
   t.equal(start.statusCode, 202)
   const { id } = start.json() as { id: string }
-  t.match(JSON.parse(await runStart), { type: 'run-start', runId: id, listeners: [] }, 'db1 opens no listener: every check toward it has a missing source')
+  t.match(JSON.parse(await db1.runStart), { type: 'run-start', runId: id, listeners: [{ protocol: 'tcp', port: 15432 }] }, 'db1 listens where app1 probes it')
+  t.match(JSON.parse(await app1.runStart), { type: 'run-start', runId: id, listeners: [] }, 'app1 only probes: it opens no listener')
   const busy = await c.app.inject({ method: 'POST', url: '/api/runs', payload: {} })
   t.equal(busy.statusCode, 409)
   t.match(busy.json(), { error: { code: 'PC_ERR_RUN_BUSY' } })

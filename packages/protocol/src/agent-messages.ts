@@ -51,8 +51,8 @@ export interface RunReadyMessage {
   runId: string
   listeners: ListenerState[]
   /**
-   * The TCP port of the run's reference listener: sources measure their round trip and loss to
-   * this host there before they may call anything dropped. Null if it could not be opened.
+   * The UDP port of the run's reference listener, which acknowledges any probe datagram: sources
+   * measure their round trip and loss to this host there. Null if it could not be opened.
    */
   refPort: number | null
 }

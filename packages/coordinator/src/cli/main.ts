@@ -22,7 +22,7 @@ export async function main (argv: string[]): Promise<number> {
     .strict()
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .epilogue('Exit codes of `run`: 0 every required flow passed, 1 a required flow is blocked, 3 nothing blocked but something unproven, 2 bad input.\nDocs: docs/guide/pre-install-check.md')
+    .epilogue('Exit codes of `run`: 0 every required flow passed, 1 a required flow is blocked, 3 nothing blocked but something unproven, 2 bad input, 130 interrupted.\nDocs: docs/guide/pre-install-check.md')
     .fail((msg, err) => {
       // yargs wraps what an option's coerce throws in a YError: that is a usage error too.
       if (err !== undefined && err !== null) throw err.name === 'YError' ? new PortcheckError('PC_ERR_USAGE', err.message) : err

@@ -38,7 +38,7 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
     .option('timeout', {
       type: 'string',
       default: '3000',
-      describe: 'probe timeout, in ms; or `auto`: per-target deadlines learnt from the run\'s round trips (150 ms to 3000 ms)',
+      describe: 'longest a probe may take, in ms; or `auto`: each probe ends as soon as its silence is evidence of a drop on the loss measured on its path (at most 3000 ms)',
       coerce: (v: string): number | 'auto' => {
         if (v === 'auto') return 'auto'
         const n = Number(v)

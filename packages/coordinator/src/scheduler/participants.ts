@@ -137,6 +137,11 @@ export class Participants {
     return this.all().filter((p) => p.state === 'ok')
   }
 
+  /** Participants still serving the run that were given something to do (`run-start` sent). */
+  started (): Participant[] {
+    return this.all().filter((p) => p.state === 'ok' && p.started)
+  }
+
   /** The state of a check's end: null (external) is always fine; a host without an agent is missing. */
   endState (name: string | null): EndState {
     if (name === null) return 'ok'

@@ -123,8 +123,9 @@ export class Run extends EventEmitter<RunEvents> {
     hub.on('left', this.onLeft)
     try {
       this.setState('preparing')
-      // A run aborted before it began sends nothing to any agent.
-      if (!this.aborted) await this.prepare()
+      // Preparing sends nothing: a run aborted before it began still knows its agents, and its
+      // checks end as aborted, but no agent is asked for anything.
+      await this.prepare()
       if (!this.aborted) await this.openListeners()
       for (this.round = 1; this.round <= MAX_ROUNDS && !this.aborted; this.round++) {
         const sent = this.probeRound()
@@ -209,12 +210,14 @@ export class Run extends EventEmitter<RunEvents> {
   private async openListeners (): Promise<void> {
     const ttlMs = this.ttlMs()
     for (const p of this.participants.ok()) {
+      // An agent with nothing to listen on and nothing to probe is left alone.
+      if (p.listeners.length === 0 && p.probes === 0) continue
       p.started = true
       if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners })) p.state = 'lost'
     }
-    await this.until(() => this.participants.ok().every((p) => p.ready), this.opts.listenTimeoutMs)
+    await this.until(() => this.participants.started().every((p) => p.ready), this.opts.listenTimeoutMs)
     if (this.aborted) return
-    for (const p of this.participants.ok()) {
+    for (const p of this.participants.started()) {
       if (!p.ready) {
         this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not confirm its listeners in time')
         p.state = 'lost'
@@ -289,9 +292,9 @@ export class Run extends EventEmitter<RunEvents> {
 
   /** Waits for every result of the round (each probe ends within its timeout; waves and slow agents allowed for). */
   private async collect (): Promise<void> {
-    await this.until(() => this.participants.ok().every((p) => p.resultsPending === 0), this.roundBudgetMs)
+    await this.until(() => this.participants.started().every((p) => p.resultsPending === 0), this.roundBudgetMs)
     if (this.aborted) return
-    for (const p of this.participants.ok()) {
+    for (const p of this.participants.started()) {
       if (p.resultsPending > 0) {
         this.logger.warn({ runId: this.id, agent: p.name, missing: p.resultsPending }, 'agent did not report every probe in time')
         p.state = 'lost'
@@ -306,12 +309,12 @@ export class Run extends EventEmitter<RunEvents> {
    */
   private async barrier (): Promise<void> {
     const seq = this.flushSeq++
-    for (const p of this.participants.ok()) {
+    for (const p of this.participants.started()) {
       if (!p.conn.send({ type: 'flush', runId: this.id, seq })) p.state = 'lost'
     }
-    await this.until(() => this.participants.ok().every((p) => p.flushedSeq === seq), this.opts.flushTimeoutMs)
+    await this.until(() => this.participants.started().every((p) => p.flushedSeq === seq), this.opts.flushTimeoutMs)
     if (this.aborted) return
-    for (const p of this.participants.ok()) {
+    for (const p of this.participants.started()) {
       if (p.flushedSeq !== seq) {
         this.logger.warn({ runId: this.id, agent: p.name }, 'agent did not answer the barrier in time')
         p.state = 'lost'

@@ -187,7 +187,6 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
       return v('inconclusive', 'unresolved', `${from} could not resolve ${check.toAddress ?? to} (${code ?? 'ENOTFOUND'}): nothing was sent; fix the name in the inventory or ${from}'s resolver`, { echo })
     case 'error':
     default:
-      if (code === 'ECANCELED' && obs.aborted) return v('inconclusive', 'aborted', 'the run was stopped before this check finished')
       return v('inconclusive', 'probe-error', `${from} could not send the probe: ${code ?? 'unknown error'}`, { echo })
   }
 }
