@@ -12,8 +12,8 @@ import { delayUnavailable } from './netem.js'
 // - db1 sends tcp/15432 to a silent interceptor (a DNAT to a process that accepts, reads and
 //   never answers) and drops udp/15405;
 // - db2 is flooded by a third party with 1,024 idle connections to its temporary listener (and
-//   every one db2 closes is reopened), while api1's probes reach db2 300 ms late: the flood is
-//   in full swing when they arrive, and the coordinator is 300 ms nearer than db2 is;
+//   every one db2 closes is reopened), while api1's probes reach db2 600 ms late: the flood is
+//   in full swing when they arrive, and the coordinator is 600 ms nearer than db2 is;
 // - db3 is named in the inventory (db3.lab.test), resolved by every host's /etc/hosts;
 // - db4 is named too, but its name does not resolve (the hosts' DNS server never answers);
 // - db5 is reached through NAT at an IPv6 address no host has a route to.
@@ -74,7 +74,7 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
   const names = { 'db3.lab.test': '198.18.2.16' }
   for (const name of ['coord', ...HOSTS.map((h) => h.name)]) await lab.setResolver(name, { hosts: names, nameserver: DEAD_DNS, options: ['timeout:1', 'attempts:1'] })
 
-  await lab.setDelay('api1', 300, { to: '198.18.2.15' })
+  await lab.setDelay('api1', 600, { to: '198.18.2.15' })
   await lab.nft('db1', filterRules('input', '    udp dport 15405 drop'))
   await lab.nft('db1', redirectRules('    tcp dport 15432 redirect to :19001'))
   const holders = [lab.spawn('db1', 'node', ['test/lab/port-holder.js', 'tcp-silent:19001'])]
