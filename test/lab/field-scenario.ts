@@ -94,7 +94,7 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
     const driver = lab.spawn('coord', process.execPath, ['--import', 'tsx', 'test/lab/field-driver.ts', file])
     await driver.waitFor(/listening/, 60_000)
     const agents = hosts.map((h) =>
-      lab.spawn(h.name, process.execPath, [AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--token', 'field-token', '--name', h.name, '--log-level', 'error', '--log-format', 'json']))
+      lab.spawn(h.name, process.execPath, [...(process.env.PORTCHECK_PROFILE_AGENT !== undefined && h === hosts[0] ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PORTCHECK_PROFILE_AGENT}`] : []), AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--token', 'field-token', '--name', h.name, '--log-level', 'error', '--log-format', 'json']))
     const code = await driver.exited
     if (code !== 0) throw new Error(`field driver exited ${code}\n${driver.stderr()}`)
     if (process.env.FIELD_DEBUG === '1') log(driver.stderr())
@@ -103,6 +103,9 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
       const cpu = agents.map((a) => { try { const f = readFileSync(`/proc/${a.child.pid as number}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []; return (Number(f[11]) + Number(f[12])) * 10 } catch { return -1 } })
       log(`agent cpu ms (the ip-netns-exec wrapper's children): ${cpu.join(' ')}`)
     }
+    // Agents stop as an operator stops them (SIGTERM), so that they close cleanly (and write profiles).
+    for (const a of agents) a.child.kill('SIGTERM')
+    await Promise.all(agents.map(async (a) => await a.exited))
     const runs = driver.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FieldRun)
     for (const r of runs) log(`run ${r.run}: ${r.wallMs} ms, ${r.falseBlocked} false blocked, ${r.inconclusive} inconclusive, ${r.trueBlocked}/${r.staged} drops blocked${r.samples.length > 0 ? `\n  ${r.samples.join('\n  ')}` : ''}`)
     return { runs, checks: checks.length, dropped: drops.length }
