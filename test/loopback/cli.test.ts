@@ -115,3 +115,49 @@ t.test('Ctrl-C during a run: the report says interrupted, with the exit code the
 function silentLogger (): import('pino').Logger {
   return pinoLogger({ level: 'silent' })
 }
+
+t.test('bad input of every kind: exit 2, the file and the problem, no stack, no internal error', async (t) => {
+  const dir = t.testdir()
+  const demo = path.resolve('examples/demo/catalog.yaml')
+  const host = '  - { name: app1, address: 198.18.0.1, roles: [app] }\n'
+  let bomb = 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n'
+  for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`
+  const files: Record<string, string> = {
+    'bomb.yaml': `catalog: ${demo}\nhosts:\n${host}${bomb}`,
+    'deep.yaml': `catalog: ${demo}\nhosts: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`,
+    'big.yaml': `catalog: ${demo}\nhosts:\n${host}${'#'.repeat(5 * 1024 * 1024)}\n`,
+    'long.yaml': `catalog: ${demo}\nhosts:\n  - { name: "${'x'.repeat(1_000_000)}", address: 198.18.0.1, roles: [app] }\n`,
+    'bomb-catalog.yaml': `id: bomb\ntitle: Bomb\n${bomb}`
+  }
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+  const expected: Array<[string[], RegExp]> = [
+    [['plan', '-i', 'bomb.yaml'], /^portcheck: PC_ERR_INVENTORY_INVALID: inventory \S+bomb\.yaml is invalid:\n {2}\S+bomb\.yaml:\d+:\d+: aliases expand too far/],
+    [['plan', '-i', 'deep.yaml'], /^portcheck: PC_ERR_INVENTORY_INVALID: .*\n {2}\S+deep\.yaml:2:71: nested deeper than 64 levels/],
+    [['plan', '-i', 'big.yaml'], /^portcheck: PC_ERR_INVENTORY_INVALID: .*\n {2}\S+big\.yaml: too large \(5,242,\d{3} bytes\): a catalog or inventory may have at most 4,194,304 bytes/],
+    [['plan', '-i', 'long.yaml'], /\S+long\.yaml:3:\d+: hosts\[0\]\.name: must be a host name: .* \(got "x{200}…" \(1,000,000 characters\)\)\n$/],
+    [['catalog', 'validate', 'bomb-catalog.yaml'], /^portcheck: PC_ERR_CATALOG_INVALID: catalog \S+bomb-catalog\.yaml is invalid:\n {2}\S+:\d+:\d+: aliases expand too far/]
+  ]
+  for (const [args, re] of expected) {
+    const r = await cli(args.map((a) => a.endsWith('.yaml') ? path.join(dir, a) : a))
+    t.equal(r.code, 2, args.join(' '))
+    t.match(r.stderr, re)
+    t.ok(r.stderr.length < 1000, `stderr is short (${r.stderr.length} characters)`)
+    t.notMatch(r.stderr, /internal error|PC_ERR_INTERNAL|\n\s+at /, 'no crash, no stack')
+    t.equal(r.stdout, '')
+  }
+})
+
+t.test('a 4.7M-check plan is refused with the figure before any check is built, and before `run` waits for agents', async (t) => {
+  const dir = t.testdir()
+  writeFileSync(path.join(dir, 'wide.yaml'), 'id: wide\ntitle: Wide\nroles:\n  a: { title: A }\n  b: { title: B }\nflows:\n  - { id: ALL, from: a, to: b, tcp: ["1-65535"], purpose: everything }\n')
+  const hosts = [...Array.from({ length: 8 }, (_, i) => `  - { name: a${i}, address: 198.18.1.${i + 1}, roles: [a] }`), ...Array.from({ length: 9 }, (_, i) => `  - { name: b${i}, address: 198.18.2.${i + 1}, roles: [b] }`)]
+  const inv = path.join(dir, 'hosts.yaml')
+  writeFileSync(inv, `catalog: ./wide.yaml\nhosts:\n${hosts.join('\n')}\n`)
+  for (const args of [['plan', '-i', inv, '--format', 'json'], ['run', '-i', inv, '--listen', '127.0.0.1:0', '--wait', '60', '--format', 'json']]) {
+    const r = await cli(args)
+    t.equal(r.code, 2, args.join(' '))
+    t.match(r.stderr, /^portcheck: PC_ERR_CATALOG_INVALID: the plan would have up to 4,718,520 checks, more than the 1,000,000 a run can hold; the largest flow: ALL \(a to b\) 4,718,520 \(72 host pairs × 65,535 ports\)\. Narrow it: fewer hosts in these roles per run \(split the inventory and run each part\)/)
+    t.notMatch(r.stderr, /Waiting up to|npx portcheck-agent/, 'refused before listening')
+    t.equal(r.stdout, '')
+  }
+})

@@ -1,5 +1,6 @@
 import type { Condition, ConditionOps, SettingDef, SettingValue } from '@portcheck/protocol'
 import type { FieldPath } from './source-file.js'
+import { quote } from './quote.js'
 
 /** Settings values by name, after defaults, inventory and `--set` are applied. */
 export type SettingValues = Readonly<Record<string, SettingValue>>
@@ -95,16 +96,16 @@ export interface ConditionProblem { path: FieldPath, message: string }
 
 function valueProblem (def: SettingDef, v: SettingValue, name: string): string | null {
   switch (def.type) {
-    case 'boolean': return typeof v === 'boolean' ? null : `setting "${name}" is a boolean: compare it with true or false`
-    case 'number': return typeof v === 'number' ? null : `setting "${name}" is a number`
-    case 'port': return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? null : `setting "${name}" is a port: 1-65535`
+    case 'boolean': return typeof v === 'boolean' ? null : `setting ${quote(name)} is a boolean: compare it with true or false`
+    case 'number': return typeof v === 'number' ? null : `setting ${quote(name)} is a number`
+    case 'port': return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? null : `setting ${quote(name)} is a port: 1-65535`
     case 'version':
       // YAML reads 4.10 as the number 4.1: a version must be written as text, in quotes.
-      if (typeof v === 'number') return `setting "${name}" is a version: write it in quotes ("${String(v)}"), or YAML turns 4.10 into 4.1`
-      return /^[0-9]+(\.[0-9A-Za-z-]+)*$/.test(v as string) ? null : `setting "${name}" is a version like 4.7 or 4.6.2`
+      if (typeof v === 'number') return `setting ${quote(name)} is a version: write it in quotes (${quote(String(v))}), or YAML turns 4.10 into 4.1`
+      return /^[0-9]+(\.[0-9A-Za-z-]+)*$/.test(v as string) ? null : `setting ${quote(name)} is a version like 4.7 or 4.6.2`
     case 'string':
-      if (typeof v !== 'string') return `setting "${name}" is a string`
-      return def.enum !== undefined && !def.enum.includes(v) ? `"${v}" is not a value of setting "${name}" (${def.enum.join(', ')})` : null
+      if (typeof v !== 'string') return `setting ${quote(name)} is a string`
+      return def.enum !== undefined && !def.enum.includes(v) ? `${quote(v)} is not a value of setting ${quote(name)} (${def.enum.join(', ')})` : null
   }
 }
 
@@ -122,11 +123,11 @@ export function conditionProblems (cond: Condition | undefined, defs: Readonly<R
     const def = defs[key]
     if (def === undefined) {
       const known = Object.keys(defs)
-      out.push({ path: [...path, key], message: `unknown setting "${key}" (declared: ${known.length > 0 ? known.join(', ') : 'none'})` })
+      out.push({ path: [...path, key], message: `unknown setting ${quote(key)} (declared: ${known.length > 0 ? known.join(', ') : 'none'})` })
       continue
     }
     if (def.scope === 'host') {
-      out.push({ path: [...path, key], message: `setting "${key}" has scope host: it can be used in ports, not in conditions` })
+      out.push({ path: [...path, key], message: `setting ${quote(key)} has scope host: it can be used in ports, not in conditions` })
       continue
     }
     const values: Array<[FieldPath, SettingValue]> = []
@@ -139,7 +140,7 @@ export function conditionProblems (cond: Condition | undefined, defs: Readonly<R
         else {
           values.push([[...path, key, op], v as SettingValue])
           if ((op === 'lt' || op === 'le' || op === 'gt' || op === 'ge') && def.type !== 'number' && def.type !== 'version' && def.type !== 'port') {
-            out.push({ path: [...path, key, op], message: `setting "${key}" is a ${def.type}: it cannot be compared with ${op}` })
+            out.push({ path: [...path, key, op], message: `setting ${quote(key)} is a ${def.type}: it cannot be compared with ${op}` })
           }
         }
       }

@@ -1,9 +1,11 @@
 import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { PortcheckError, problemsError, sortProblems, type Catalog, type PortSpec, type Problem } from '@portcheck/protocol'
+import { PortcheckError, sortProblems, type Catalog, type PortSpec, type Problem } from '@portcheck/protocol'
 import { conditionProblems, settingValueProblem } from './conditions.js'
+import { inputError } from './input-error.js'
 import { neverAppliesWarnings } from './satisfiability.js'
+import { cut } from './quote.js'
 import { catalogsDir, schemaProblemsOfCatalog } from './schema.js'
 import { SourceFile, type FieldPath } from './source-file.js'
 
@@ -96,7 +98,7 @@ async function readValidCatalog (file: string): Promise<{ source: SourceFile, ca
   const { source, problems } = await SourceFile.read(file)
   const all = source === null ? problems : validateCatalogSource(source)
   if (all.length > 0 || source === null) {
-    throw problemsError('PC_ERR_CATALOG_INVALID', `catalog ${file} is invalid:`, all)
+    throw inputError('PC_ERR_CATALOG_INVALID', `catalog ${file} is invalid:`, all)
   }
   return { source, catalog: source.data as Catalog }
 }
@@ -133,7 +135,7 @@ export async function loadCatalog (idOrPath: string): Promise<LoadedCatalog> {
     const ids = (await listCatalogFiles()).map((f) => path.basename(f, '.yaml'))
     throw new PortcheckError('PC_ERR_CATALOG_NOT_FOUND', `no built-in catalog "${idOrPath}" and no such file (built-in: ${ids.join(', ')})`)
   }
-  if (!existsSync(idOrPath)) throw new PortcheckError('PC_ERR_CATALOG_NOT_FOUND', `catalog file ${idOrPath} not found`)
+  if (!existsSync(idOrPath)) throw new PortcheckError('PC_ERR_CATALOG_NOT_FOUND', `catalog file ${cut(idOrPath)} not found`)
   return await loadCatalogFile(idOrPath)
 }
 

@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { Problem } from '@portcheck/protocol'
+import { quote } from './quote.js'
 import type { FieldPath, SourceFile } from './source-file.js'
 
 /**
@@ -45,10 +46,12 @@ function describe (v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'an object'
-  return JSON.stringify(v)
+  return typeof v === 'string' ? quote(v) : JSON.stringify(v)
 }
 
 function closest (word: string, candidates: string[]): string | undefined {
+  // No field name is this long, and the distance costs its length times theirs.
+  if (word.length > 100) return undefined
   let best: string | undefined
   let bestD = Infinity
   for (const c of candidates) {
@@ -83,7 +86,7 @@ function messageOf (e: ErrorObject): { path: FieldPath, message: string } {
     case 'additionalProperties': {
       const key = params.additionalProperty as string
       const hintText = parent['x-unknown-field'] as string | undefined
-      if (hintText !== undefined) return { path: [...path, key], message: `unknown protocol or field "${key}": ${hintText}` }
+      if (hintText !== undefined) return { path: [...path, key], message: `unknown protocol or field ${quote(key)}: ${hintText}` }
       const known = Object.keys((parent.properties ?? {}) as Record<string, unknown>)
       const hint = closest(key, known)
       return { path: [...path, key], message: `is not a known field${hint !== undefined ? ` (did you mean "${hint}"?)` : known.length > 0 ? ` (known: ${known.filter((k) => k !== '$schema').join(', ')})` : ''}` }
@@ -123,19 +126,33 @@ function toProblems (source: SourceFile, errors: ErrorObject[]): Problem[] {
     return parent['x-message'] !== undefined ? 'deep' : parent['x-message-here'] !== undefined ? 'here' : null
   }
   // `x-message` covers the value and everything under it; `x-message-here` only its own alternatives.
-  const covers = (c: ErrorObject, e: ErrorObject): boolean => annotation(c) === 'deep'
-    ? e.instancePath === c.instancePath || e.instancePath.startsWith(c.instancePath + '/')
-    : e.schemaPath.startsWith(c.schemaPath + '/')
+  // Chosen errors are kept by path, so that whether one covers another is a few lookups, not a
+  // scan of them all: an inventory of 20,000 bad hosts has 20,000 of them.
+  const deep = new Set<string>()
+  const here = new Set<string>()
+  const covered = (e: ErrorObject): boolean => {
+    if (deep.has(e.instancePath)) return true
+    for (let i = e.instancePath.indexOf('/'); i >= 0; i = e.instancePath.indexOf('/', i + 1)) {
+      if (deep.has(e.instancePath.slice(0, i))) return true
+    }
+    for (let i = e.schemaPath.indexOf('/'); i >= 0; i = e.schemaPath.indexOf('/', i + 1)) {
+      if (here.has(e.schemaPath.slice(0, i))) return true
+    }
+    return false
+  }
   // Choose covering errors shallowest first; one covered by an already chosen one is dropped.
-  const chosen: ErrorObject[] = []
+  const chosen = new Set<ErrorObject>()
   for (const c of errors.filter((e) => annotation(e) !== null && (e as ErrorObject & { propertyName?: string }).propertyName === undefined).sort((a, b) => a.instancePath.length - b.instancePath.length)) {
-    if (!chosen.some((k) => covers(k, c))) chosen.push(c)
+    if (covered(c)) continue
+    chosen.add(c)
+    if (annotation(c) === 'deep') deep.add(c.instancePath)
+    else here.add(c.schemaPath)
   }
   const kept = errors.filter((e) => {
     // Errors inside a propertyNames check are reported by the propertyNames error itself.
     if ((e as ErrorObject & { propertyName?: string }).propertyName !== undefined) return false
-    if (chosen.includes(e) || e.keyword === 'propertyNames') return true
-    return !chosen.some((c) => covers(c, e))
+    if (chosen.has(e) || e.keyword === 'propertyNames') return true
+    return !covered(e)
   })
   const seen = new Set<string>()
   const out: Problem[] = []

@@ -1,5 +1,7 @@
-import { PortcheckError, problemsError, type Catalog, type InventoryHost, type Problem, type SettingDef, type SettingValue } from '@portcheck/protocol'
+import { PortcheckError, type Catalog, type InventoryHost, type Problem, type SettingDef, type SettingValue } from '@portcheck/protocol'
 import { evaluate, formatCondition, settingValueProblem, type SettingValues } from './conditions.js'
+import { inputError } from './input-error.js'
+import { cut, quote } from './quote.js'
 
 /**
  * Parses repeated `--set name=value` arguments. Values stay text here; they are typed
@@ -9,7 +11,7 @@ export function parseSetArgs (args: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const a of args) {
     const eq = a.indexOf('=')
-    if (eq <= 0) throw new PortcheckError('PC_ERR_USAGE', `--set ${a}: expected name=value`)
+    if (eq <= 0) throw new PortcheckError('PC_ERR_USAGE', `--set ${cut(a)}: expected name=value`)
     out[a.slice(0, eq).trim()] = a.slice(eq + 1).trim()
   }
   return out
@@ -48,7 +50,7 @@ export function resolveSettings (catalog: Catalog, inputs: ReadonlyArray<[string
     const def = defs[name]
     if (def === undefined) {
       const known = Object.keys(defs)
-      problems.push(input.problem(`unknown setting "${name}" for catalog ${catalog.id} (settings: ${known.length > 0 ? known.join(', ') : 'none'})`))
+      problems.push(input.problem(`unknown setting ${quote(name)} for catalog ${catalog.id} (settings: ${known.length > 0 ? known.join(', ') : 'none'})`))
       continue
     }
     const c = coerceSetting(def, name, input.value)
@@ -108,7 +110,8 @@ export function roleConditionProblem (catalog: Catalog, role: string, values: Se
 export function applyOverrides (catalog: Catalog, hosts: readonly InventoryHost[], base: SettingValues, overrides: Readonly<Record<string, SettingValue>>): SettingValues {
   const inputs: Array<[string, SettingInput]> = Object.entries(base).map(([name, value]) => [name, { value, problem: (message) => ({ file: 'settings', path: name, message }) }])
   for (const [name, value] of Object.entries(overrides)) {
-    inputs.push([name, { value, problem: (message) => ({ file: 'settings', path: name, message }) }])
+    // A request's names are anyone's text: cut like a path in a file.
+    inputs.push([name, { value, problem: (message) => ({ file: 'settings', path: cut(name), message }) }])
   }
   const { values, problems } = resolveSettings(catalog, inputs)
   hosts.forEach((h, i) => h.roles.forEach((r, j) => {
@@ -116,6 +119,6 @@ export function applyOverrides (catalog: Catalog, hosts: readonly InventoryHost[
     if (why !== null) problems.push({ file: 'inventory', path: `hosts[${i}].roles[${j}]`, message: `${h.name}: ${why}` })
   }))
   if (problems.length === 0) for (const message of unsetPortProblems(catalog, hosts, values)) problems.push({ file: 'settings', path: '', message })
-  if (problems.length > 0) throw problemsError('PC_ERR_SETTING_INVALID', 'invalid settings:', problems)
+  if (problems.length > 0) throw inputError('PC_ERR_SETTING_INVALID', 'invalid settings:', problems)
   return values
 }

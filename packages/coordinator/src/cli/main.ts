@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import yargs from 'yargs'
 import { ExitCodes, PortcheckError } from '@portcheck/protocol'
 import { catalogCommand } from './catalog-command.js'
+import { errorText } from './error-text.js'
 import { planCommand } from './plan-command.js'
 import { runCommand } from './run-command.js'
 import { serveCommand } from './serve-command.js'
@@ -36,12 +37,7 @@ export async function main (argv: string[]): Promise<number> {
   try {
     await cli.parseAsync()
   } catch (err) {
-    if (err instanceof PortcheckError) {
-      process.stderr.write(`portcheck: ${err.code}: ${err.message}\n`)
-      if (err.code === 'PC_ERR_USAGE') process.stderr.write('Run `portcheck --help` for usage.\n')
-      return ExitCodes.badInput
-    }
-    process.stderr.write(`portcheck: internal error: ${(err as Error).stack ?? String(err)}\n`)
+    process.stderr.write(errorText(err))
     return ExitCodes.badInput
   }
   return exitCode

@@ -1,9 +1,12 @@
 import net from 'node:net'
-import { problemsError, type Catalog, type Inventory, type Problem, type SettingValue } from '@portcheck/protocol'
+import type { Catalog, Inventory, Problem, SettingValue } from '@portcheck/protocol'
 import type { SettingValues } from '../catalog/conditions.js'
 import { schemaProblemsOfInventory } from '../catalog/schema.js'
 import { coerceSetting, resolveSettings, roleConditionProblem, unsetPortProblems, type SettingInput } from '../catalog/settings.js'
+import { inputError } from '../catalog/input-error.js'
+import { cut, quote } from '../catalog/quote.js'
 import { SourceFile } from '../catalog/source-file.js'
+import { assertPlanSize } from '../plan/plan-size.js'
 
 /** An inventory that passed validation against a catalog, with its settings resolved. */
 export interface LoadedInventory {
@@ -13,16 +16,27 @@ export interface LoadedInventory {
   settings: SettingValues
 }
 
+/**
+ * Most hosts an inventory may hold (default 65,000): a plan numbers hosts and the catalog's
+ * roles together in 16 bits.
+ */
+export const MAX_HOSTS = 65_000
+
 /** Hands `--set` overrides to {@link resolveSettings} with problems that name the option. */
 function overrideInputs (overrides: Readonly<Record<string, string>>): Array<[string, SettingInput]> {
   return Object.entries(overrides).map(([name, value]) => [name, {
     value,
-    problem: (message: string): Problem => ({ file: '--set', path: name, message })
+    problem: (message: string): Problem => ({ file: '--set', path: cut(name), message })
   }])
 }
 
 /** Validates a parsed inventory against the catalog; returns the problems and the resolved settings. */
 export function validateInventorySource (source: SourceFile, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}): { problems: Problem[], settings: SettingValues } {
+  // Before the schema: validating 170,000 hosts only to refuse them takes seconds.
+  const listed = (source.data as { hosts?: unknown } | null)?.hosts
+  if (Array.isArray(listed) && listed.length > MAX_HOSTS) {
+    return { problems: [source.problem(['hosts'], `${listed.length.toLocaleString('en-US')} hosts: an inventory may hold at most ${MAX_HOSTS.toLocaleString('en-US')}; split it`)], settings: {} }
+  }
   const schema = schemaProblemsOfInventory(source)
   if (schema.length > 0) return { problems: schema, settings: {} }
   const inv = source.data as Inventory
@@ -40,21 +54,21 @@ export function validateInventorySource (source: SourceFile, catalog: Catalog, o
   const addresses = new Map<string, number>()
   inv.hosts.forEach((host, i) => {
     const firstName = names.get(host.name)
-    if (firstName !== undefined) problems.push(source.problem(['hosts', i, 'name'], `duplicate host name "${host.name}" (also hosts[${firstName}])`))
+    if (firstName !== undefined) problems.push(source.problem(['hosts', i, 'name'], `duplicate host name ${quote(host.name)} (also hosts[${firstName}])`))
     else names.set(host.name, i)
     const addr = host.address.toLowerCase()
     const firstAddr = addresses.get(addr)
     if (firstAddr !== undefined) {
-      problems.push(source.problem(['hosts', i, 'address'], `address ${host.address} is already host "${inv.hosts[firstAddr]?.name ?? ''}" (hosts[${firstAddr}]): give one host several roles instead`))
+      problems.push(source.problem(['hosts', i, 'address'], `address ${cut(host.address)} is already host ${quote(inv.hosts[firstAddr]?.name ?? '')} (hosts[${firstAddr}]): give one host several roles instead`))
     } else addresses.set(addr, i)
     if (host.address.includes(':') && !net.isIPv6(host.address.split('%')[0] ?? '')) {
-      problems.push(source.problem(['hosts', i, 'address'], `"${host.address}" is not a valid IPv6 address`))
+      problems.push(source.problem(['hosts', i, 'address'], `${quote(host.address)} is not a valid IPv6 address`))
     }
     host.roles.forEach((role, j) => {
       const def = catalog.roles[role]
       if (def === undefined) {
         const internal = Object.entries(catalog.roles).filter(([, r]) => r.external !== true).map(([id]) => id)
-        problems.push(source.problem(['hosts', i, 'roles', j], `unknown role "${role}" for catalog ${catalog.id} (roles: ${internal.join(', ')})`))
+        problems.push(source.problem(['hosts', i, 'roles', j], `unknown role ${quote(role)} for catalog ${catalog.id} (roles: ${internal.join(', ')})`))
       } else if (def.external === true) {
         problems.push(source.problem(['hosts', i, 'roles', j], `role "${role}" is external (${def.title}): it stands for endpoints that run no agent, so no host can have it`))
       } else {
@@ -65,7 +79,7 @@ export function validateInventorySource (source: SourceFile, catalog: Catalog, o
     for (const [name, value] of Object.entries(host.settings ?? {})) {
       const def = defs[name]
       const at = ['hosts', i, 'settings', name]
-      if (def === undefined) problems.push(source.problem(at, `unknown setting "${name}" for catalog ${catalog.id}`))
+      if (def === undefined) problems.push(source.problem(at, `unknown setting ${quote(name)} for catalog ${catalog.id}`))
       else if (def.scope !== 'host') problems.push(source.problem(at, `setting "${name}" applies to the whole inventory: set it under the top-level settings`))
       else {
         const c = coerceSetting(def, name, value)
@@ -82,15 +96,19 @@ export function validateInventorySource (source: SourceFile, catalog: Catalog, o
 
 /**
  * Reads and validates an inventory for a catalog, applying `--set` overrides. Throws
- * PC_ERR_INVENTORY_INVALID listing every problem (or PC_ERR_SETTING_INVALID if only `--set` is wrong).
+ * PC_ERR_INVENTORY_INVALID listing every problem (or PC_ERR_SETTING_INVALID if only `--set` is
+ * wrong), and PC_ERR_CATALOG_INVALID if the plan would be too big to run: `portcheck run`
+ * learns it before it waits for agents.
  */
 export async function loadInventory (file: string, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}): Promise<LoadedInventory> {
   const read = await SourceFile.read(file)
-  if (read.source === null) throw problemsError('PC_ERR_INVENTORY_INVALID', `inventory ${file} is invalid:`, read.problems)
+  if (read.source === null) throw inputError('PC_ERR_INVENTORY_INVALID', `inventory ${file} is invalid:`, read.problems)
   const { problems, settings } = validateInventorySource(read.source, catalog, overrides)
   if (problems.length > 0) {
     const onlySet = problems.every((p) => p.file === '--set')
-    throw problemsError(onlySet ? 'PC_ERR_SETTING_INVALID' : 'PC_ERR_INVENTORY_INVALID', onlySet ? 'invalid --set:' : `inventory ${file} is invalid:`, problems)
+    throw inputError(onlySet ? 'PC_ERR_SETTING_INVALID' : 'PC_ERR_INVENTORY_INVALID', onlySet ? 'invalid --set:' : `inventory ${file} is invalid:`, problems)
   }
-  return { inventory: read.source.data as Inventory, file, settings }
+  const inventory = read.source.data as Inventory
+  assertPlanSize({ catalog, hosts: inventory.hosts, settings })
+  return { inventory, file, settings }
 }

@@ -2,12 +2,12 @@ import { PortcheckError, type Catalog, type Flow, type InventoryHost, type Proto
 import { evaluate, formatCondition, type SettingValues } from '../catalog/conditions.js'
 import { parsePortSpec } from '../catalog/load-catalog.js'
 import { hostPortSetting } from '../catalog/settings.js'
+import { assertPlanSize } from './plan-size.js'
+
+export { MAX_CHECKS, planSize, type PlanSize } from './plan-size.js'
 
 /** Why a check is not tested. */
 export type SkipReason = 'external' | 'optional' | 'same-host' | 'condition'
-
-/** Most checks one plan may hold; a catalog range across a big inventory can explode. */
-export const MAX_CHECKS = 5_000_000
 
 /** One (source, target, protocol, port) to prove, or to report as skipped. */
 export interface PlannedCheck {
@@ -76,6 +76,8 @@ function portsFor (catalog: Catalog, flow: Flow, proto: Proto, settings: Setting
  * Expands a catalog over an inventory into checks. `from` and `to` the same role means every
  * host of the role to every other host of it; a host that has both ends' roles of a flow
  * gets a `same-host` skip. Checks that several flows produce are merged, listing every flow.
+ * A plan of more than MAX_CHECKS checks is refused (PC_ERR_CATALOG_INVALID) from its
+ * {@link planSize}, before any check is built.
  */
 export function buildPlan (input: PlanInput): Plan {
   const { catalog, hosts, settings } = input
@@ -98,6 +100,7 @@ export function buildPlan (input: PlanInput): Plan {
   const hostIds = new Map<string, number>(hosts.map((h, i) => [h.name, i]))
   const roleIds = new Map<string, number>(Object.keys(catalog.roles).map((r, i) => [r, hosts.length + i]))
   if (hosts.length + roleIds.size > 65535) throw new PortcheckError('PC_ERR_INVENTORY_INVALID', 'an inventory may hold at most 65,000 hosts')
+  assertPlanSize(input)
   // Checks share their flow-id lists: a million checks of one flow hold one array, not a million.
   const idLists = new Map<string, string[]>()
   const ids = (list: readonly string[]): string[] => {
@@ -131,9 +134,6 @@ export function buildPlan (input: PlanInput): Plan {
             const rangeKey = portEnd !== port ? `${key}-${portEnd}` : null
             const existing = rangeKey === null ? index.get(key) : rangeIndex.get(rangeKey)
             if (existing === undefined) {
-              if (checks.length >= MAX_CHECKS) {
-                throw new PortcheckError('PC_ERR_CATALOG_INVALID', `the plan exceeds ${MAX_CHECKS} checks (at flow ${flow.id}): narrow its port ranges or the inventory`)
-              }
               const check: PlannedCheck = {
                 index: checks.length,
                 flowIds: ids([flow.id]),
