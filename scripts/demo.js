@@ -38,14 +38,30 @@ const freePort = () => new Promise((resolve, reject) => {
   })
 })
 
-// The staged faults.
+// The staged faults sit on fixed addresses: a second demo on the same machine finds them taken.
+// Say which, and what to do, rather than die with a stack trace.
+const cannotStage = (proto, host, port, err) => {
+  if (err.code === 'EADDRINUSE') {
+    process.stderr.write(`demo: ${proto} ${host}:${port} is already in use (EADDRINUSE); the demo stages a fault on it.\n` +
+      'demo: another `npm run demo` is probably running on this machine (in a terminal it keeps its dashboard up until Ctrl-C): stop it, then run the demo again.\n' +
+      `demo: to see what holds the port: ss -${proto === 'tcp' ? 't' : 'u'}lnp 'sport = :${port}'\n`)
+  } else {
+    process.stderr.write(`demo: cannot stage a fault on ${proto} ${host}:${port}: ${err.code ?? err.message}\n`)
+  }
+  process.exit(2)
+}
+const hold = (proto, host, port, socket) => new Promise((resolve) => {
+  socket.once('error', (err) => cannotStage(proto, host, port, err))
+  if (proto === 'tcp') socket.listen({ host, port }, resolve)
+  else socket.bind(port, host, resolve)
+})
 const decoy = net.createServer((sock) => {
   sock.on('error', () => {})
   sock.once('data', () => sock.end('HTTP/1.0 400 Bad Request\r\n\r\n'))
 })
-await new Promise((resolve) => decoy.listen({ host: '127.0.0.15', port: 15432 }, resolve))
+await hold('tcp', '127.0.0.15', 15432, decoy)
 const stray = dgram.createSocket('udp4')
-await new Promise((resolve) => stray.bind(15405, '127.0.0.14', resolve))
+await hold('udp', '127.0.0.14', 15405, stray)
 
 const port = await freePort()
 const args = ['run', '--inventory', inventory, '--listen', `127.0.0.1:${port}`, '--token', token, '--wait', '15', '--include-optional', '--log-level', 'warn']
@@ -79,7 +95,7 @@ process.on('SIGINT', () => coordinator.kill('SIGINT'))
 
 const code = await new Promise((resolve) => coordinator.on('close', (c) => resolve(c ?? 130)))
 stopAll()
-const meaning = { 0: 'every required flow passed', 1: 'required flows are blocked', 2: 'bad input', 3: 'some required flows could not be verified', 130: 'stopped' }[code] ?? 'stopped'
+const meaning = { 0: 'every required flow passed', 1: 'required flows are blocked', 2: 'bad input, or it could not listen', 3: 'some required flows could not be verified', 130: 'stopped' }[code] ?? 'stopped'
 process.stderr.write(`\ndemo: \`portcheck run\` exited with ${code} (${meaning}). In a pre-install pipeline, that exit code is the gate.\n`)
 process.stderr.write('demo: the staged faults are described at the top of scripts/demo.js.\n')
 if (!dashboard) process.stderr.write('demo: run `npm run demo` in a terminal (or add `-- --dashboard`) to keep the dashboard open after the report.\n')

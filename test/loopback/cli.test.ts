@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import net, { type AddressInfo } from 'node:net'
 import path from 'node:path'
 import t from 'tap'
 import { pino as pinoLogger } from 'pino'
+import { startAgent } from '../../packages/agent/src/index.js'
 
 const CLI = 'packages/coordinator/bin/portcheck.js'
 
-function cli (args: string[], opts: { signalAfter?: RegExp } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+function cli (args: string[], opts: { signalAfter?: RegExp, onStderr?: (stderr: string) => void } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
     let stdout = ''
@@ -15,6 +17,7 @@ function cli (args: string[], opts: { signalAfter?: RegExp } = {}): Promise<{ co
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString()
+      opts.onStderr?.(stderr)
       if (opts.signalAfter !== undefined && !signalled && opts.signalAfter.test(stderr)) { signalled = true; child.kill('SIGINT') }
     })
     child.on('close', (code) => resolve({ code, stdout, stderr }))
@@ -80,7 +83,6 @@ t.test('plan and catalog commands', async (t) => {
 
 t.test('Ctrl-C during a run: the report says interrupted, with the exit code the process exits with, and no agent lost', async (t) => {
   // 127.48.0.x: this file's. db2's udp/15405 answers nothing, so the run is still probing when interrupted.
-  const { startAgent } = await import('../../packages/agent/src/index.js')
   const { default: dgram } = await import('node:dgram')
   const dir = t.testdir()
   const inv = path.join(dir, 'hosts.yaml')
@@ -111,6 +113,103 @@ t.test('Ctrl-C during a run: the report says interrupted, with the exit code the
   t.notMatch(stdout, /lost:/, 'the connected agents are not reported lost')
   t.match(stdout, /aborted/, 'what was not finished is aborted')
 })
+
+t.test('-h is help and -V the version on both programs; -v is --verbose, never the version', async (t) => {
+  const AGENT = 'packages/agent/bin/portcheck-agent.js'
+  for (const args of [['-h'], ['--help']]) {
+    const r = await cli(args)
+    t.equal(r.code, 0, `portcheck ${args[0] ?? ''}`)
+    t.match(r.stdout, /-h, --help +show this help/)
+    t.match(r.stdout, /-V, --version +show the version/)
+  }
+  const version = (JSON.parse(readFileSync('packages/coordinator/package.json', 'utf8')) as { version: string }).version
+  t.match(await cli(['-V']), { code: 0, stdout: `${version}\n` })
+  t.match(await cli(['run', '-h']), { code: 0, stdout: /-v, --verbose +list passing and skipped checks too/ }, '-h works on a command, before its required options are checked')
+  t.match(await cli(['catalog', 'show', '-h']), { code: 0, stdout: /--wide/ })
+  t.match(await node([AGENT, '-h']), { code: 0, stdout: /-h, --help +show this help\n {2}-V, --version +show the version/ })
+  t.match(await node([AGENT, '-V']), { code: 0, stdout: `${version}\n` })
+  const v = await node([AGENT, '-v'])
+  t.equal(v.code, 2, 'the agent has no -v')
+  t.match(v.stderr, /Unknown option '-v' \(the version is -V or --version\)/)
+})
+
+t.test('every --help has examples: a first run, a CI gate with --format junit, a re-check', async (t) => {
+  for (const args of [[], ['run']]) {
+    const r = await cli([...args, '--help'])
+    t.equal(r.code, 0)
+    t.match(r.stdout, /Examples:\n {2}# a first run[^\n]*\n(?: {2}#[^\n]*\n)* {2}portcheck run -i hosts\.yaml\n/, `portcheck ${args.join(' ')} --help: a first run`)
+    t.match(r.stdout, /\n {2}portcheck run -i hosts\.yaml --wait 120 --format junit -o portcheck\.junit\.xml\n/, 'a CI gate')
+    t.match(r.stdout, /# re-check after a fix[^]*\n {2}portcheck run -i hosts\.yaml --token TOKEN\n/, 'a re-check')
+  }
+  t.match((await cli(['serve', '--help'])).stdout, /# re-check only what was blocked or unproven in run RUN-ID\n {2}curl -X POST http:\/\/HOST:7070\/api\/runs .*\\\n {4}-H 'content-type: application\/json' -d '\{"rerunOf":"RUN-ID"\}'/)
+  for (const args of [['plan'], ['catalog', 'list'], ['catalog', 'show'], ['catalog', 'validate']]) {
+    const r = await cli([...args, '--help'])
+    t.match(r.stdout, new RegExp(`Examples:\\n(?: {2}#[^\\n]*\\n {2}portcheck ${args.join(' ')}(?: [^\\n]*)?\\n\\n?)+`), `portcheck ${args.join(' ')} --help`)
+    t.same(r.stdout.split('\n').filter((l) => l.length > 78 && /^ {2}(#|portcheck)/.test(l)), [], 'no example is broken by the help\'s wrapping at 80 columns')
+  }
+  t.match((await node(['packages/agent/bin/portcheck-agent.js', '--help'])).stdout, /Examples:\n {2}# as the coordinator prints it, on host fe1\n {2}npx portcheck-agent --coordinator ws:\/\/10\.0\.0\.5:7070 --token TOKEN --name fe1\n/)
+})
+
+t.test('an address in use: which one, and what to do; exit 2, no stack trace', async (t) => {
+  const holder = net.createServer()
+  await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve))
+  t.teardown(() => holder.close())
+  const { port } = holder.address() as AddressInfo
+  for (const command of ['run', 'serve']) {
+    const r = await cli([command, '-i', 'examples/demo/inventory.yaml', '--listen', `127.0.0.1:${port}`])
+    t.equal(r.code, 2, command)
+    t.match(r.stderr, `portcheck: PC_ERR_LISTEN: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`)
+    t.match(r.stderr, `Another process already listens on 127.0.0.1:${port}`)
+    t.match(r.stderr, /choose another port with --listen HOST:PORT/)
+    t.match(r.stderr, `ss -ltnp 'sport = :${port}'`)
+    t.notMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace')
+  }
+})
+
+t.test('a second demo on the same machine: which address is taken, and what to do; exit 2', async (t) => {
+  // The demo stages a fault on tcp 127.0.0.15:15432. Held already (another demo running here)
+  // is just as good for this test.
+  const holder = net.createServer()
+  const held = await new Promise<boolean>((resolve) => {
+    holder.once('error', () => resolve(false))
+    holder.listen({ host: '127.0.0.15', port: 15432 }, () => resolve(true))
+  })
+  if (held) t.teardown(() => holder.close())
+  const r = await node(['scripts/demo.js', '--no-dashboard'])
+  t.equal(r.code, 2)
+  t.match(r.stderr, /^demo: tcp 127\.0\.0\.15:15432 is already in use \(EADDRINUSE\); the demo stages a fault on it\.\ndemo: another `npm run demo` is probably running on this machine [^\n]*: stop it, then run the demo again\.\ndemo: to see what holds the port: ss -tlnp 'sport = :15432'\n$/)
+  t.notMatch(r.stderr, /Unhandled|\n\s+at /, 'no stack trace')
+})
+
+t.test('off a terminal, at --log-level warn, the wait names the missing agents', async (t) => {
+  // 127.48.0.x, as the Ctrl-C test below (subtests run one at a time).
+  const dir = t.testdir()
+  const inv = path.join(dir, 'hosts.yaml')
+  const hosts = [['lb1', 11, 'lb'], ['app1', 12, 'app'], ['app2', 13, 'app'], ['db1', 14, 'db'], ['db2', 15, 'db']] as const
+  writeFileSync(inv, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${hosts.map(([n, i, r]) => `  - { name: ${n}, address: 127.48.0.${i}, roles: [${r}] }`).join('\n')}\n`)
+  const agents: Array<ReturnType<typeof startAgent>> = []
+  t.teardown(() => Promise.all(agents.map((a) => a.close())))
+  const r = await cli(['run', '-i', inv, '--listen', '127.0.0.1:0', '--token', 'cli-token', '--wait', '4', '--log-level', 'warn'], {
+    onStderr: (stderr) => {
+      const url = /--coordinator (ws:\/\/127\.0\.0\.1:\d+)/.exec(stderr)
+      if (url === null || agents.length > 0) return
+      for (const [name, i] of hosts.slice(0, 3)) agents.push(startAgent({ coordinator: url[1] as string, token: 'cli-token', name, bind: `127.48.0.${i}`, logger: silentLogger(), reconnectMinMs: 100 }))
+    }
+  })
+  t.equal(r.code, 3, 'db1 and db2 never joined: inconclusive')
+  t.match(r.stderr, /\nportcheck: waiting for 2 of 5 agents \(0:0[1-4] left\): db1, db2; start them with the commands above\n/)
+})
+
+function node (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
 
 function silentLogger (): import('pino').Logger {
   return pinoLogger({ level: 'silent' })

@@ -20,7 +20,18 @@ Options:
   --log-level LEVEL   trace, debug, info, warn, error, silent [default: info]
   --log-format F      pretty or json                          [default: pretty on a terminal]
   -h, --help          show this help
-  -v, --version       show the version
+  -V, --version       show the version
+
+Examples:
+  # as the coordinator prints it, on host fe1
+  npx portcheck-agent --coordinator ws://10.0.0.5:7070 --token TOKEN --name fe1
+
+  # the token from the environment, out of \`ps\` and the shell history; root for ports below 1024
+  export PORTCHECK_TOKEN=TOKEN
+  sudo -E npx portcheck-agent --coordinator ws://10.0.0.5:7070 --name fe1
+
+  # a multi-homed host: listen and probe on the cluster network only
+  portcheck-agent --coordinator ws://10.0.0.5:7070 --name db1 --bind 10.0.2.21
 
 Exit codes: 0 stopped by a signal, 2 bad usage or a token the coordinator refused.
 `
@@ -39,13 +50,16 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' }
+        // -V as on \`portcheck\`, where -v is --verbose.
+        version: { type: 'boolean', short: 'V' }
       },
       strict: true,
       allowPositionals: false
     }))
   } catch (err) {
-    process.stderr.write(`portcheck-agent: ${(err as Error).message}\n\n${USAGE}`)
+    // Earlier builds took -v for the version: say where it went, not only that it is unknown.
+    const hint = argv.includes('-v') ? ' (the version is -V or --version)' : ''
+    process.stderr.write(`portcheck-agent: ${(err as Error).message}${hint}\n\n${USAGE}`)
     return 2
   }
   if (values.help === true) { process.stdout.write(USAGE); return 0 }

@@ -68,6 +68,8 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
   t.match(report, { state: 'aborted', verdict: 'inconclusive' })
   t.ok(report.checks.filter((x) => x.status !== 'skipped').every((x) => x.reason === 'agent-missing' || x.reason === 'aborted'), 'nothing passes in an aborted run without agents')
   t.equal((await c.app.inject({ url: '/api/runs/latest' })).json().id, id)
+  const misspelt = await c.app.inject({ url: `/api/runs/${id}/checks?stauts=blocked` })
+  t.same({ status: misspelt.statusCode, body: misspelt.json() }, { status: 400, body: { error: { code: 'PC_ERR_OPTION_INVALID', message: 'querystring: unknown parameter "stauts"' } } }, 'an unknown query parameter is named too')
   t.equal((await c.app.inject({ url: '/api/runs/nope' })).statusCode, 404)
 
   const bad = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { settings: { metrics: 'sometimes' } } })
@@ -75,4 +77,7 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
   t.match(bad.json(), { error: { code: 'PC_ERR_SETTING_INVALID', details: [/metrics: setting "metrics" is a boolean/] } })
   const unknown = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { tiemout: 5 } })
   t.equal(unknown.statusCode, 400, 'unknown fields are refused')
+  t.same(unknown.json(), { error: { code: 'PC_ERR_OPTION_INVALID', message: 'body: unknown field "tiemout"' } }, 'the message names the field')
+  const outOfRange = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { timeoutMs: 5 } })
+  t.match(outOfRange.json(), { error: { code: 'PC_ERR_OPTION_INVALID', message: 'body/timeoutMs must be >= 50' } }, 'other validation errors keep their message')
 })

@@ -1,7 +1,8 @@
 import { formatProblem, type Catalog, type Problem } from '@portcheck/protocol'
-import type { SettingValues } from './conditions.js'
+import { formatCondition, type SettingValues } from './conditions.js'
 import { markedNeverApplies } from './satisfiability.js'
 import type { CatalogRow } from '../plan/expand.js'
+import { fitTable, paragraph, type TableColumn } from './fit-table.js'
 
 function table (header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length)))
@@ -24,25 +25,41 @@ export function formatValidation (file: string, catalog: Catalog, warnings: read
   return [`${summary}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`, ...warnings.map((w) => '  ' + formatProblem(w))].join('\n') + '\n'
 }
 
-/** `portcheck catalog show`, as text: the roles, the settings with their defaults, then the rows. */
-export function formatCatalogShow (catalog: Catalog, settings: SettingValues, rows: CatalogRow[]): string {
+/**
+ * `portcheck catalog show`, as text: the roles, the settings with their defaults, then the rows.
+ * With a `width` (in columns; default Infinity: every row on one line, as wide as it takes),
+ * prose is wrapped to it and the flow table fits it: see {@link fitTable}.
+ */
+export function formatCatalogShow (catalog: Catalog, settings: SettingValues, rows: CatalogRow[], opts: { width?: number } = {}): string {
+  const width = opts.width ?? Infinity
   const out: string[] = [`${catalog.title} (${catalog.id})`]
-  if (catalog.source !== undefined) out.push(`Source: ${catalog.source.document}${catalog.source.url !== undefined ? ` <${catalog.source.url}>` : ''}`)
+  if (catalog.source !== undefined) out.push(...paragraph(`Source: ${catalog.source.document}${catalog.source.url !== undefined ? ` <${catalog.source.url}>` : ''}`, width, 0))
   out.push('', 'Roles:')
   for (const [id, r] of Object.entries(catalog.roles)) {
-    out.push(`  ${id}${r.external === true ? ' (external)' : ''}: ${r.title}${r.when !== undefined ? ` [only when ${JSON.stringify(r.when)}]` : ''}`)
+    out.push(...paragraph(`${id}${r.external === true ? ' (external)' : ''}: ${r.title}${r.when !== undefined ? ` [only when ${formatCondition(r.when) ?? ''}]` : ''}`, width))
   }
   const defs = Object.entries(catalog.settings ?? {})
-  out.push('', 'Conditions and settings (switch with settings: in the inventory or --set name=value):')
+  out.push('', ...paragraph('Conditions and settings (switch with settings: in the inventory or --set name=value):', width, 0))
   if (defs.length === 0) out.push('  none')
   for (const [name, d] of defs) {
     const now = settings[name]
     const values = d.enum !== undefined ? ` {${d.enum.join(', ')}}` : ''
     const dflt = d.default === undefined ? 'no default: you set it' : `default ${String(d.default)}`
-    out.push(`  ${name} (${d.type}${values}${d.scope === 'host' ? ', per host' : ''}) ${dflt}${now !== undefined && now !== d.default ? `, now ${String(now)}` : ''}: ${d.description}`)
+    out.push(...paragraph(`${name} (${d.type}${values}${d.scope === 'host' ? ', per host' : ''}) ${dflt}${now !== undefined && now !== d.default ? `, now ${String(now)}` : ''}: ${d.description}`, width))
   }
-  out.push('', 'Flows (one row per source role, target role, protocol and port):')
-  out.push(...table(['FLOW', 'FROM', 'TO', 'PORT', 'REQUIRED', 'CONDITION', 'REFERENCE', 'PURPOSE'], rows.map((r) => [
+  out.push('', ...paragraph('Flows (one row per source role, target role, protocol and port):', width, 0))
+  const columns: TableColumn[] = [
+    { header: 'FLOW' },
+    { header: 'FROM' },
+    { header: 'TO' },
+    { header: 'PORT' },
+    { header: 'REQUIRED' },
+    // The reference is the longest and the least read: it is the first to move under its row.
+    { header: 'CONDITION', prose: { label: 'condition', moveOrder: 3 } },
+    { header: 'REFERENCE', prose: { label: 'reference', moveOrder: 1 } },
+    { header: 'PURPOSE', prose: { label: 'purpose', moveOrder: 2 } }
+  ]
+  out.push(...fitTable(columns, rows.map((r) => [
     r.flowId,
     r.fromRole + (r.mesh ? ' (mesh)' : ''),
     r.toRole,
@@ -52,10 +69,10 @@ export function formatCatalogShow (catalog: Catalog, settings: SettingValues, ro
     (r.condition ?? '') + (r.active ? '' : markedNeverApplies(r) ? ' [off: never applies]' : ' [off]'),
     r.ref ?? '',
     r.purpose
-  ])).map((l) => '  ' + l))
+  ]), width))
   if ((catalog.notes ?? []).length > 0) {
-    out.push('', 'Notes (judgement calls where the document is ambiguous):')
-    for (const n of catalog.notes ?? []) out.push(`  - ${n}`)
+    out.push('', ...paragraph('Notes (judgement calls where the document is ambiguous):', width, 0))
+    for (const n of catalog.notes ?? []) out.push(...paragraph(`- ${n}`, width))
   }
   return out.join('\n') + '\n'
 }

@@ -4,8 +4,9 @@ import { ExitCodes, PortcheckError } from '@portcheck/protocol'
 import { catalogCommand } from './catalog-command.js'
 import { errorText } from './error-text.js'
 import { planCommand } from './plan-command.js'
-import { runCommand } from './run-command.js'
+import { RUN_EXAMPLES, runCommand } from './run-command.js'
 import { serveCommand } from './serve-command.js'
+import { listenAdvice } from './options.js'
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
 
@@ -19,11 +20,15 @@ export async function main (argv: string[]): Promise<number> {
   const cli = yargs(argv)
     .scriptName('portcheck')
     .usage('$0 <command> [options]\n\nProves that every documented network flow between a cluster\'s hosts is open, before you install.')
-    .version(version)
+    // -V as most tools have it: -v is --verbose (of `run`), on portcheck-agent too.
+    .version('version', 'show the version', version)
+    .alias('version', 'V')
+    .help('help', 'show this help')
+    .alias('help', 'h')
     .strict()
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .epilogue('Exit codes of `run`: 0 every required flow passed, 1 a required flow is blocked, 3 nothing blocked but something unproven, 2 bad input, 130 interrupted.\nDocs: docs/guide/pre-install-check.md')
+    .epilogue(RUN_EXAMPLES + '\n\nExit codes of `run`: 0 every required flow passed, 1 a required flow is blocked, 3 nothing blocked but something unproven, 2 bad input, 130 interrupted.\nDocs: docs/guide/pre-install-check.md')
     .fail((msg, err) => {
       // yargs wraps what an option's coerce throws in a YError: that is a usage error too.
       if (err !== undefined && err !== null) throw err.name === 'YError' ? new PortcheckError('PC_ERR_USAGE', err.message) : err
@@ -38,6 +43,7 @@ export async function main (argv: string[]): Promise<number> {
     await cli.parseAsync()
   } catch (err) {
     process.stderr.write(errorText(err))
+    if (err instanceof PortcheckError && err.code === 'PC_ERR_LISTEN') process.stderr.write(listenAdvice(err))
     return ExitCodes.badInput
   }
   return exitCode

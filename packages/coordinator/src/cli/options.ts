@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises'
+import net from 'node:net'
 import pino, { type Logger } from 'pino'
 import type { Argv } from 'yargs'
 import { PortcheckError, prettyStream } from '@portcheck/protocol'
 import { parseSetArgs } from '../catalog/settings.js'
+import type { StatusLine } from './status-line.js'
 
 /** Options every command that loads a catalog and an inventory shares. */
 export interface InputArgs {
@@ -67,6 +69,27 @@ export function parseListen (value: string): { host: string, port: number } {
   return { host: m[1] ?? (m[2] !== '' && m[2] !== undefined ? m[2] : '0.0.0.0'), port }
 }
 
+/**
+ * What to do when the coordinator cannot listen (PC_ERR_LISTEN), from the system error behind
+ * it: which address and port, and how to get past it. Empty when there is nothing to add.
+ */
+export function listenAdvice (err: PortcheckError): string {
+  const cause = err.cause as { code?: string, address?: string, port?: number } | undefined
+  const where = cause?.address !== undefined && cause.port !== undefined ? `${net.isIPv6(cause.address) ? `[${cause.address}]` : cause.address}:${cause.port}` : 'that address'
+  switch (cause?.code) {
+    case 'EADDRINUSE':
+      return `  Another process already listens on ${where} (often an earlier \`portcheck serve\` or \`run --dashboard\`).\n` +
+        `  Stop it, or choose another port with --listen HOST:PORT (port 0 picks a free one; agents then need the new address).\n` +
+        `  To see what holds it: ss -ltnp 'sport = :${cause.port ?? 'PORT'}' (or: lsof -i :${cause.port ?? 'PORT'})\n`
+    case 'EADDRNOTAVAIL':
+      return `  ${cause.address ?? 'The --listen host'} is not an address of this machine: listen on one it has, or on 0.0.0.0 (every address).\n`
+    case 'EACCES':
+      return `  Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a port above 1023 with --listen (default 7070).\n`
+    default:
+      return ''
+  }
+}
+
 /** `--timeout` as run options: a number of ms, or `auto` (adaptive, at most 3000 ms). */
 export function timing (timeout: number | 'auto'): { timeoutMs: number, adaptive: boolean } {
   return timeout === 'auto' ? { timeoutMs: 3000, adaptive: true } : { timeoutMs: timeout, adaptive: false }
@@ -84,15 +107,29 @@ export function withLogging<T> (y: Argv<T>, level = 'info'): Argv<T & LogArgs> {
     .option('log-format', { type: 'string', choices: ['pretty', 'json'], describe: 'log format; default: pretty on a terminal, else JSON' }) as unknown as Argv<T & LogArgs>
 }
 
-/** One pino logger for the whole process, to stderr: JSON, or pretty on a terminal. */
-export function createLogger (args: LogArgs): Logger {
+/**
+ * One pino logger for the whole process, to stderr: JSON, or pretty on a terminal. With a
+ * status line, each log line is written above it (and to process.stderr, the stream the status
+ * line draws on, so that the two never interleave out of order).
+ */
+export function createLogger (args: LogArgs, status?: StatusLine): Logger {
   const format = args['log-format'] ?? (process.stderr.isTTY ? 'pretty' : 'json')
+  const dest = format === 'pretty' ? prettyStream(process.stderr) : status?.enabled === true ? process.stderr : pino.destination(2)
   return pino({
     name: 'portcheck',
     level: args['log-level'],
     // The join token must never reach a log file.
     redact: { paths: ['token', '*.token', 'headers.authorization', 'req.headers.authorization'], censor: '[redacted]' }
-  }, format === 'pretty' ? prettyStream(process.stderr) : pino.destination(2))
+  }, status?.enabled === true ? status.sink(dest) : dest)
+}
+
+/**
+ * The examples of a command's `--help`, as its epilogue: each a `#` comment over the command
+ * (a newline in either starts another line of it). Keep lines within 78 columns: the help is
+ * wrapped to the terminal's width, and a command broken in two can no longer be copied.
+ */
+export function examples (list: Array<[comment: string, command: string]>): string {
+  return 'Examples:\n' + list.map(([comment, command]) => `  # ${comment.replace(/\n/g, '\n  # ')}\n  ${command.replace(/\n/g, '\n  ')}`).join('\n\n')
 }
 
 /** Writes command output to a file, or to stdout. */

@@ -8,7 +8,9 @@ import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
 import type { Coordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
-import { createLogger, emit, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
+import { showProgress, showWaiting } from './run-status.js'
+import { StatusLine } from './status-line.js'
+import { createLogger, emit, examples, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** Renders a report in the requested format. */
 export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean, purposes: ReadonlyMap<string, string> }): string {
@@ -31,17 +33,12 @@ async function writeJsonReport (run: Run, output: string | undefined): Promise<v
   if (out !== process.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => err != null ? reject(err) : resolve()))
 }
 
-function progressLine (run: Run): () => void {
-  if (!process.stderr.isTTY) return () => {}
-  const timer = setInterval(() => {
-    const { done, total } = run.progress()
-    process.stderr.write(`\r  ${run.state}: ${done}/${total} checks   `)
-  }, 250)
-  return () => {
-    clearInterval(timer)
-    process.stderr.write('\r\x1b[K')
-  }
-}
+/** The examples of `portcheck run --help` (and of `portcheck --help`). */
+export const RUN_EXAMPLES = examples([
+  ['a first run: prints the command to start an agent on each host, waits for\nthem, checks every flow and prints the report', 'portcheck run -i hosts.yaml'],
+  ['a CI gate: a JUnit report; exit 1 if a required flow is blocked, 3 if one\nis unproven (the token is $PORTCHECK_TOKEN, as on the agents)', 'portcheck run -i hosts.yaml --wait 120 --format junit -o portcheck.junit.xml'],
+  ['re-check after a fix: agents left running rejoin a coordinator on the same\naddress with the same token (the last run\'s, printed in its join commands)', 'portcheck run -i hosts.yaml --token TOKEN']
+])
 
 /** `portcheck run`: the pre-install gate. Exit 0 pass, 1 blocked, 3 inconclusive, 2 bad input. */
 export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
@@ -58,22 +55,29 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit'], default: 'table', describe: 'report format' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })
-    .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' }),
+    .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' })
+    .epilogue(RUN_EXAMPLES),
   async (args) => {
     const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
-    const logger = createLogger(args)
+    // The waiting line, then the progress line, on a terminal; logs are written above them.
+    const status = new StatusLine()
+    const logger = createLogger(args, status)
     const token = args.token ?? process.env.PORTCHECK_TOKEN
     const ac = new AbortController()
     let interrupted = false
     const onSignal = (): void => {
       if (interrupted) return
       interrupted = true
-      process.stderr.write('\nportcheck: stopping; closing every listener on the agents…\n')
+      status.write('\nportcheck: stopping; closing every listener on the agents…\n')
       ac.abort()
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
-    let stopProgress = (): void => {}
+    let waiting: ReturnType<typeof showWaiting> | null = null
+    const stopStatus = (): void => {
+      waiting?.stop()
+      status.hide()
+    }
     try {
       const { run, summary, coordinator } = await runCheck({
         inputs,
@@ -88,11 +92,17 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         logger,
         signal: ac.signal,
         keepOpen: args.dashboard,
-        onListening: (c) => process.stderr.write(joinInstructions(c) + (args.dashboard ? `Dashboard (live): ${dashboardUrl(c)}\n` : '') + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`),
-        onAgents: (joined, missing) => logger.info({ joined: joined.length, missing: missing.length }, missing.length > 0 ? `agents joined: ${joined.length}/${joined.length + missing.length} (waiting for ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})` : 'every agent joined'),
-        onRun: (run) => { stopProgress = progressLine(run) }
+        onListening: (c) => {
+          process.stderr.write(joinInstructions(c) + (args.dashboard ? `Dashboard (live): ${dashboardUrl(c)}\n` : '') + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`)
+          waiting = showWaiting(status, { hosts: c.hosts.map((h) => h.name), waitMs: args.wait * 1000 })
+        },
+        onAgents: (joined, missing) => waiting?.update(joined, missing),
+        onRun: (run) => {
+          waiting?.stop()
+          showProgress(status, run)
+        }
       })
-      stopProgress()
+      stopStatus()
       if (run === null || summary === null) { setExit(130); return }
       if (args.format === 'json') await writeJsonReport(run, args.output)
       else {
@@ -108,7 +118,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         await coordinator.close()
       }
     } finally {
-      stopProgress()
+      stopStatus()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }

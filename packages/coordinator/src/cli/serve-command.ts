@@ -2,11 +2,16 @@ import type { Argv } from 'yargs'
 import { loadInputs } from '../api.js'
 import { buildCoordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
-import { createLogger, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
+import { createLogger, examples, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** `portcheck serve`: a long-lived coordinator; runs are started through the API or the dashboard. */
 export function serveCommand (y: Argv): Argv {
-  return y.command('serve', 'run a coordinator that stays up: start runs from the dashboard or POST /api/runs', (a) => withLogging(withServer(withInputs(a))),
+  return y.command('serve', 'run a coordinator that stays up: start runs from the dashboard or POST /api/runs', (a) => withLogging(withServer(withInputs(a)))
+    .epilogue(examples([
+      ['a coordinator that stays up: start runs, and re-run the failed checks,\nfrom its dashboard', 'portcheck serve -i hosts.yaml'],
+      ['a run from a script (the token is the one printed in the join commands)', 'curl -X POST http://HOST:7070/api/runs -H "Authorization: Bearer $TOKEN" \\\n  -H \'content-type: application/json\' -d \'{}\''],
+      ['re-check only what was blocked or unproven in run RUN-ID', 'curl -X POST http://HOST:7070/api/runs -H "Authorization: Bearer $TOKEN" \\\n  -H \'content-type: application/json\' -d \'{"rerunOf":"RUN-ID"}\'']
+    ])),
     async (args) => {
       const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
       const logger = createLogger(args)

@@ -66,6 +66,20 @@ function jsonStream (run: Run): Readable {
   return out
 }
 
+/** The parts of an ajv error that name what is wrong. */
+interface ValidationIssue { keyword: string, instancePath: string, params: { additionalProperty?: string } }
+
+/**
+ * A validation error's message. ajv's `must NOT have additional properties` does not say which
+ * one: name it, as a typo in a field name is the likeliest mistake (`body: unknown field "tiemout"`,
+ * `querystring: unknown parameter "stauts"`).
+ */
+function validationMessage (issues: ValidationIssue[], context: string | undefined, message: string): string {
+  const unknown = issues.find((i) => i.keyword === 'additionalProperties' && i.params.additionalProperty !== undefined)
+  if (unknown === undefined) return message
+  return `${context ?? 'body'}${unknown.instancePath.replace(/\//g, '.')}: unknown ${context === 'querystring' ? 'parameter' : 'field'} "${unknown.params.additionalProperty ?? ''}"`
+}
+
 function sendError (reply: FastifyReply, status: number, code: string, message: string, details?: string[]): FastifyReply {
   const body: ApiErrorBody = { error: { code, message, ...(details !== undefined ? { details } : {}) } }
   return reply.code(status).send(body)
@@ -90,8 +104,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
       const status = err.code === 'PC_ERR_RUN_BUSY' ? 409 : 400
       return sendError(reply, status, err.code, err.message.split('\n')[0] ?? err.message, err.problems.length > 0 ? err.problems.map(formatProblem) : undefined)
     }
-    const e = err as { validation?: unknown, statusCode?: number, message: string }
-    if (e.validation !== undefined) return sendError(reply, 400, 'PC_ERR_OPTION_INVALID', e.message)
+    const e = err as { validation?: ValidationIssue[], validationContext?: string, statusCode?: number, message: string }
+    if (e.validation !== undefined) return sendError(reply, 400, 'PC_ERR_OPTION_INVALID', validationMessage(e.validation, e.validationContext, e.message))
     if (typeof e.statusCode === 'number' && e.statusCode < 500) return sendError(reply, e.statusCode, 'PC_ERR_REQUEST', e.message)
     app.log.error({ err }, 'API error')
     return sendError(reply, 500, 'PC_ERR_INTERNAL', 'internal error')
