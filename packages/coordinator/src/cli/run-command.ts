@@ -8,6 +8,7 @@ import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
 import type { Coordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
+import { loadSecurity, withSecurity } from './security-options.js'
 import { createLogger, emit, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** Renders a report in the requested format. */
@@ -45,7 +46,7 @@ function progressLine (run: Run): () => void {
 
 /** `portcheck run`: the pre-install gate. Exit 0 pass, 1 blocked, 3 inconclusive, 2 bad input. */
 export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
-  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withLogging(withServer(withInputs(a)))
+  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withSecurity(withLogging(withServer(withInputs(a))))
     .option('wait', {
       type: 'number',
       default: 300,
@@ -62,7 +63,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
   async (args) => {
     const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
     const logger = createLogger(args)
-    const token = args.token ?? process.env.PORTCHECK_TOKEN
+    const { token, tls } = await loadSecurity(args)
     const ac = new AbortController()
     let interrupted = false
     const onSignal = (): void => {
@@ -79,7 +80,8 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         inputs,
         listen: parseListen(args.listen),
         ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
-        ...(token !== undefined && token !== '' ? { token } : {}),
+        token,
+        tls,
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         ...timing(args.timeout),
         concurrency: args.concurrency,
