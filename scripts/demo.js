@@ -15,6 +15,8 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const cli = path.join(root, 'packages/coordinator/bin/portcheck.js')
@@ -64,25 +66,36 @@ const stray = dgram.createSocket('udp4')
 await hold('udp', '127.0.0.14', 15405, stray)
 
 const port = await freePort()
-const args = ['run', '--inventory', inventory, '--listen', `127.0.0.1:${port}`, '--token', token, '--wait', '15', '--include-optional', '--log-level', 'warn']
+// The coordinator serves TLS with a key of its own, kept in a state directory of the demo's.
+const stateDir = mkdtempSync(path.join(tmpdir(), 'portcheck-demo-'))
+const args = ['run', '--inventory', inventory, '--listen', `127.0.0.1:${port}`, '--token', token, '--state-dir', stateDir, '--wait', '15', '--include-optional', '--log-level', 'warn']
 if (dashboard) args.push('--dashboard')
 const coordinator = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'] })
 
 const agents = []
-const startAgents = () => {
+/** The arguments of the join command the coordinator printed for a host (after `npx portcheck-agent`). */
+const joinArgs = (output, name) => {
+  const line = output.split('\n').find((l) => l.includes('npx portcheck-agent ') && l.includes(` --name ${name} `))
+  if (line === undefined) throw new Error(`no join command for ${name}`)
+  return line.slice(line.indexOf('npx portcheck-agent ') + 'npx portcheck-agent '.length).trim().split(/\s+/)
+}
+const startAgents = (output) => {
   const hosts = [['lb1', '127.0.0.11'], ['app1', '127.0.0.12'], ['app2', '127.0.0.13'], ['db1', '127.0.0.14'], ['db2', '127.0.0.25']]
   for (const [name, bind] of hosts) {
-    agents.push(spawn(process.execPath, [agentBin, '--coordinator', `ws://127.0.0.1:${port}`, '--token', token, '--name', name, '--bind', bind, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] }))
+    // Each agent runs its host's join command as printed (TLS, the pin, its own credential), bound to its loopback address.
+    agents.push(spawn(process.execPath, [agentBin, ...joinArgs(output, name), '--bind', bind, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] }))
   }
   process.stderr.write(`demo: started 5 agents (lb1, app1, app2, db1 on their inventory addresses; db2 on 127.0.0.25)\n\n`)
 }
 
 let started = false
+let printed = ''
 coordinator.stderr.on('data', (chunk) => {
   process.stderr.write(chunk)
-  if (!started && chunk.toString().includes('Waiting up to')) {
+  printed += chunk.toString()
+  if (!started && printed.includes('Waiting up to')) {
     started = true
-    startAgents()
+    startAgents(printed)
   }
 })
 
@@ -90,6 +103,7 @@ const stopAll = () => {
   for (const a of agents) a.kill('SIGTERM')
   decoy.close()
   stray.close()
+  rmSync(stateDir, { recursive: true, force: true })
 }
 process.on('SIGINT', () => coordinator.kill('SIGINT'))
 

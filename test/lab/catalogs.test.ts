@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { parse } from 'yaml'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
+import { joinArgs } from '../support/join.js'
 import { Lab } from './lab.js'
 
 const COORD = '198.18.0.1'
@@ -20,10 +21,10 @@ async function runExample (t: Test, example: string): Promise<RunReport> {
   await lab.addHost('coord', COORD)
   for (const h of inventory.hosts) await lab.addHost(h.name, h.address)
   const reportFile = path.join(dir, 'report.json')
-  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', example, '--listen', `${COORD}:7070`, '--token', TOKEN, '--wait', '30',
+  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', example, '--listen', `${COORD}:7070`, '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '30',
     '--timeout', '2000', '--format', 'json', '--output', reportFile, '--log-format', 'json', '--log-level', 'warn'])
   await coordinator.waitFor(/Waiting up to/)
-  for (const h of inventory.hosts) lab.spawn(h.name, 'node', [AGENT_BIN, '--coordinator', `ws://${COORD}:7070`, '--token', TOKEN, '--name', h.name, '--log-level', 'warn'])
+  for (const h of inventory.hosts) lab.spawn(h.name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), h.name), '--log-level', 'warn'])
   const code = await coordinator.exited
   t.equal(code, 0, `${example}: exit 0, every required flow open`)
   await lab.destroy()

@@ -5,6 +5,7 @@ import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { browserReady, CHROMIUM, launchBrowser, watchPage } from '../browser/browser.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
+import { joinArgs } from '../support/join.js'
 import { Lab, filterRules } from './lab.js'
 
 // The demo catalog in the namespace lab, with one host's firewall wrong: db2 drops every
@@ -36,12 +37,12 @@ t.test('namespace lab: the dashboard shows a firewalled host\'s flows as blocked
   writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${HOSTS.map(([n, a, r]) => `  - { name: ${n}, address: ${a}, roles: [${r}] }`).join('\n')}\n`)
   const reportFile = path.join(dir, 'report.json')
   const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--include-optional', '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--wait', '10', '--timeout', '1500', '--format', 'json', '--output', reportFile, '--dashboard', '--log-format', 'json', '--log-level', 'debug'])
+    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '10', '--timeout', '1500', '--format', 'json', '--output', reportFile, '--dashboard', '--log-format', 'json', '--log-level', 'debug'])
   await coordinator.waitFor(/Waiting up to/)
-  for (const [name] of HOSTS) lab.spawn(name, 'node', [AGENT_BIN, '--coordinator', `ws://${COORD}:7070`, '--token', TOKEN, '--name', name, '--log-format', 'json'])
-  await coordinator.waitFor(/Dashboard: http:\/\/\S+/, 30_000)
-  const url = /Dashboard: (http:\/\/\S+)/.exec(coordinator.stderr())?.[1] ?? ''
-  t.equal(url, `http://${COORD}:7070/#token=${TOKEN}`, 'the dashboard address, with the token in the fragment')
+  for (const [name] of HOSTS) lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json'])
+  await coordinator.waitFor(/Dashboard: https:\/\/\S+/, 30_000)
+  const url = /Dashboard: (https:\/\/\S+)/.exec(coordinator.stderr())?.[1] ?? ''
+  t.equal(url, `https://${COORD}:7070/#token=${TOKEN}`, 'the dashboard address, over TLS, with the token in the fragment')
   const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
   t.match(report, { verdict: 'blocked', exitCode: 1 })
   const blocked = report.checks.filter((c) => c.status === 'blocked')
@@ -52,10 +53,11 @@ t.test('namespace lab: the dashboard shows a firewalled host\'s flows as blocked
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${coord.ns} ${CHROMIUM} "$@"\n`)
   chmodSync(wrapper, 0o755)
   const browser = await launchBrowser(t, { executablePath: wrapper })
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
+  // The coordinator's certificate is its own, self-signed: an operator accepts it once (or gives --tls-cert).
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ignoreHTTPSErrors: true })
   t.teardown(() => context.close())
   const page = await context.newPage()
-  const watch = watchPage(page, `http://${COORD}:7070`)
+  const watch = watchPage(page, `https://${COORD}:7070`)
   await page.goto(url)
   await page.waitForSelector('td.rc[data-from]')
   t.notMatch(page.url(), /token/, 'the token left the address bar')

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { FieldConfig, FieldRun } from './field-driver.js'
+import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { AGENT_BIN } from './guard.js'
 import { Lab, redirectRules } from './lab.js'
 
@@ -94,7 +95,7 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
     const driver = lab.spawn('coord', process.execPath, ['--import', 'tsx', 'test/lab/field-driver.ts', file])
     await driver.waitFor(/listening/, 60_000)
     const agents = hosts.map((h) =>
-      lab.spawn(h.name, process.execPath, [...(process.env.PORTCHECK_PROFILE_AGENT !== undefined && h === hosts[0] ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PORTCHECK_PROFILE_AGENT}`] : []), AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--token', 'field-token', '--name', h.name, '--log-level', 'error', '--log-format', 'json']))
+      lab.spawn(h.name, process.execPath, [...(process.env.PORTCHECK_PROFILE_AGENT !== undefined && h === hosts[0] ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PORTCHECK_PROFILE_AGENT}`] : []), AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--insecure', '--token', agentCredential('field-token', h.name), '--name', h.name, '--log-level', 'error', '--log-format', 'json']))
     const code = await driver.exited
     if (code !== 0) throw new Error(`field driver exited ${code}\n${driver.stderr()}`)
     if (process.env.FIELD_DEBUG === '1') log(driver.stderr())

@@ -4,6 +4,7 @@ import path from 'node:path'
 import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
+import { joinArgs } from '../support/join.js'
 import { Lab, filterRules, listNamespaces, redirectRules, type LabProcess } from './lab.js'
 import { delayUnavailable } from './netem.js'
 
@@ -87,14 +88,14 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
   writeFileSync(inventory, `catalog: ./catalog.yaml\nhosts:\n${HOSTS.map((h) => `  - { name: ${h.name}, address: "${h.address}", roles: [${h.role}]${h.nat === true ? ', nat: true' : ''} }`).join('\n')}\n`)
   const reportFile = path.join(dir, 'report.json')
   const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--wait', '10', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
+    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '10', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
   await coordinator.waitFor(/Waiting up to/)
 
   const agents = new Map<string, LabProcess>()
   for (const h of HOSTS) {
     // api2's join command, run on api1's node.
     const where = h.name === 'api2' ? 'api1' : h.name
-    agents.set(h.name, lab.spawn(where, 'node', [AGENT_BIN, '--coordinator', `ws://${COORD}:7070`, '--token', TOKEN, '--name', h.name, '--log-format', 'json']))
+    agents.set(h.name, lab.spawn(where, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), h.name), '--log-format', 'json']))
   }
   const code = await coordinator.exited
   t.equal(code, 1, 'exit code 1: required flows are blocked')

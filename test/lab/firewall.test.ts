@@ -4,6 +4,7 @@ import path from 'node:path'
 import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
+import { joinArgs } from '../support/join.js'
 import { Lab, filterRules, listNamespaces, redirectRules, type LabProcess } from './lab.js'
 
 // Six hosts of the demo catalog on one bridge, a coordinator in its own namespace, and a
@@ -86,18 +87,21 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
   writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${HOSTS.map(([n, a, r]) => `  - { name: ${n}, address: ${a}, roles: [${r}] }`).join('\n')}\n`)
   const reportFile = path.join(dir, 'report.json')
   const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--include-optional', '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--wait', '5', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
+    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '5', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
   await coordinator.waitFor(/Waiting up to/)
 
   const agents = new Map<string, LabProcess>()
   for (const [name] of HOSTS.filter(([n]) => n !== 'db3')) {
-    agents.set(name, lab.spawn(name, 'node', [AGENT_BIN, '--coordinator', `ws://${COORD}:7070`, '--token', TOKEN, '--name', name, '--log-format', 'json']))
+    // Each node runs the join command the coordinator printed for it, verbatim: TLS, the pin, its own credential.
+    agents.set(name, lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json']))
   }
   const code = await coordinator.exited
   t.equal(code, 1, 'exit code 1: required flows are blocked')
   const logLines = [coordinator.stderr(), ...[...agents.values()].map((a) => a.stderr())].join('\n').split('\n').filter((l) => l.startsWith('{'))
   t.ok(logLines.length > 10, 'logs are pino JSON lines')
   t.notOk(logLines.some((l) => l.includes(TOKEN)), 'the token is never logged (only printed once in the join instructions)')
+  const credentials = [...agents.keys()].map((n) => joinArgs(coordinator.stderr(), n)[joinArgs(coordinator.stderr(), n).indexOf('--token') + 1] as string)
+  t.notOk(logLines.some((l) => credentials.some((c) => l.includes(c))), 'nor is any host\'s credential')
   const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
 
   const actual: Record<string, string> = {}

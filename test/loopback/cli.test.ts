@@ -1,16 +1,21 @@
 import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net, { type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { joinArgs } from '../support/join.js'
 import { pino as pinoLogger } from 'pino'
 import { startAgent } from '../../packages/agent/src/index.js'
 
 const CLI = 'packages/coordinator/bin/portcheck.js'
+// The coordinator's state (join token, TLS key) of these tests, never the user's ~/.portcheck.
+const STATE = mkdtempSync(path.join(tmpdir(), 'portcheck-cli-state-'))
+t.teardown(() => rmSync(STATE, { recursive: true, force: true }))
 
 function cli (args: string[], opts: { signalAfter?: RegExp, onStderr?: (stderr: string) => void } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', PORTCHECK_STATE_DIR: STATE } })
     let stdout = ''
     let stderr = ''
     let signalled = false
@@ -59,7 +64,7 @@ t.test('run without agents: inconclusive, exit 3, JUnit output', async (t) => {
   t.equal(r.code, 3)
   t.match(r.stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="portcheck demo" tests="19" failures="0" errors="14" skipped="5"/)
   t.match(r.stdout, /<error type="agent-missing" message="inconclusive: agent-missing">no agent joined for lb1 and app1/)
-  t.match(r.stderr, /npx portcheck-agent --coordinator ws:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2/, 'join commands printed')
+  t.match(r.stderr, /npx portcheck-agent --coordinator wss:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2 --pin sha256:[0-9a-f]{64}/, 'join commands printed')
 })
 
 t.test('Ctrl-C while waiting for agents stops cleanly', async (t) => {
@@ -91,7 +96,7 @@ t.test('Ctrl-C during a run: the report says interrupted, with the exit code the
   const silentSock = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => silentSock.bind(15405, '127.48.0.15', resolve))
   t.teardown(() => silentSock.close())
-  const child = spawn(process.execPath, [CLI, 'run', '-i', inv, '--listen', '127.0.0.1:0', '--token', 'cli-token', '--wait', '30', '--timeout', '5000', '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+  const child = spawn(process.execPath, [CLI, 'run', '-i', inv, '--listen', '127.0.0.1:0', '--token', 'cli-token', '--wait', '30', '--timeout', '5000', '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', PORTCHECK_STATE_DIR: STATE } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -101,9 +106,13 @@ t.test('Ctrl-C during a run: the report says interrupted, with the exit code the
   child.stderr.on('data', (d: Buffer) => {
     const before = stderr
     stderr += d.toString()
-    const url = /--coordinator (ws:\/\/127\.0\.0\.1:\d+)/.exec(stderr)
-    if (url !== null && !/--coordinator ws/.test(before) && agents.length === 0) {
-      for (const [name, i] of hosts) agents.push(startAgent({ coordinator: url[1] as string, token: 'cli-token', name, bind: `127.48.0.${name === 'db2' ? 25 : i}`, logger: silentLogger(), reconnectMinMs: 100 }))
+    if (/Waiting up to/.test(stderr) && !/Waiting up to/.test(before) && agents.length === 0) {
+      // Each agent from the join command printed for its host: wss://, its own credential, the pin.
+      for (const [name, i] of hosts) {
+        const args = joinArgs(stderr, name)
+        const arg = (flag: string): string => args[args.indexOf(flag) + 1] as string
+        agents.push(startAgent({ coordinator: arg('--coordinator'), token: arg('--token'), pin: arg('--pin'), name, bind: `127.48.0.${name === 'db2' ? 25 : i}`, logger: silentLogger(), reconnectMinMs: 100 }))
+      }
     }
     if (/"msg":"run started"/.test(stderr) && !/"msg":"run started"/.test(before)) setTimeout(() => child.kill('SIGINT'), 400)
   })

@@ -5,6 +5,7 @@ import WebSocket from 'ws'
 import { PROTOCOL_VERSION } from '@portcheck/protocol'
 import { startAgent } from '../../packages/agent/src/index.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
+import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { TOKEN, demoHosts, silent, startAgents, startCoordinator } from '../support/loopback.js'
 
 const CATALOG = 'examples/demo/catalog.yaml'
@@ -21,15 +22,15 @@ function closeCode (ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)))
 }
 
-const hello = (name: string, instance = 'inst1'): string => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] })
+const hello = (name: string, instance = 'inst1', credential = agentCredential(TOKEN, name)): string => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] })
 
-t.test('a wrong token is refused once, clearly, and the agent stops', async (t) => {
+t.test('a wrong credential is refused once, clearly, and the agent stops', async (t) => {
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(41) })
   let upgrades = 0
   c.app.server.prependListener('upgrade', () => { upgrades++ })
-  const agent = startAgent({ coordinator: c.agentUrl as string, token: 'wrong-token', name: 'lb1', logger: silent, reconnectMinMs: 50 })
+  const agent = startAgent({ coordinator: c.agentUrl as string, insecure: true, token: agentCredential('another-join-token', 'lb1'), name: 'lb1', logger: silent, reconnectMinMs: 50 })
   const err = await agent.stopped
-  t.match(err, { code: 'PC_ERR_AGENT_AUTH', message: /refused the token \(HTTP 401\)/ })
+  t.match(err, { code: 'PC_ERR_AGENT_AUTH', message: /join token changed since the join command was printed/ })
   await t.rejects(agent.registered, { code: 'PC_ERR_AGENT_AUTH' })
   await new Promise((resolve) => setTimeout(resolve, 500))
   t.equal(upgrades, 1, 'no retry storm: one attempt')
@@ -94,7 +95,7 @@ t.test('an agent process killed mid-run: its checks are agent-lost and the run e
   await new Promise<void>((resolve) => silentSock.bind(15405, `127.${net}.0.15`, resolve))
   t.teardown(() => silentSock.close())
   await startAgents(t, c, hosts.filter((h) => h.name !== 'db1').map((h) => ({ name: h.name, bind: h.name === 'db2' ? `127.${net}.0.25` : h.address })))
-  const db1 = spawn(process.execPath, ['packages/agent/bin/portcheck-agent.js', '--coordinator', c.agentUrl as string, '--token', TOKEN, '--name', 'db1', '--bind', `127.${net}.0.14`, '--log-level', 'error'], { stdio: 'ignore' })
+  const db1 = spawn(process.execPath, ['packages/agent/bin/portcheck-agent.js', '--coordinator', c.agentUrl as string, '--insecure', '--token', agentCredential(TOKEN, 'db1'), '--name', 'db1', '--bind', `127.${net}.0.14`, '--log-level', 'error'], { stdio: 'ignore' })
   t.teardown(() => { db1.kill('SIGKILL') })
   await new Promise<void>((resolve) => { const check = (): void => { if (c.hub.get('db1') !== undefined) resolve(); else setTimeout(check, 20) }; check() })
 

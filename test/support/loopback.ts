@@ -4,6 +4,7 @@ import type { InventoryHost, SettingValue } from '@portcheck/protocol'
 import { startAgent, type Agent } from '../../packages/agent/src/index.js'
 import { loadCatalogFile } from '../../packages/coordinator/src/catalog/load-catalog.js'
 import { resolveSettings } from '../../packages/coordinator/src/catalog/settings.js'
+import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { buildCoordinator, type Coordinator, type CoordinatorOptions } from '../../packages/coordinator/src/server/coordinator.js'
 
 export const silent = pino({ level: 'silent' })
@@ -20,11 +21,11 @@ export function demoHosts (net: number): InventoryHost[] {
   ]
 }
 
-/** A coordinator on 127.0.0.1 (ephemeral port) for a catalog file; closed at teardown. */
+/** A coordinator on 127.0.0.1 (ephemeral port) for a catalog file, plain unless given `tls`; closed at teardown. */
 export async function startCoordinator (t: Test, opts: { catalogFile: string, hosts: InventoryHost[], settings?: Record<string, SettingValue> } & Partial<CoordinatorOptions>): Promise<Coordinator> {
   const catalog = await loadCatalogFile(opts.catalogFile)
   const { values } = resolveSettings(catalog.catalog, Object.entries(opts.settings ?? {}).map(([name, value]) => [name, { value, problem: (message) => ({ file: 't', path: name, message }) }]))
-  const c = await buildCoordinator({ logger: silent, token: TOKEN, heartbeatMs: 1000, ...opts, catalog, hosts: opts.hosts, settings: values })
+  const c = await buildCoordinator({ logger: silent, token: TOKEN, heartbeatMs: 1000, tls: null, ...opts, catalog, hosts: opts.hosts, settings: values })
   await c.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => c.close())
   return c
@@ -32,7 +33,7 @@ export async function startCoordinator (t: Test, opts: { catalogFile: string, ho
 
 /** Starts in-process agents, each bound to its own loopback address; waits until all registered. */
 export async function startAgents (t: Test, c: Coordinator, agents: Array<{ name: string, bind: string }>): Promise<Agent[]> {
-  const started = agents.map((a) => startAgent({ coordinator: c.agentUrl as string, token: TOKEN, name: a.name, bind: a.bind, logger: silent, reconnectMinMs: 100, reconnectMaxMs: 500 }))
+  const started = agents.map((a) => startAgent({ coordinator: c.agentUrl as string, token: agentCredential(c.token, a.name), ...(c.pin !== null ? { pin: c.pin } : { insecure: true }), name: a.name, bind: a.bind, logger: silent, reconnectMinMs: 100, reconnectMaxMs: 500 }))
   t.teardown(() => Promise.all(started.map((a) => a.close())))
   await Promise.all(started.map((a) => a.registered))
   return started

@@ -2,26 +2,40 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import { createRequire } from 'node:module'
+import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import pino, { type Logger } from 'pino'
 import {
-  AGENT_WS_PATH, AGENT_NAME_PATTERN, ErrorCodes, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
+  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
   parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage
 } from '@portcheck/protocol'
 import { Backoff, agentUrl } from './connection/backoff.js'
+import { ConnectionLog, explainConnectError } from './connection/connection-errors.js'
+import { PIN_PATTERN, peerPin } from './connection/tls-pin.js'
 import { defaultListenHost } from './listeners/listener-set.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'
 
 const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
 
+/** Longest a run's listeners stay open without `run-end`, in ms (1 hour), whatever the coordinator asks. */
+export const MAX_RUN_TTL_MS = 3_600_000
+
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
-  /** The coordinator's address, `ws://HOST:PORT` (the `/agent` path is added if missing). */
+  /** The coordinator's address, `wss://HOST:PORT` (the `/agent` path is added if missing); `ws://` only with `insecure`. */
   coordinator: string
-  /** The join token the coordinator printed. */
+  /** This host's credential, from the join command the coordinator printed for it (`--token`). */
   token: string
+  /**
+   * The pin of the coordinator's TLS key (`sha256:` and 64 hex digits), from the join command:
+   * the agent says nothing to a coordinator whose key does not match. Without it, the
+   * coordinator's certificate must be trusted by this system's CAs.
+   */
+  pin?: string
+  /** Allow a plain `ws://` coordinator (started with `--insecure`): the credential crosses the network in clear. Default false. */
+  insecure?: boolean
   /** The host name this agent stands for in the inventory. Default: the OS hostname. */
   name?: string
   /**
@@ -61,10 +75,18 @@ export function startAgent (options: AgentOptions): Agent {
   if (!AGENT_NAME_PATTERN.test(name)) {
     throw new PortcheckError('PC_ERR_OPTION_INVALID', `invalid agent name "${name}": use letters, digits, dots, dashes and underscores`)
   }
-  if (options.token.length === 0) throw new PortcheckError('PC_ERR_OPTION_INVALID', 'a token is required (--token or PORTCHECK_TOKEN)')
-  const url = agentUrl(options.coordinator, AGENT_WS_PATH)
+  if (!CREDENTIAL_PATTERN.test(options.token)) throw new PortcheckError('PC_ERR_OPTION_INVALID', 'the credential (--token) is not one a coordinator prints: copy the join command of this host whole')
+  if (options.pin !== undefined && !PIN_PATTERN.test(options.pin)) throw new PortcheckError('PC_ERR_OPTION_INVALID', `invalid --pin "${options.pin.slice(0, 100)}": expected sha256: and 64 hex digits, as the join command prints it`)
+  let url: URL
+  try {
+    url = agentUrl(options.coordinator, AGENT_WS_PATH, options.insecure === true)
+  } catch (err) {
+    throw new PortcheckError('PC_ERR_OPTION_INVALID', (err as Error).message)
+  }
+  if (options.pin !== undefined && url.protocol === 'ws:') throw new PortcheckError('PC_ERR_OPTION_INVALID', '--pin needs a wss:// coordinator: a plain one has no key to check')
   const logger = options.logger ?? pino({ name: 'portcheck-agent' })
   const backoff = new Backoff(options.reconnectMinMs, options.reconnectMaxMs)
+  const failures = new ConnectionLog((cause) => logger.warn({ coordinator: url.host }, `cannot connect to the coordinator: ${cause}`))
   const instance = randomBytes(9).toString('base64url')
   const emitter = new EventEmitter()
 
@@ -158,7 +180,9 @@ export function startAgent (options: AgentOptions): Agent {
         // once the previous run's are closed (consecutive runs use the same ports).
         const s = new RunSession({
           runId: msg.runId,
-          ttlMs: msg.ttlMs,
+          peers: msg.peers,
+          // Whatever the coordinator says, a run's listeners never outlive MAX_RUN_TTL_MS.
+          ttlMs: Math.min(msg.ttlMs, MAX_RUN_TTL_MS),
           listenHost: listenHost ?? '0.0.0.0',
           probeAddress: options.bind,
           send,
@@ -192,36 +216,46 @@ export function startAgent (options: AgentOptions): Agent {
   const scheduleReconnect = (): void => {
     if (closing) return
     const delay = backoff.next()
-    logger.info({ coordinator: url.host, inMs: delay }, 'reconnecting')
+    logger.debug({ coordinator: url.host, inMs: delay }, 'reconnecting')
     reconnectTimer = setTimeout(connect, delay)
   }
 
   const connect = (): void => {
     if (closing) return
     const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${options.token}` },
       maxPayload: MAX_COORDINATOR_FRAME_BYTES,
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
-      perMessageDeflate: false
+      perMessageDeflate: false,
+      // With a pin, the key is checked once connected, before anything is said; without, the
+      // certificate must be trusted the usual way.
+      rejectUnauthorized: options.pin === undefined
     })
     ws = socket
     welcomed = false
     socket.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0
       res.resume()
-      if (status === 401 || status === 403) {
-        logger.error({ coordinator: url.host, status }, 'the coordinator refused the token; check --token (not retrying)')
-        void stop(new PortcheckError('PC_ERR_AGENT_AUTH', `the coordinator at ${url.host} refused the token (HTTP ${status})`))
-      } else {
-        logger.warn({ coordinator: url.host, status }, 'the coordinator did not accept the connection')
-      }
+      failures.note(status === 404
+        ? `${url.host} answered HTTP 404 on ${url.pathname}: not a portcheck coordinator, or another path`
+        : status === 429 ? `${url.host} refuses more connections from this address for now (HTTP 429)` : `${url.host} answered HTTP ${status} instead of accepting the agent`)
       socket.terminate()
     })
     socket.on('open', () => {
+      if (options.pin !== undefined) {
+        const presented = peerPin((socket as unknown as { _socket: TLSSocket })._socket)
+        if (presented !== options.pin) {
+          logger.error({ coordinator: url.host, expected: options.pin, presented }, 'the coordinator\'s TLS key does not match --pin; saying nothing to it (not retrying)')
+          socket.terminate()
+          void stop(new PortcheckError('PC_ERR_TLS_PIN', `the coordinator at ${url.host} presented a key whose pin is ${presented ?? 'none'}, not ${options.pin}: it is not the coordinator this join command was made for (or it was re-installed: get its new join command)`))
+          return
+        }
+      }
+      failures.reset()
       send({
         type: 'hello',
         protocol: PROTOCOL_VERSION,
         name,
+        credential: options.token,
         instance,
         version: AGENT_VERSION,
         hostname: os.hostname(),
@@ -244,15 +278,18 @@ export function startAgent (options: AgentOptions): Agent {
       handle(msg, socket)
     })
     socket.on('error', (err) => {
-      logger.debug({ err }, 'connection error')
+      if (!welcomed) failures.note(explainConnectError(err, url))
+      else logger.debug({ err }, 'connection error')
     })
     socket.on('close', (code, reason) => {
+      const wasWelcomed = welcomed
       clearTimeout(watchdog)
       if (ws === socket) ws = null
       void endSession()
       if (closing) return
+      // A connection that never got as far as welcome was already explained by its error.
       // 1001 (going away) is a coordinator that shut down on purpose: expected, not a warning.
-      logger[code === 1001 ? 'info' : 'warn']({ coordinator: url.host, code, reason: reason.toString() }, 'disconnected from the coordinator')
+      if (wasWelcomed) logger[code === 1001 ? 'info' : 'warn']({ coordinator: url.host, code, reason: reason.toString() }, 'disconnected from the coordinator')
       emitter.emit('disconnected', reason.toString())
       scheduleReconnect()
     })

@@ -6,7 +6,7 @@ import { startAgent } from './agent.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
-const USAGE = `Usage: portcheck-agent --coordinator ws://HOST:PORT --token TOKEN [options]
+const USAGE = `Usage: portcheck-agent --coordinator wss://HOST:PORT --token CREDENTIAL --name NAME --pin sha256:HEX [options]
 
 Connects out to a portcheck coordinator and serves its runs: opens temporary
 listeners on the ports this host's roles must accept, and probes its peers.
@@ -14,7 +14,9 @@ Needs no inbound port for the control channel.
 
 Options:
   --coordinator URL   coordinator address, ws://HOST:PORT   [env PORTCHECK_COORDINATOR]
-  --token TOKEN       join token printed by the coordinator  [env PORTCHECK_TOKEN]
+  --token CREDENTIAL  this host's credential, from its join command [env PORTCHECK_TOKEN]
+  --pin sha256:HEX    the coordinator's TLS key, from the join command [env PORTCHECK_PIN]
+  --insecure          allow a plain ws:// coordinator (started with --insecure)
   --name NAME         this host's name in the inventory      [default: the hostname]
   --bind ADDRESS      listen and probe from this address only [default: all addresses]
   --log-level LEVEL   trace, debug, info, warn, error, silent [default: info]
@@ -33,7 +35,8 @@ Examples:
   # a multi-homed host: listen and probe on the cluster network only
   portcheck-agent --coordinator ws://10.0.0.5:7070 --name db1 --bind 10.0.2.21
 
-Exit codes: 0 stopped by a signal, 2 bad usage or a token the coordinator refused.
+Exit codes: 0 stopped by a signal, 2 bad usage, a credential the coordinator refused, a name not in
+its inventory, or a coordinator whose TLS key does not match --pin.
 `
 
 /** Runs the agent CLI; resolves to the process exit code. Never calls process.exit. */
@@ -45,6 +48,8 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
       options: {
         coordinator: { type: 'string' },
         token: { type: 'string' },
+        pin: { type: 'string' },
+        insecure: { type: 'boolean' },
         name: { type: 'string' },
         bind: { type: 'string' },
         'log-level': { type: 'string' },
@@ -89,7 +94,16 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
 
   let agent
   try {
-    agent = startAgent({ coordinator, token, logger, ...(values.name !== undefined ? { name: values.name } : {}), ...(values.bind !== undefined ? { bind: values.bind } : {}) })
+    const pin = values.pin ?? env.PORTCHECK_PIN
+    agent = startAgent({
+      coordinator,
+      token,
+      logger,
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      ...(values.bind !== undefined ? { bind: values.bind } : {}),
+      ...(pin !== undefined ? { pin } : {}),
+      ...(values.insecure === true ? { insecure: true } : {})
+    })
   } catch (err) {
     process.stderr.write(`portcheck-agent: ${(err as Error).message}\n`)
     return 2

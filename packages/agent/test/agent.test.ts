@@ -9,6 +9,8 @@ import { startAgent } from '../src/index.js'
 
 const silent = pino({ level: 'silent' })
 const NONCE = 'Zm9vYmFyYmF6cXV4MTIz'
+/** A credential of the right shape: the fake coordinators here do not check it. */
+const CRED = 'c'.repeat(43)
 
 /** A fake coordinator: accepts one agent, lets the test drive the protocol by hand. */
 async function fakeCoordinator (t: Test): Promise<{ url: string, agent: () => Promise<WebSocket>, next: (type: AgentMessage['type']) => Promise<AgentMessage>, send: (m: CoordinatorMessage) => void }> {
@@ -53,7 +55,7 @@ function tcpAttempt (port: number, payload?: Buffer): Promise<{ code: string | n
 
 async function joined (t: Test): Promise<Awaited<ReturnType<typeof fakeCoordinator>>> {
   const fake = await fakeCoordinator(t)
-  const agent = startAgent({ coordinator: fake.url, token: 'x', name: 'n1', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
+  const agent = startAgent({ coordinator: fake.url, token: CRED, insecure: true, name: 'n1', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
   t.teardown(() => agent.close())
   await fake.agent()
   t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: '127.51.0.1', protocol: PROTOCOL_VERSION })
@@ -64,7 +66,7 @@ async function joined (t: Test): Promise<Awaited<ReturnType<typeof fakeCoordinat
 
 t.test('listeners speak only the nonce protocol and report what they saw', async (t) => {
   const fake = await joined(t)
-  fake.send({ type: 'run-start', runId: 'r1', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25001 }, { protocol: 'udp', port: 25002 }] })
+  fake.send({ type: 'run-start', runId: 'r1', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25001 }, { protocol: 'udp', port: 25002 }], peers: [] })
   t.match(await fake.next('run-ready'), { runId: 'r1', listeners: [{ protocol: 'tcp', port: 25001, state: 'open' }, { protocol: 'udp', port: 25002, state: 'open' }] })
 
   const http = await tcpAttempt(25001, Buffer.from('GET / HTTP/1.0\r\n\r\n'))
@@ -91,7 +93,7 @@ t.test('listeners speak only the nonce protocol and report what they saw', async
 
 t.test('listeners close when the control connection drops', async (t) => {
   const fake = await joined(t)
-  fake.send({ type: 'run-start', runId: 'r2', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25003 }] })
+  fake.send({ type: 'run-start', runId: 'r2', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25003 }], peers: [] })
   await fake.next('run-ready')
   t.equal((await tcpAttempt(25003)).code, null, 'open during the run')
   ;(await fake.agent()).terminate()
@@ -101,7 +103,7 @@ t.test('listeners close when the control connection drops', async (t) => {
 
 t.test('listeners close by themselves when the run outlives its TTL', async (t) => {
   const fake = await joined(t)
-  fake.send({ type: 'run-start', runId: 'r3', ttlMs: 300, listeners: [{ protocol: 'tcp', port: 25004 }] })
+  fake.send({ type: 'run-start', runId: 'r3', ttlMs: 300, listeners: [{ protocol: 'tcp', port: 25004 }], peers: [] })
   await fake.next('run-ready')
   await new Promise((resolve) => setTimeout(resolve, 500))
   t.equal((await tcpAttempt(25004)).code, 'ECONNREFUSED')
@@ -113,7 +115,7 @@ t.test('probes for a run the agent was not given are ignored; ports already held
   t.teardown(() => holder.close())
   const fake = await joined(t)
   fake.send({ type: 'probe', runId: 'ghost', round: 1, concurrency: 1, probes: [{ id: 0, protocol: 'tcp', host: '127.51.0.1', port: 25005, nonce: NONCE, timeoutMs: 500 }] })
-  fake.send({ type: 'run-start', runId: 'r4', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25005 }, { protocol: 'tcp', port: 80 }] })
+  fake.send({ type: 'run-start', runId: 'r4', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25005 }, { protocol: 'tcp', port: 80 }], peers: [] })
   const ready = await fake.next('run-ready')
   const expected80 = process.getuid?.() === 0 ? { state: 'open' } : { state: 'denied', error: 'EACCES' }
   t.match(ready, { listeners: [{ port: 25005, state: 'in-use', error: 'EADDRINUSE' }, { port: 80, ...expected80 }] })
@@ -141,7 +143,7 @@ t.test('the agent reconnects with backoff when the coordinator drops it, as the 
       if (hellos.length <= 2) setTimeout(() => ws.terminate(), 20)
     })
   })
-  const agent = startAgent({ coordinator: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 'x', name: 'n2', bind: '127.51.0.2', logger: silent, reconnectMinMs: 100, reconnectMaxMs: 400 })
+  const agent = startAgent({ coordinator: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: CRED, insecure: true, name: 'n2', bind: '127.51.0.2', logger: silent, reconnectMinMs: 100, reconnectMaxMs: 400 })
   t.teardown(() => agent.close())
   const registrations: string[] = []
   agent.on('registered', (id: string) => registrations.push(id))
@@ -166,7 +168,7 @@ function oneRead (ws: WebSocket, msgs: CoordinatorMessage[]): void {
 t.test('run-start and run-end in one read: the run is cancelled before any listener opens', async (t) => {
   const fake = await joined(t)
   oneRead(await fake.agent(), [
-    { type: 'run-start', runId: 'r5', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25006 }, { protocol: 'udp', port: 25007 }] },
+    { type: 'run-start', runId: 'r5', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25006 }, { protocol: 'udp', port: 25007 }], peers: [] },
     { type: 'run-end', runId: 'r5' }
   ])
   t.match(await fake.next('run-closed'), { runId: 'r5' })
@@ -178,8 +180,8 @@ t.test('run-start and run-end in one read: the run is cancelled before any liste
 t.test('two run-starts in one read: the first is closed, the second opens the same ports once they are free', async (t) => {
   const fake = await joined(t)
   oneRead(await fake.agent(), [
-    { type: 'run-start', runId: 'r6', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25008 }] },
-    { type: 'run-start', runId: 'r7', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25008 }] }
+    { type: 'run-start', runId: 'r6', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25008 }], peers: [] },
+    { type: 'run-start', runId: 'r7', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25008 }], peers: [] }
   ])
   const ready = await fake.next('run-ready')
   t.match(ready, { runId: 'r7', listeners: [{ protocol: 'tcp', port: 25008, state: 'open' }] }, 'the second run gets its port')
@@ -192,10 +194,10 @@ t.test('two run-starts in one read: the first is closed, the second opens the sa
 
 t.test('run orders before welcome are ignored', async (t) => {
   const fake = await fakeCoordinator(t)
-  const agent = startAgent({ coordinator: fake.url, token: 'x', name: 'n3', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
+  const agent = startAgent({ coordinator: fake.url, token: CRED, insecure: true, name: 'n3', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
   t.teardown(() => agent.close())
   await fake.next('hello')
-  fake.send({ type: 'run-start', runId: 'r8', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25009 }] })
+  fake.send({ type: 'run-start', runId: 'r8', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25009 }], peers: [] })
   const ready = await Promise.race([fake.next('run-ready').then(() => 'run-ready'), new Promise((resolve) => setTimeout(() => resolve('none'), 300))])
   t.equal(ready, 'none', 'no listener for a coordinator that has not welcomed the agent')
   t.equal((await tcpAttempt(25009)).code, 'ECONNREFUSED')

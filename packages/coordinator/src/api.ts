@@ -6,6 +6,7 @@ import { loadCatalog, type LoadedCatalog } from './catalog/load-catalog.js'
 import { SourceFile } from './catalog/source-file.js'
 import { loadInventory, type LoadedInventory } from './inventory/load-inventory.js'
 import type { RunSummary } from './report/report.js'
+import type { TlsMaterial } from './security/certificate.js'
 import type { Run, RunOptions } from './scheduler/run.js'
 import { buildCoordinator, type Coordinator } from './server/coordinator.js'
 
@@ -53,6 +54,8 @@ export interface RunCheckOptions extends RunOptions {
   advertise?: string
   /** Join token. Default: generated. */
   token?: string
+  /** TLS certificate, key and pin to serve with. Default: none (plain HTTP and ws://). */
+  tls?: TlsMaterial | null
   viewerToken?: string
   /** Longest wait for every agent to join, in ms. Default 300000 (5 min). */
   waitMs?: number
@@ -94,6 +97,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     logger,
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.viewerToken !== undefined ? { viewerToken: opts.viewerToken } : {}),
+    ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
     runDefaults: {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),

@@ -4,19 +4,24 @@
  * the coordinator's garbage at scale. Unknown fields anywhere are refused, so what passes is
  * exactly the declared shape.
  */
-import { GuardError, arr, int, num, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
+import { GuardError, arr, bool, int, num, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
 import {
-  AGENT_NAME_PATTERN, CIDR_PATTERN, HOST_PATTERN, ID_PATTERN, MAX_AGENT_ADDRESSES, MAX_AGENT_FRAME_BYTES,
-  MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, MAX_LISTENERS_PER_FRAME, NONCE_RE, PROTOS, type Proto
+  AGENT_NAME_PATTERN, CIDR_PATTERN, CREDENTIAL_PATTERN, HOST_PATTERN, ID_PATTERN, MAX_AGENT_ADDRESSES, MAX_AGENT_FRAME_BYTES,
+  MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
 
-/** First frame of a connection: who the agent is. The token travelled in the upgrade request. */
+/**
+ * First frame of a connection: who the agent is, and its proof. Sent only once the agent has
+ * checked the coordinator's TLS key against its pin, so the credential never reaches an impostor.
+ */
 export interface HelloMessage {
   type: 'hello'
   protocol: number
   /** Host name the agent stands for (matches the inventory). */
   name: string
+  /** The credential of this host name, from its join command (an HMAC of the join token and the name). */
+  credential: string
   /** Random per process: tells a reconnect of the same agent from a second agent with the same name. */
   instance: string
   /** The agent package version. */
@@ -45,11 +50,16 @@ export interface ListenerState {
   error?: string
 }
 
-/** Reply to `run-start`, sent once every listener has been bound or has failed to. */
+/**
+ * Reply to `run-start`, sent once every listener has been bound or has failed to. A big
+ * listener set comes in several frames (each under the frame limit): all but the last say `more`.
+ */
 export interface RunReadyMessage {
   type: 'run-ready'
   runId: string
   listeners: ListenerState[]
+  /** More `run-ready` frames of this run follow. */
+  more?: boolean
   /**
    * The UDP port of the run's reference listener, which acknowledges any probe datagram: sources
    * measure their round trip and loss to this host there. Null if it could not be opened.
@@ -197,9 +207,10 @@ export function assertAgentMessage (m: Obj): AgentMessage {
   const type = str(m.type, 'type', { max: 32 })
   switch (type) {
     case 'hello': {
-      onlyKeys(m, '', ['type', 'protocol', 'name', 'instance', 'version', 'hostname', 'platform', 'pid', 'bind', 'addresses'])
+      onlyKeys(m, '', ['type', 'protocol', 'name', 'credential', 'instance', 'version', 'hostname', 'platform', 'pid', 'bind', 'addresses'])
       int(m.protocol, 'protocol', 1, 1000)
       str(m.name, 'name', { pattern: AGENT_NAME_PATTERN })
+      str(m.credential, 'credential', { pattern: CREDENTIAL_PATTERN })
       str(m.instance, 'instance', { pattern: ID_PATTERN })
       str(m.version, 'version', { max: 64 })
       str(m.hostname, 'hostname', { max: 253 })
@@ -211,10 +222,11 @@ export function assertAgentMessage (m: Obj): AgentMessage {
       return m as unknown as HelloMessage
     }
     case 'run-ready': {
-      onlyKeys(m, '', ['type', 'runId', 'listeners', 'refPort'])
+      onlyKeys(m, '', ['type', 'runId', 'listeners', 'refPort', 'more'])
       runId(m.runId, 'runId')
+      if (m.more !== undefined) bool(m.more, 'more')
       if (m.refPort !== null) port(m.refPort, 'refPort')
-      const list = arr(m.listeners, 'listeners', MAX_LISTENERS_PER_FRAME)
+      const list = arr(m.listeners, 'listeners', MAX_ITEMS_PER_FRAME)
       for (let i = 0; i < list.length; i++) {
         const p = `listeners[${i}]`
         const o = obj(list[i], p)

@@ -5,7 +5,7 @@
 import { GuardError, arr, bool, int, num, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
 import {
   HOST_PATTERN, ID_PATTERN, MAX_ATTEMPTS_PER_ROUND, MAX_COORDINATOR_FRAME_BYTES, MAX_LISTENERS_PER_FRAME,
-  MAX_PROBES_PER_FRAME, NONCE_RE, PROTOS, type Proto
+  MAX_PEERS, MAX_PROBES_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
 
@@ -39,6 +39,11 @@ export interface RunStartMessage {
   /** The agent ends the run by itself after this long, in ms, if no `run-end` comes. */
   ttlMs: number
   listeners: ListenOrder[]
+  /**
+   * The target hosts (inventory addresses or names) this agent may probe in this run: any
+   * probe order to another host is refused, so a coordinator cannot make an agent scan others.
+   */
+  peers: string[]
 }
 
 export interface ProbeOrder {
@@ -146,11 +151,12 @@ export function assertCoordinatorMessage (m: Obj): CoordinatorMessage {
       onlyKeys(m, '', ['type', 'code', 'message', 'fatal'])
       return { type, code: str(m.code, 'code', { max: 64 }), message: str(m.message, 'message', { max: 2048 }), fatal: bool(m.fatal, 'fatal') }
     case 'run-start':
-      onlyKeys(m, '', ['type', 'runId', 'ttlMs', 'listeners'])
+      onlyKeys(m, '', ['type', 'runId', 'ttlMs', 'listeners', 'peers'])
       return {
         type,
         runId: runId(m.runId, 'runId'),
         ttlMs: int(m.ttlMs, 'ttlMs', 1, 24 * 3_600_000),
+        peers: arr(m.peers, 'peers', MAX_PEERS).map((v, i) => host(v, `peers[${i}]`)),
         listeners: arr(m.listeners, 'listeners', MAX_LISTENERS_PER_FRAME).map((v, i) => {
           const p = `listeners[${i}]`
           const o = obj(v, p)

@@ -26,7 +26,25 @@ export const ErrorCodes = {
   /** The coordinator could not listen on its address. */
   PC_ERR_LISTEN: 'PC_ERR_LISTEN',
   /** An option passed to the programmatic API is invalid. */
-  PC_ERR_OPTION_INVALID: 'PC_ERR_OPTION_INVALID'
+  PC_ERR_OPTION_INVALID: 'PC_ERR_OPTION_INVALID',
+  /** The agent's name is not a host of the coordinator's inventory. The agent stops. */
+  PC_ERR_AGENT_UNKNOWN: 'PC_ERR_AGENT_UNKNOWN',
+  /** The coordinator's TLS key does not match the agent's `--pin`: not the coordinator the join command was made for. The agent stops. */
+  PC_ERR_TLS_PIN: 'PC_ERR_TLS_PIN',
+  /** TLS material (certificate, key, state directory) cannot be read, written or used. Exit 2. */
+  PC_ERR_TLS: 'PC_ERR_TLS',
+  /** HTTP 401: the request needs a token (`Authorization: Bearer TOKEN`). */
+  PC_ERR_UNAUTHORIZED: 'PC_ERR_UNAUTHORIZED',
+  /** HTTP 403: the token does not grant this (the viewer token only reads), or a same-origin proof is missing. */
+  PC_ERR_FORBIDDEN: 'PC_ERR_FORBIDDEN',
+  /** HTTP 421: the request's Host is not one of the coordinator's names or addresses (DNS rebinding). */
+  PC_ERR_HOST: 'PC_ERR_HOST',
+  /** HTTP 404: no such route or run. */
+  PC_ERR_NOT_FOUND: 'PC_ERR_NOT_FOUND',
+  /** HTTP 400: a malformed request (body, query, parameters). */
+  PC_ERR_REQUEST: 'PC_ERR_REQUEST',
+  /** A bound was reached (connections per address, listeners per run, receipts per agent): the excess is refused, never queued. */
+  PC_ERR_LIMIT: 'PC_ERR_LIMIT'
 } as const
 
 /** One of the documented error codes. */

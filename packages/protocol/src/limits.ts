@@ -28,6 +28,11 @@ export const MAX_CONNECTED_PORTS = 64
  */
 export const MAX_ATTEMPTS_PER_ROUND = 40
 
+/** An agent credential: base64url of an HMAC-SHA256, 43 characters. */
+export const CREDENTIAL_PATTERN = /^[A-Za-z0-9_-]{43}$/
+/** Most peers (target addresses) a run may give one agent to probe. */
+export const MAX_PEERS = 100_000
+
 /** Transport protocols a check can use. */
 export type Proto = 'tcp' | 'udp'
 export const PROTOS: readonly Proto[] = ['tcp', 'udp']

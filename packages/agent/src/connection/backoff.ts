@@ -21,18 +21,27 @@ export class Backoff {
   }
 }
 
-/** Normalises `--coordinator`: accepts ws(s):// or http(s)://, and adds the agent path if none is given. */
-export function agentUrl (coordinator: string, path: string): URL {
+/**
+ * Normalises `--coordinator`: `wss://HOST:PORT` (or `https://`), or with `insecure` also `ws://`
+ * (or `http://`); the agent path is added if none is given. Throws a TypeError saying what is wrong.
+ */
+export function agentUrl (coordinator: string, path: string, insecure = false): URL {
   let url: URL
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(coordinator)) {
+    throw new TypeError(`invalid coordinator address "${coordinator.slice(0, 200)}": expected wss://HOST:PORT${insecure ? ' or ws://HOST:PORT' : ''}, as the join command prints it`)
+  }
   try {
-    url = new URL(coordinator.includes('://') ? coordinator : `ws://${coordinator}`)
+    url = new URL(coordinator)
   } catch {
-    throw new TypeError(`invalid coordinator address "${coordinator}": expected ws://HOST:PORT`)
+    throw new TypeError(`invalid coordinator address "${coordinator.slice(0, 200)}": expected wss://HOST:PORT`)
   }
   if (url.protocol === 'http:') url.protocol = 'ws:'
   else if (url.protocol === 'https:') url.protocol = 'wss:'
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new TypeError(`invalid coordinator address "${coordinator}": the scheme must be ws:// or wss://`)
+    throw new TypeError(`invalid coordinator address "${coordinator.slice(0, 200)}": the scheme must be wss:// (or ws:// with --insecure)`)
+  }
+  if (url.protocol === 'ws:' && !insecure) {
+    throw new TypeError(`${coordinator.slice(0, 200)} is not encrypted: the credential would cross the network in clear. Use the wss:// address the join command prints, or pass --insecure if the coordinator was started with --insecure`)
   }
   if (url.pathname === '' || url.pathname === '/') url.pathname = path
   return url

@@ -1,5 +1,5 @@
 import net from 'node:net'
-import type { AcceptedConnection, ListenOrder, ListenerState, Receipt } from '@portcheck/protocol'
+import { openFileLimit, type AcceptedConnection, type ListenOrder, type ListenerState, type Receipt } from '@portcheck/protocol'
 import { errorCodeOf } from '../probes/classify.js'
 import { PendingConnections } from './pending-connections.js'
 import { TcpListener } from './tcp-listener.js'
@@ -7,6 +7,17 @@ import { UdpListener } from './udp-listener.js'
 
 /** Binds opened at once; keeps a run with thousands of ports from exhausting descriptors in a burst. */
 const OPEN_CONCURRENCY = 64
+/** Descriptors kept free of listeners: the control connection, probes, pending connections, files. */
+const RESERVED_DESCRIPTORS = 1024
+
+/**
+ * Most listeners one run may open on this agent: what the open-file limit leaves after
+ * {@link RESERVED_DESCRIPTORS} (at least 64). Beyond it a listener fails with `ELIMIT` instead of
+ * the process meeting EMFILE.
+ */
+export function maxListeners (): number {
+  return Math.max(64, openFileLimit() - RESERVED_DESCRIPTORS)
+}
 
 type Listener = TcpListener | UdpListener
 
@@ -55,12 +66,13 @@ export class ListenerSet {
   /** Opens every ordered listener, then the reference listener, and reports how each bind went. Never rejects. */
   async openAll (orders: ListenOrder[]): Promise<{ states: ListenerState[], refPort: number | null }> {
     const states: ListenerState[] = new Array(orders.length)
+    const limit = maxListeners()
     let next = 0
     const worker = async (): Promise<void> => {
       while (next < orders.length) {
         const i = next++
         const order = orders[i] as ListenOrder
-        states[i] = await this.openOne(order)
+        states[i] = i < limit ? await this.openOne(order) : { protocol: order.protocol, port: order.port, state: 'failed', error: 'ELIMIT' }
       }
     }
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, orders.length) }, worker))

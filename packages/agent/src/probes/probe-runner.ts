@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import net from 'node:net'
 import type { ProbeOrder, ProbeResult, ReferenceEndpoint } from '@portcheck/protocol'
 import { SocketBudget, type ProbeContext } from './attempt-clock.js'
 import { PathTable } from './path-table.js'
@@ -18,6 +19,8 @@ const byProtocol: ProbeFn = (order, address, localAddress, signal, ctx) =>
 export interface ProbeRunnerOptions {
   /** Address to send from, or undefined for the system's choice. */
   localAddress: string | undefined
+  /** The hosts probe orders may name (the run's peers); any other order is refused. */
+  peers: readonly string[]
   onResult: (result: ProbeResult) => void
   probe?: ProbeFn
   lookup?: LookupFn
@@ -52,7 +55,10 @@ export class ProbeRunner {
   /** Each host's reference stream, the last one started (null while its name resolves). */
   private readonly streams = new Map<string, ReferenceStream | null>()
 
+  private readonly peers: ReadonlySet<string>
+
   constructor (private readonly opts: ProbeRunnerOptions) {
+    this.peers = new Set(opts.peers)
     this.ctx = { adaptive: false, paths: this.paths, sockets: new SocketBudget(opts.socketBudget), measure: (host) => this.reference(host) }
     this.resolver = new Resolver(opts.lookup)
     this.probe = opts.probe ?? byProtocol
@@ -114,8 +120,12 @@ export class ProbeRunner {
   }
 
   private async runOne (order: ProbeOrder): Promise<ProbeResult> {
+    // A coordinator may only make this agent probe the hosts of its run, and never this host's
+    // own loopback services unless the inventory names a loopback address.
+    if (!this.peers.has(order.host)) return refused(order, 'ENOTPEER')
     try {
       const target = await this.resolver.resolve(order.host)
+      if ('address' in target && isLoopback(target.address) && !isLoopback(order.host)) return refused(order, 'ELOOPBACK')
       if (this.stopped) return { id: order.id, outcome: 'error', error: 'ECANCELED', latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
       if ('error' in target) return { id: order.id, outcome: 'unresolved', error: target.error, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
       const result = await this.probe(order, target.address, this.opts.localAddress, this.controller.signal, this.ctx)
@@ -132,6 +142,7 @@ export class ProbeRunner {
    */
   private reference (host: string): void {
     const port = this.refs.get(host)
+    if (!this.peers.has(host)) return
     const current = this.streams.get(host)
     if (port === undefined || this.stopped || current === null || current?.running === true || current?.dead === true) return
     // Resolving: nothing may start a second stream meanwhile.
@@ -143,4 +154,13 @@ export class ProbeRunner {
       stream.start()
     })
   }
+}
+
+/** A probe the agent will not send: not a peer of the run, or its own loopback. */
+function refused (order: ProbeOrder, code: 'ENOTPEER' | 'ELOOPBACK'): ProbeResult {
+  return { id: order.id, outcome: 'error', error: code, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
+}
+
+function isLoopback (address: string): boolean {
+  return address === '::1' || address === 'localhost' || (net.isIPv4(address) && address.startsWith('127.')) || address.startsWith('::ffff:127.')
 }

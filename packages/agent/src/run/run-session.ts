@@ -13,6 +13,8 @@ const FLUSH_SETTLE_MS = 10
 
 export interface RunSessionOptions {
   runId: string
+  /** The hosts the run's probe orders may name; any other is refused. */
+  peers: readonly string[]
   /** The session ends by itself after this long, in ms. */
   ttlMs: number
   /** Address listeners bind to. */
@@ -50,7 +52,7 @@ export class RunSession {
     this.accepted = new Batcher(MAX_ITEMS_PER_FRAME, (items) => opts.send({ type: 'accepted', runId, items }))
     this.results = new Batcher(MAX_ITEMS_PER_FRAME, (results) => opts.send({ type: 'probe-results', runId, results }))
     this.listeners = new ListenerSet(opts.listenHost, { receipt: (r) => this.receipts.push(r), accepted: (c) => this.accepted.push(c) })
-    this.runner = new ProbeRunner({ localAddress: opts.probeAddress, onResult: (r) => this.results.push(r), ...(opts.lookup !== undefined ? { lookup: opts.lookup } : {}) })
+    this.runner = new ProbeRunner({ localAddress: opts.probeAddress, peers: opts.peers, onResult: (r) => this.results.push(r), ...(opts.lookup !== undefined ? { lookup: opts.lookup } : {}) })
     this.ttl = setTimeout(() => {
       opts.logger.warn({ runId }, 'run reached its time limit without run-end; closing its listeners')
       void this.end()
@@ -72,7 +74,11 @@ export class RunSession {
     if (this.ended) return
     const open = states.filter((s) => s.state === 'open').length
     this.opts.logger.info({ runId: this.runId, listeners: open, failed: states.length - open }, 'listeners ready')
-    this.opts.send({ type: 'run-ready', runId: this.runId, listeners: states, refPort })
+    // A big listener set goes in several frames, each under the coordinator's frame limit.
+    for (let i = 0; i < states.length || i === 0; i += MAX_ITEMS_PER_FRAME) {
+      const more = i + MAX_ITEMS_PER_FRAME < states.length
+      this.opts.send({ type: 'run-ready', runId: this.runId, listeners: states.slice(i, i + MAX_ITEMS_PER_FRAME), refPort, ...(more ? { more: true } : {}) })
+    }
   }
 
   probe (msg: ProbeMessage): void {

@@ -23,7 +23,8 @@ export class ApiError extends Error {
 export const isUnauthorized = (err: unknown): boolean => err instanceof ApiError && err.status === 401
 
 export function authHeaders (): Record<string, string> {
-  return state.token !== null ? { authorization: `Bearer ${state.token}` } : {}
+  if (state.token !== null) return { authorization: `Bearer ${state.token}` }
+  return state.csrf !== null ? { 'x-portcheck-csrf': state.csrf } : {}
 }
 
 /**

@@ -55,6 +55,8 @@ export type LiveProgress = Omit<Extract<DashboardEvent, { type: 'run' }>, 'type'
 
 export const state = {
   token: null as string | null,
+  /** The same-origin proof writes carry when the coordinator needs no token (loopback); from /api/session. */
+  csrf: null as string | null,
   /** 'full' (join token, or no token needed) or 'read' (viewer token). */
   access: 'full' as Access,
   catalog: null as CatalogResponse | null,

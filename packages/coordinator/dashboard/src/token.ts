@@ -59,6 +59,8 @@ export function setupTokenDialog (onToken: () => void): void {
 export async function probeAccess (): Promise<Access> {
   try {
     const session = await api<SessionResponse>('/api/session')
+    // Without a token (loopback), writes carry the coordinator's same-origin proof instead.
+    state.csrf = session.csrf ?? null
     return session.access === 'read' ? 'read' : 'full'
   } catch {
     return 'full'

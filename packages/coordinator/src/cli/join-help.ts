@@ -5,6 +5,10 @@ export function joinInstructions (c: Coordinator): string {
   const lines = [
     `portcheck: coordinator for ${c.catalog.catalog.title} (${c.catalog.catalog.id}) at ${c.httpUrl ?? ''}`,
     '',
+    c.pin !== null
+      ? `TLS: agents check the coordinator's key against --pin ${c.pin}; each host's --token is its own credential.`
+      : 'Plain HTTP and ws:// (--insecure): credentials and tokens cross the network in clear.',
+    '',
     'On each node, run (Node.js 20.19 or later; add `sudo` to check ports below 1024):',
     ''
   ]

@@ -10,6 +10,7 @@ import type { Coordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
 import { showProgress, showWaiting } from './run-status.js'
 import { StatusLine } from './status-line.js'
+import { loadSecurity, withSecurity } from './security-options.js'
 import { createLogger, emit, examples, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** Renders a report in the requested format. */
@@ -37,12 +38,12 @@ async function writeJsonReport (run: Run, output: string | undefined): Promise<v
 export const RUN_EXAMPLES = examples([
   ['a first run: prints the command to start an agent on each host, waits for\nthem, checks every flow and prints the report', 'portcheck run -i hosts.yaml'],
   ['a CI gate: a JUnit report; exit 1 if a required flow is blocked, 3 if one\nis unproven (the token is $PORTCHECK_TOKEN, as on the agents)', 'portcheck run -i hosts.yaml --wait 120 --format junit -o portcheck.junit.xml'],
-  ['re-check after a fix: agents left running rejoin a coordinator on the same\naddress with the same token (the last run\'s, printed in its join commands)', 'portcheck run -i hosts.yaml --token TOKEN']
+  ['re-check after a fix: agents left running rejoin, since the coordinator keeps\nits token and TLS key in its state directory (~/.portcheck)', 'portcheck run -i hosts.yaml']
 ])
 
 /** `portcheck run`: the pre-install gate. Exit 0 pass, 1 blocked, 3 inconclusive, 2 bad input. */
 export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
-  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withLogging(withServer(withInputs(a)))
+  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withSecurity(withLogging(withServer(withInputs(a))))
     .option('wait', {
       type: 'number',
       default: 300,
@@ -62,7 +63,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     // The waiting line, then the progress line, on a terminal; logs are written above them.
     const status = new StatusLine()
     const logger = createLogger(args, status)
-    const token = args.token ?? process.env.PORTCHECK_TOKEN
+    const { token, tls } = await loadSecurity(args)
     const ac = new AbortController()
     let interrupted = false
     const onSignal = (): void => {
@@ -83,7 +84,8 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         inputs,
         listen: parseListen(args.listen),
         ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
-        ...(token !== undefined && token !== '' ? { token } : {}),
+        token,
+        tls,
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         ...timing(args.timeout),
         concurrency: args.concurrency,

@@ -7,8 +7,10 @@ import {
   MAX_AGENT_FRAME_BYTES, PROTOCOL_VERSION, MessageError, parseAgentMessage,
   type AgentMessage, type CoordinatorMessage, type HelloMessage
 } from '@portcheck/protocol'
+import { credentialMatches } from '../security/credentials.js'
+import { RefusalLog } from '../security/refusal-log.js'
+import { quote } from '../security/quote.js'
 import type { AgentRecord } from './agent-record.js'
-import { bearerToken, tokenMatches } from './token.js'
 
 export type { AgentRecord } from './agent-record.js'
 
@@ -68,13 +70,17 @@ export class AgentConnection {
 
 /** Options of {@link AgentHub}. */
 export interface AgentHubOptions {
-  /** The join token agents must present. */
+  /** The join token: each agent proves its host name with a credential derived from it (an HMAC). */
   token: string
+  /** The inventory's host names: an agent under any other name is refused. */
+  names: readonly string[]
   logger: Logger
   /** Heartbeat ping interval, in ms; an agent that misses three in a row is dropped. Default 10000. */
   heartbeatMs?: number
-  /** Time an agent has to say hello after connecting, in ms. Default 10000. */
+  /** Time an agent has to say hello after connecting, in ms. Default 5000. */
   helloTimeoutMs?: number
+  /** Agent connections at once from one address (before and after hello). Default 32. */
+  maxPerAddress?: number
 }
 
 interface HubEvents {
@@ -101,14 +107,18 @@ export class AgentHub extends EventEmitter<HubEvents> {
   private readonly logger: Logger
   private readonly heartbeatMs: number
   private readonly helloTimeoutMs: number
-  private refusedLogged = 0
+  private readonly refusals: RefusalLog
+  private readonly names: ReadonlySet<string>
+  private readonly perAddress = new Map<string, number>()
   private closing = false
 
   constructor (private readonly options: AgentHubOptions) {
     super()
     this.logger = options.logger
     this.heartbeatMs = options.heartbeatMs ?? 10_000
-    this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 5000
+    this.refusals = new RefusalLog(this.logger)
+    this.names = new Set(options.names)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: true })
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
     this.heartbeat.unref()
@@ -129,12 +139,17 @@ export class AgentHub extends EventEmitter<HubEvents> {
     return [...this.live.keys()]
   }
 
-  /** Handles an HTTP upgrade to the agent path: refuses a wrong token with 401 before any WebSocket exists. */
+  /**
+   * Handles an HTTP upgrade to the agent path. No secret travels in the upgrade: the agent first
+   * checks the coordinator's TLS key against its pin, then proves its name in `hello`. Until then
+   * a connection costs little and not for long: a few per address, 5 s to say hello.
+   */
   handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!tokenMatches(bearerToken(req), this.options.token)) {
-      // Log the first few refusals only: a misconfigured agent retrying must not flood the log.
-      if (this.refusedLogged++ < 20) this.logger.warn({ remote: req.socket.remoteAddress }, 'agent connection refused: wrong or missing token')
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\ninvalid token\n')
+    const remote = normalize(req.socket.remoteAddress ?? '')
+    const max = this.options.maxPerAddress ?? 32
+    if ((this.perAddress.get(remote) ?? 0) >= max) {
+      this.refusals.note('agent connection refused: too many connections from one address', { remote, limit: max })
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       socket.destroy()
       return
     }
@@ -145,6 +160,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
   async close (): Promise<void> {
     this.closing = true
     clearInterval(this.heartbeat)
+    this.refusals.stop()
     for (const ws of this.wss.clients) ws.close(1001, 'coordinator shutting down')
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -176,11 +192,13 @@ export class AgentHub extends EventEmitter<HubEvents> {
   }
 
   private accept (ws: WebSocket, req: IncomingMessage): void {
-    const remote = req.socket.remoteAddress ?? ''
+    const remote = normalize(req.socket.remoteAddress ?? '')
+    this.perAddress.set(remote, (this.perAddress.get(remote) ?? 0) + 1)
     let conn: AgentConnection | null = null
     const helloTimer = setTimeout(() => {
-      this.logger.warn({ remote }, 'agent did not say hello in time; closing')
+      this.refusals.note('agent connection closed: no hello in time', { remote })
       ws.close(1008, 'hello expected')
+      setTimeout(() => ws.terminate(), 1000).unref()
     }, this.helloTimeoutMs)
 
     ws.on('pong', () => {
@@ -192,13 +210,14 @@ export class AgentHub extends EventEmitter<HubEvents> {
         if (isBinary) throw new MessageError('binary frames are not part of the protocol')
         msg = parseAgentMessage(data)
       } catch (err) {
-        this.logger.warn({ agent: conn?.name, remote, err: { message: (err as Error).message } }, 'invalid message from agent; closing its connection')
+        if (conn === null) this.refusals.note('agent connection closed: invalid message before hello', { remote, err: { message: quote((err as Error).message) } })
+        else this.logger.warn({ agent: conn.name, remote, err: { message: quote((err as Error).message) } }, 'invalid message from agent; closing its connection')
         ws.close(1008, 'invalid message')
         return
       }
       if (conn === null) {
         if (msg.type !== 'hello') {
-          this.logger.warn({ remote, type: msg.type }, 'agent sent a message before hello; closing')
+          this.refusals.note('agent connection closed: a message before hello', { remote, type: msg.type })
           ws.close(1008, 'hello expected')
           return
         }
@@ -218,6 +237,9 @@ export class AgentHub extends EventEmitter<HubEvents> {
     ws.on('error', (err) => this.logger.debug({ remote, err }, 'agent socket error'))
     ws.on('close', (code, reason) => {
       clearTimeout(helloTimer)
+      const left = (this.perAddress.get(remote) ?? 1) - 1
+      if (left > 0) this.perAddress.set(remote, left)
+      else this.perAddress.delete(remote)
       if (conn === null || this.live.get(conn.name) !== conn) return
       this.live.delete(conn.name)
       const why = reason.length > 0 ? reason.toString() : `connection closed (${code})`
@@ -237,13 +259,22 @@ export class AgentHub extends EventEmitter<HubEvents> {
       return null
     }
     if (hello.protocol !== PROTOCOL_VERSION) {
-      this.logger.error({ agent: hello.name, protocol: hello.protocol }, 'agent speaks another protocol version')
+      this.refusals.note('agent refused: another protocol version', { agent: hello.name, remote, protocol: hello.protocol })
       return reject('PC_ERR_PROTOCOL_VERSION', `this coordinator speaks protocol ${PROTOCOL_VERSION}, the agent ${hello.protocol}: install matching versions`, true)
+    }
+    if (!this.names.has(hello.name)) {
+      this.refusals.note('agent refused: its name is not in the inventory', { agent: hello.name, remote })
+      const list = [...this.names].join(', ')
+      return reject('PC_ERR_AGENT_UNKNOWN', `"${hello.name}" is not a host of this coordinator's inventory; its hosts are: ${quote(list)}. Run the join command printed for this host`, true)
+    }
+    if (!credentialMatches(hello.credential, this.options.token, hello.name)) {
+      this.refusals.note('agent refused: wrong credential', { agent: hello.name, remote })
+      return reject('PC_ERR_AGENT_AUTH', `the coordinator does not accept this credential for "${hello.name}": its join token changed since the join command was printed (a new coordinator, or another --state-dir or --token); run the join command it prints now`, true)
     }
     const existing = this.live.get(hello.name)
     if (existing !== undefined) {
       if (existing.instance !== hello.instance && existing.alive && existing.open) {
-        this.logger.error({ agent: hello.name, remote, existing: existing.record.remoteAddress }, 'a second agent uses a name that is already connected; refusing it')
+        this.refusals.note('agent refused: its name is already connected', { agent: hello.name, remote, existing: existing.record.remoteAddress })
         return reject('PC_ERR_AGENT_DUPLICATE', `an agent named "${hello.name}" is already connected from ${existing.record.remoteAddress}: give each host its own --name`, false)
       }
       // The same agent reconnecting (or a dead connection not yet noticed): the new one wins.
@@ -262,7 +293,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
       version: hello.version,
       hostname: hello.hostname,
       platform: hello.platform,
-      remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
+      remoteAddress: remote,
       bind: hello.bind,
       addresses: hello.addresses,
       connectedAt: now,
@@ -281,3 +312,5 @@ export class AgentHub extends EventEmitter<HubEvents> {
     return conn
   }
 }
+
+const normalize = (a: string): string => a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a

@@ -3,6 +3,8 @@ import { ECHO_KINDS, MAX_CONNECTED_PORTS, PROBE_OUTCOMES, STATUSES, type ProbeRe
 import type { SeenReceipt } from './verdict.js'
 
 const NONE = 255
+/** Receipts kept per check. */
+export const MAX_RECEIPTS_PER_CHECK = 8
 /** Tag bytes per check: 64 random bits make a nonce unguessable without having seen it. */
 const TAG_BYTES = 8
 /** A nonce is the check index (4 bytes) and its tag, base64url: 16 characters. */
@@ -156,18 +158,24 @@ export class CheckState {
     return this.rounds[index] as number
   }
 
-  /** Records that an agent's listener saw this check's nonce. */
-  addReceipt (index: number, r: SeenReceipt): void {
+  /**
+   * Records that an agent's listener saw this check's nonce; false if the check already holds
+   * {@link MAX_RECEIPTS_PER_CHECK} receipts (one proves it; a few more show a DNAT or a
+   * retransmission; thousands are an agent repeating itself).
+   */
+  addReceipt (index: number, r: SeenReceipt): boolean {
     if (this.receiptAgent[index] === -1) {
       this.receiptAgent[index] = intern(this.agents, this.agentIds, r.agent)
       this.receiptProto[index] = r.protocol === 'tcp' ? 0 : 1
       this.receiptPort[index] = r.port
       this.receiptAddress[index] = intern(this.addresses, this.addressIds, r.address)
-      return
+      return true
     }
     const more = this.moreReceipts.get(index) ?? []
+    if (more.length >= MAX_RECEIPTS_PER_CHECK - 1) return false
     more.push(r)
     this.moreReceipts.set(index, more)
+    return true
   }
 
   /** Every receipt of a check's nonce. */

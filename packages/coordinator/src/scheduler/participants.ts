@@ -17,6 +17,8 @@ export class Participant {
   /** Where a misplaced agent really runs, in words. */
   misplaced: string | undefined
   readonly listeners: ListenOrder[] = []
+  /** The target hosts it probes in this run: the only ones it will accept probe orders to. */
+  readonly peers = new Set<string>()
   private readonly listenerKeys = new Set<string>()
   private readonly states = new Map<string, ListenerState>()
   /** Its reference listener's port, once ready. */
@@ -28,6 +30,10 @@ export class Participant {
   resultsPending = 0
   /** Checks it is the source of. */
   probes = 0
+  /** Checks it is the target of. */
+  targeted = 0
+  /** Receipts it reported in this run (bounded: see {@link Participant.mayReceipt}). */
+  receipts = 0
   /** The last barrier it answered. */
   flushedSeq = 0
   closed = false
@@ -50,11 +56,16 @@ export class Participant {
     this.listeners.push({ protocol, port })
   }
 
-  /** Records `run-ready`: only listeners we asked for count; anything else is ignored, not trusted. */
-  setReady (listeners: readonly ListenerState[], refPort: number | null): void {
+  /**
+   * Records a `run-ready` frame (a big listener set comes in several, all but the last with
+   * `more`): only listeners we asked for count; anything else is ignored, not trusted.
+   */
+  setReady (listeners: readonly ListenerState[], refPort: number | null, more: boolean): void {
     if (this.ready) return
-    this.ready = true
-    this.refPort = refPort
+    if (!more) {
+      this.ready = true
+      this.refPort = refPort
+    }
     for (const ls of listeners) {
       const key = `${ls.protocol}/${ls.port}`
       if (this.listenerKeys.has(key)) this.states.set(key, ls)
@@ -63,6 +74,15 @@ export class Participant {
 
   listenerState (protocol: Proto, port: number): ListenerState | undefined {
     return this.states.get(`${protocol}/${port}`)
+  }
+
+  /**
+   * Counts one more receipt from this agent; false past what its run can produce honestly (each
+   * check toward it a few times over, and 1,000 to spare): an agent flooding receipts is cut off
+   * at a cost linear in what it sent.
+   */
+  mayReceipt (): boolean {
+    return ++this.receipts <= 4 * this.targeted + 1000
   }
 
   /** A port probes can be sent to: our listener is open on it, or another process holds it (TCP). */

@@ -203,6 +203,8 @@ export class Run extends EventEmitter<RunEvents> {
       if (src === undefined || dst === undefined) { this.settle(check); continue }
       this.checks.markProbed(check.index)
       src.probes++
+      src.peers.add(check.toAddress as string)
+      dst.targeted++
       dst.listen(check.protocol, check.port)
     }
   }
@@ -213,7 +215,7 @@ export class Run extends EventEmitter<RunEvents> {
       // An agent with nothing to listen on and nothing to probe is left alone.
       if (p.listeners.length === 0 && p.probes === 0) continue
       p.started = true
-      if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners })) p.state = 'lost'
+      if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners, peers: [...p.peers] })) p.state = 'lost'
     }
     await this.until(() => this.participants.started().every((p) => p.ready), this.opts.listenTimeoutMs)
     if (this.aborted) return
@@ -352,7 +354,7 @@ export class Run extends EventEmitter<RunEvents> {
     }
     switch (msg.type) {
       case 'run-ready':
-        p.setReady(msg.listeners, msg.refPort)
+        p.setReady(msg.listeners, msg.refPort, msg.more === true)
         break
       case 'probe-results':
         for (const r of msg.results) {
@@ -365,13 +367,17 @@ export class Run extends EventEmitter<RunEvents> {
         break
       case 'received':
         for (const item of msg.items) {
+          if (!p.mayReceipt()) {
+            if (p.receipts === 4 * p.targeted + 1001) this.logger.warn({ runId: this.id, agent: p.name, limit: p.receipts - 1 }, 'agent reports more receipts than its run can produce; ignoring the rest')
+            break
+          }
           const idx = this.checks.indexOfNonce(item.nonce)
           if (idx === -1) {
             this.logger.debug({ runId: this.id, agent: p.name, port: item.port }, 'receipt of an unknown nonce ignored')
             continue
           }
           const check = this.plan.checks[idx] as PlannedCheck
-          this.checks.addReceipt(idx, { agent: p.name, protocol: item.protocol, port: item.port, address: item.address })
+          if (!this.checks.addReceipt(idx, { agent: p.name, protocol: item.protocol, port: item.port, address: item.address })) continue
           // Publish at once only what is proven; anything else waits for the barrier.
           if (this.checks.status(idx) !== 'pass' && provingReceipt(check, this.checks.receipts(idx)) !== undefined) {
             const verdict = decide(check, this.observe(check, 0))

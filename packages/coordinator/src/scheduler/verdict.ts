@@ -148,6 +148,7 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
     case 'denied':
       return v('inconclusive', 'bind-denied', `${to} may not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'EACCES'}): run its agent as root or with CAP_NET_BIND_SERVICE`)
     case 'failed':
+      if (obs.listenerError === 'ELIMIT') return v('inconclusive', 'bind-failed', `${to}'s agent holds as many listeners as its open-file limit allows: raise it (ulimit -n) to check ${check.protocol}/${check.port}`)
       return v('inconclusive', 'bind-failed', `${to} could not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'error'})`)
     case 'in-use':
       if (check.protocol === 'udp') return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${to}; stop it, or check this port once it is free`)
@@ -187,6 +188,7 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
       return v('inconclusive', 'unresolved', `${from} could not resolve ${check.toAddress ?? to} (${code ?? 'ENOTFOUND'}): nothing was sent; fix the name in the inventory or ${from}'s resolver`, { echo })
     case 'error':
     default:
+      if (code === 'ENOTPEER' || code === 'ELOOPBACK') return v('inconclusive', 'probe-error', `${from}'s agent refused to probe ${check.toAddress ?? to} (${code}): ${code === 'ENOTPEER' ? 'not a peer of its run' : 'it resolves to its own loopback'}`, { echo })
       return v('inconclusive', 'probe-error', `${from} could not send the probe: ${code ?? 'unknown error'}`, { echo })
   }
 }

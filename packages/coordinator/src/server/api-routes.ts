@@ -2,7 +2,6 @@ import { PassThrough, type Readable } from 'node:stream'
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { PortcheckError, formatProblem } from '@portcheck/protocol'
-import { bearerToken } from '../hub/token.js'
 import { catalogRows } from '../plan/expand.js'
 import { formatJunit } from '../report/format-junit.js'
 import { canonicalAddress, placementOf } from '../scheduler/placement.js'
@@ -11,15 +10,8 @@ import type { Run } from '../scheduler/run.js'
 import type {
   Access, AgentsResponse, ApiErrorBody, CatalogResponse, ChecksPage, HostAgentState, RunAborting, RunListEntry, RunRequest, RunStarted, SessionResponse
 } from './api-types.js'
-import { authorize } from './auth.js'
 import type { Coordinator } from './coordinator.js'
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** What the request's token may do; set by the API's onRequest hook. */
-    access: Access
-  }
-}
 
 const runBody = {
   type: 'object',
@@ -90,15 +82,6 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   const c = opts.coordinator
   const findRun = (id: string): Run | undefined => id === 'latest' ? c.runs.latest() : c.runs.get(id)
 
-  app.decorateRequest('access', 'full')
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/')) return
-    const access = authorize(c, bearerToken(req.raw))
-    if (access === null) return await sendError(reply, 401, 'PC_ERR_UNAUTHORIZED', 'a valid token is required: Authorization: Bearer TOKEN')
-    if (access === 'read' && req.method !== 'GET') return await sendError(reply, 403, 'PC_ERR_FORBIDDEN', 'the viewer token is read-only')
-    req.access = access
-  })
-
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof PortcheckError) {
       const status = err.code === 'PC_ERR_RUN_BUSY' ? 409 : 400
@@ -111,16 +94,18 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return sendError(reply, 500, 'PC_ERR_INTERNAL', 'internal error')
   })
 
-  app.get('/api/health', async () => ({ ok: true }))
+  app.get('/api/health', { config: { access: 'none' } }, async () => ({ ok: true }))
 
   // What the presented token may do, and the defaults of the next run: the dashboard's first call.
-  app.get('/api/session', async (req): Promise<SessionResponse> => ({
+  app.get('/api/session', { config: { access: 'read' } }, async (req): Promise<SessionResponse> => ({
     access: req.access,
     requireAuth: c.requireAuth,
+    // Without a token (loopback), the dashboard proves it is same-origin with this on every write.
+    ...(req.access === 'full' && !c.requireAuth ? { csrf: c.csrfToken } : {}),
     defaults: c.runDefaults
   }))
 
-  app.get('/api/agents', async (req): Promise<AgentsResponse> => {
+  app.get('/api/agents', { config: { access: 'read' } }, async (req): Promise<AgentsResponse> => {
     // The join command carries the join token, which grants full access: viewers get a placeholder.
     const full = req.access === 'full'
     const records = new Map(c.hub.records().map((r) => [r.name, r]))
@@ -142,7 +127,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return { agentUrl: c.agentUrl, hosts: expected, unexpected }
   })
 
-  app.get('/api/catalog', async (): Promise<CatalogResponse> => {
+  app.get('/api/catalog', { config: { access: 'read' } }, async (): Promise<CatalogResponse> => {
     const cat = c.catalog.catalog
     return {
       id: cat.id,
@@ -160,6 +145,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   })
 
   app.get<{ Querystring: { includeOptional?: boolean } }>('/api/plan', {
+    // Building a plan costs what the inventory makes it cost: not for viewers.
+    config: { access: 'full' },
     schema: { querystring: { type: 'object', properties: { includeOptional: { type: 'boolean' } } } }
   }, async (req) => {
     const plan = c.plan(req.query.includeOptional !== undefined ? { includeOptional: req.query.includeOptional } : {})
@@ -167,6 +154,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   })
 
   app.post<{ Body: RunRequest }>('/api/runs', {
+    config: { access: 'full' },
     schema: { body: runBody },
     // No body at all means "a run with the defaults".
     preValidation: async (req) => { if (req.body === undefined || req.body === null) req.body = {} }
@@ -176,17 +164,18 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return await reply.code(202).send(body)
   })
 
-  app.get('/api/runs', async (): Promise<RunListEntry[]> => c.runs.list().map((r) => {
+  app.get('/api/runs', { config: { access: 'read' } }, async (): Promise<RunListEntry[]> => c.runs.list().map((r) => {
     return { ...r.summary(), rerunOf: r.rerunOf }
   }))
 
-  app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/runs/:id', { config: { access: 'read' } }, async (req, reply) => {
     const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     return await reply.type('application/json').send(jsonStream(run))
   })
 
   app.get<{ Params: { id: string }, Querystring: FilterQuery & { by?: 'role' | 'host', offset?: number, limit?: number } }>('/api/runs/:id/matrix', {
+    config: { access: 'read' },
     schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...filterProps, by: { enum: ['role', 'host'] }, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } }
   }, async (req, reply) => {
     const run = findRun(req.params.id)
@@ -198,6 +187,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   })
 
   app.get<{ Params: { id: string }, Querystring: FilterQuery & { offset?: number, limit?: number, sort?: 'plan' | 'severity' } }>('/api/runs/:id/checks', {
+    config: { access: 'read' },
     schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...filterProps, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, sort: { enum: ['plan', 'severity'] } } } }
   }, async (req, reply) => {
     const run = findRun(req.params.id)
@@ -218,7 +208,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return body
   })
 
-  app.get<{ Params: { id: string, format: string } }>('/api/runs/:id/export.:format', async (req, reply) => {
+  app.get<{ Params: { id: string, format: string } }>('/api/runs/:id/export.:format', { config: { access: 'read' } }, async (req, reply) => {
     const run = findRun(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     const base = `portcheck-${run.plan.catalog.id}-${run.id}`
@@ -230,7 +220,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     }
   })
 
-  app.post<{ Params: { id: string } }>('/api/runs/:id/abort', async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/api/runs/:id/abort', { config: { access: 'full' } }, async (req, reply) => {
     const run = c.runs.get(req.params.id)
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     run.abort()

@@ -41,6 +41,11 @@ export interface RunDefaults {
 export interface SessionResponse {
   access: Access
   requireAuth: boolean
+  /**
+   * Without a required token (a coordinator on loopback), the proof of same origin the dashboard
+   * sends in the `x-portcheck-csrf` header of every write; absent otherwise.
+   */
+  csrf?: string
   defaults: RunDefaults
 }
 

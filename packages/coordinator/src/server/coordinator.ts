@@ -8,13 +8,20 @@ import type { SettingValues } from '../catalog/conditions.js'
 import { applyOverrides } from '../catalog/settings.js'
 import { AgentHub } from '../hub/agent-hub.js'
 import { generateToken } from '../hub/token.js'
-import { buildPlan, type Plan, type PlannedCheck } from '../plan/expand.js'
+import { buildPlan, type Plan } from '../plan/expand.js'
+import { rerunPlan } from '../plan/rerun.js'
+import type { TlsMaterial } from '../security/certificate.js'
+import { RefusalLog } from '../security/refusal-log.js'
+import { hardenServer } from '../security/server-limits.js'
 import type { Run, RunOptions } from '../scheduler/run.js'
 import { RunManager } from '../scheduler/run-manager.js'
 import { apiRoutes } from './api-routes.js'
 import type { RunDefaults, RunRequest } from './api-types.js'
 import { dashboardRoutes } from './dashboard-routes.js'
 import { DashboardEvents, EVENTS_PATH } from './events.js'
+import { installAccess, isLoopback, newCsrfToken, ownHosts, type AccessPolicy } from './access.js'
+import { joinCommand } from './join-command.js'
+import { waitForAgents } from './wait-for-agents.js'
 
 export type { RunRequest } from './api-types.js'
 
@@ -37,6 +44,13 @@ export interface CoordinatorOptions {
   logger?: Logger
   /** Agent heartbeat interval, in ms. Default 10000. */
   heartbeatMs?: number
+  /**
+   * The TLS certificate and key to serve HTTPS and WSS with, and their pin. Default none: plain
+   * HTTP and WebSocket (the CLI makes one in its state directory unless told `--insecure`).
+   */
+  tls?: TlsMaterial | null
+  /** More names or addresses the coordinator answers to (a load balancer's, a DNS alias). */
+  allowedHosts?: string[]
   /** Defaults of every run. */
   runDefaults?: RunOptions & { includeOptional?: boolean }
 }
@@ -55,10 +69,16 @@ export interface Coordinator {
   requireAuth: boolean
   /** Defaults of every run (what a run request does not say). */
   readonly runDefaults: RunDefaults
-  /** The ws:// URL agents should use; set by listen(). */
+  /** The wss:// (or, without TLS, ws://) URL agents should use; set by listen(). */
   agentUrl: string | null
-  /** The http:// URL of the API and dashboard; set by listen(). */
+  /** The https:// (or http://) URL of the API and dashboard; set by listen(). */
   httpUrl: string | null
+  /** The pin of the TLS key agents check (`sha256:…`), or null without TLS. */
+  readonly pin: string | null
+  /** What requests may do: hosts and origins it answers to, tokens, the CSRF token. */
+  readonly access: AccessPolicy
+  /** The same-origin proof the dashboard sends on writes when no token is required. */
+  readonly csrfToken: string
   listen: (opts: { host: string, port: number, advertise?: string }) => Promise<{ host: string, port: number }>
   close: () => Promise<void>
   /** Expands the plan for a run request (without starting it). */
@@ -72,10 +92,6 @@ export interface Coordinator {
    * left as a placeholder: for viewers, who must never learn it (it grants full access).
    */
   joinCommand: (name: string, withToken?: boolean) => string
-}
-
-function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 /** The address other hosts most likely reach this one at: the first non-internal IPv4. */
@@ -95,6 +111,7 @@ export function guessAdvertiseAddress (): string {
 export async function buildCoordinator (options: CoordinatorOptions): Promise<Coordinator> {
   const logger = options.logger ?? pino({ name: 'portcheck', level: 'info' })
   const token = options.token ?? generateToken()
+  const tls = options.tls ?? null
   const app = Fastify({
     // pino's Logger and fastify's logger type differ only in generics; the instance is the same.
     loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
@@ -103,10 +120,25 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     bodyLimit: 1024 * 1024,
     // Refuse unknown fields instead of silently dropping them: a typo in a run request must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
-    forceCloseConnections: true
-  })
-  const hub = new AgentHub({ token, logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) })
+    forceCloseConnections: true,
+    // A connection that sends nothing for 30 s, or a request not received whole within 30 s, is closed.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    ...(tls !== null ? { https: { key: tls.key, cert: tls.cert, handshakeTimeout: 10_000 } } : {})
+  }) as unknown as FastifyInstance
+  const hub = new AgentHub({ token, names: options.hosts.map((h) => h.name), logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) })
   const runs = new RunManager(hub, logger)
+  const refusals = new RefusalLog(logger.child({ component: 'http' }))
+  const csrfToken = newCsrfToken()
+  const access: AccessPolicy = {
+    token,
+    viewerToken: options.viewerToken ?? null,
+    requireAuth: options.requireAuth ?? true,
+    csrfToken,
+    hosts: ownHosts('localhost', null, options.allowedHosts),
+    port: 0
+  }
   const defaults = options.runDefaults ?? {}
 
   const basePlan = (req: RunRequest): Plan => {
@@ -125,7 +157,11 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     settings: options.settings,
     token,
     viewerToken: options.viewerToken ?? null,
-    requireAuth: options.requireAuth ?? true,
+    get requireAuth () { return access.requireAuth },
+    set requireAuth (v: boolean) { access.requireAuth = v },
+    pin: tls?.pin ?? null,
+    access,
+    csrfToken,
     runDefaults: { timeoutMs: defaults.timeoutMs ?? 3000, adaptive: defaults.adaptive ?? false, includeOptional: defaults.includeOptional ?? false, concurrency: defaults.concurrency ?? 256 },
     agentUrl: null,
     httpUrl: null,
@@ -139,11 +175,15 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       if (options.requireAuth === undefined) coordinator.requireAuth = !isLoopback(host)
       const shown = advertise ?? (host === '0.0.0.0' || host === '::' ? guessAdvertiseAddress() : host)
       const hostPart = net.isIPv6(shown) ? `[${shown}]` : shown
-      coordinator.agentUrl = `ws://${hostPart}:${addr.port}`
-      coordinator.httpUrl = `http://${hostPart}:${addr.port}/`
+      // Requests must name this coordinator: its listen address, the advertised one, loopback.
+      access.hosts = ownHosts(host, shown, options.allowedHosts)
+      access.port = addr.port
+      coordinator.agentUrl = `${tls !== null ? 'wss' : 'ws'}://${hostPart}:${addr.port}`
+      coordinator.httpUrl = `${tls !== null ? 'https' : 'http'}://${hostPart}:${addr.port}/`
       return { host: addr.address, port: addr.port }
     },
     async close () {
+      refusals.stop()
       await runs.abortCurrent()
       await events.close()
       await hub.close()
@@ -153,10 +193,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       if (req.rerunOf === undefined) return basePlan(req)
       const previous = runs.get(req.rerunOf)
       if (previous === undefined) throw new PortcheckError('PC_ERR_OPTION_INVALID', `no run ${req.rerunOf} to re-run`)
-      const again = new Set<number>()
-      for (const row of previous.rows()) if (row.status === 'blocked' || row.status === 'inconclusive') again.add(row.index)
-      const checks: PlannedCheck[] = previous.plan.checks.filter((c) => again.has(c.index)).map((c, i) => ({ ...c, index: i }))
-      return { ...previous.plan, checks }
+      return rerunPlan(previous)
     },
     startRun: (req = {}) => {
       const plan = coordinator.plan(req)
@@ -168,33 +205,13 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
         ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
       })
     },
-    async waitForAgents (timeoutMs, onChange, signal) {
-      const names = options.hosts.map((h) => h.name)
-      const missing = (): string[] => names.filter((n) => hub.get(n) === undefined)
-      if (missing().length === 0 || signal?.aborted === true) return missing()
-      return await new Promise<string[]>((resolve) => {
-        const update = (): void => {
-          const m = missing()
-          onChange?.(names.filter((n) => !m.includes(n)), m)
-          if (m.length === 0) finish()
-        }
-        const finish = (): void => {
-          clearTimeout(timer)
-          hub.off('joined', update)
-          hub.off('left', update)
-          signal?.removeEventListener('abort', finish)
-          resolve(missing())
-        }
-        const timer = setTimeout(finish, timeoutMs)
-        hub.on('joined', update)
-        hub.on('left', update)
-        signal?.addEventListener('abort', finish, { once: true })
-      })
-    },
-    joinCommand: (name, withToken = true) => `npx portcheck-agent --coordinator ${coordinator.agentUrl ?? 'ws://COORDINATOR:7070'} --token ${withToken ? token : '<join token>'} --name ${name}`
+    waitForAgents: async (timeoutMs, onChange, signal) => await waitForAgents(hub, options.hosts.map((h) => h.name), timeoutMs, onChange, signal),
+    joinCommand: (name, withToken = true) => joinCommand({ agentUrl: coordinator.agentUrl, pin: coordinator.pin, token }, name, withToken)
   }
 
   const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }))
+  hardenServer(app.server, refusals)
+  installAccess(app, access, (req, why) => refusals.note(`request refused: ${why}`, { remote: req.ip, method: req.method, url: req.url.slice(0, 100) }))
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]
     if (path === AGENT_WS_PATH) hub.handleUpgrade(req, socket, head)
@@ -207,7 +224,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   await app.register(apiRoutes, { coordinator })
   await app.register(dashboardRoutes)
   app.setNotFoundHandler(async (req, reply) => {
-    if (req.url.startsWith('/api/')) return await reply.code(404).send({ error: { code: 'PC_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } })
+    if (req.url.startsWith('/api/')) return await reply.code(404).send({ error: { code: 'PC_ERR_NOT_FOUND', message: `no route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` } })
     return await reply.code(404).type('text/plain').send('not found')
   })
   return coordinator

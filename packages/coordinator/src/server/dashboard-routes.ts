@@ -51,6 +51,6 @@ export async function dashboardRoutes (app: FastifyInstance): Promise<void> {
       .type(f.type)
       .send(f.body)
   }
-  app.get('/', async (_req, reply) => send('index.html', reply))
-  app.get<{ Params: { file: string } }>('/assets/:file', async (req, reply) => send(req.params.file, reply))
+  app.get('/', { config: { access: 'none' } }, async (_req, reply) => send('index.html', reply))
+  app.get<{ Params: { file: string } }>('/assets/:file', { config: { access: 'none' } }, async (req, reply) => send(req.params.file, reply))
 }

@@ -2,13 +2,16 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Logger } from 'pino'
-import { authorize } from './auth.js'
+import { decide } from './access.js'
 import type { Run } from '../scheduler/run.js'
 import type { DashboardEvent } from './api-types.js'
 import type { Coordinator } from './coordinator.js'
 
 /** The WebSocket path the dashboard subscribes to. */
 export const EVENTS_PATH = '/api/events'
+
+/** Dashboards subscribed at once, at most. */
+const MAX_SUBSCRIBERS = 64
 
 /** How often a running run's progress is pushed, at most, in ms. */
 const PROGRESS_INTERVAL_MS = 250
@@ -36,14 +39,21 @@ export class DashboardEvents {
     c.hub.on('left', agents)
   }
 
+  /**
+   * Subscribes a dashboard: the same rules as a `read` route (its Host must be ours, a browser's
+   * Origin must be ours, a token unless on loopback), with the token as `?token=` since browsers
+   * cannot set headers on a WebSocket. At most {@link MAX_SUBSCRIBERS} at once.
+   */
   handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const token = url.searchParams.get('token') ?? undefined
-    if (authorize(this.c, token) === null) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    const d = decide(this.c.access, 'read', 'GET', req.headers, token)
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       socket.destroy()
-      return
     }
+    if (!('access' in d)) { refuse(`${d.status} ${d.status === 401 ? 'Unauthorized' : d.status === 403 ? 'Forbidden' : 'Misdirected Request'}`); return }
+    if (this.wss.clients.size >= MAX_SUBSCRIBERS) { refuse('503 Service Unavailable'); return }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws))
   }
 

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino'
+
+/** How often refusals that were only counted are summed up in the log, in ms. */
+const SUMMARY_INTERVAL_MS = 10_000
+
+/**
+ * Logs refused connections and requests at a bounded rate: the first of each kind at once, then
+ * a count every 10 s while they keep coming. A flood, or a misconfigured agent retrying, can
+ * neither fill the log nor go unnoticed.
+ */
+export class RefusalLog {
+  private readonly counts = new Map<string, { n: number, sample: Record<string, unknown> }>()
+  private readonly seen = new Set<string>()
+  private timer: NodeJS.Timeout | null = null
+
+  constructor (private readonly logger: Logger) {}
+
+  /** Records one refusal of kind `why` (a short sentence, also the log message). */
+  note (why: string, fields: Record<string, unknown> = {}): void {
+    if (!this.seen.has(why)) {
+      this.seen.add(why)
+      this.logger.warn(fields, why)
+      return
+    }
+    const c = this.counts.get(why)
+    if (c === undefined) this.counts.set(why, { n: 1, sample: fields })
+    else c.n++
+    if (this.timer === null) {
+      this.timer = setTimeout(() => this.flush(), SUMMARY_INTERVAL_MS)
+      this.timer.unref()
+    }
+  }
+
+  /** Logs what was counted since the last summary. */
+  flush (): void {
+    this.timer = null
+    for (const [why, c] of this.counts) this.logger.warn({ ...c.sample, refused: c.n, inLastMs: SUMMARY_INTERVAL_MS }, `${why} (${c.n} more)`)
+    this.counts.clear()
+  }
+
+  stop (): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+}

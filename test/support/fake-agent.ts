@@ -1,0 +1,77 @@
+import WebSocket from 'ws'
+import { MAX_ITEMS_PER_FRAME, PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type ProbeOrder } from '@portcheck/protocol'
+import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
+import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
+
+/** What a fake agent does with a run's probe orders: the results it reports, and the receipts its peer should report. */
+export interface FakeBehaviour {
+  /** Called with every probe frame's orders; return results to send (default: every probe silent). */
+  onProbes?: (orders: ProbeOrder[], agent: FakeAgent) => void
+}
+
+/**
+ * A participant speaking the protocol by hand over a raw WebSocket: joins under an inventory
+ * name with its credential, opens "listeners" (answers run-ready, in frames as big as allowed),
+ * and answers barriers and run-end. Tests drive what it reports.
+ */
+export class FakeAgent {
+  readonly ws: WebSocket
+  runId: string | null = null
+  readonly orders: ProbeOrder[] = []
+  private readonly opened: Promise<void>
+
+  constructor (c: Coordinator, readonly name: string, private readonly behaviour: FakeBehaviour = {}) {
+    this.ws = new WebSocket(`${c.agentUrl as string}/agent`, { rejectUnauthorized: false })
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => {
+        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: null, addresses: [] })
+        resolve()
+      })
+      this.ws.once('error', reject)
+    })
+    this.ws.on('message', (d) => this.handle(JSON.parse(String(d)) as CoordinatorMessage))
+  }
+
+  async joined (): Promise<void> {
+    await this.opened
+  }
+
+  send (m: AgentMessage | Record<string, unknown>): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(m))
+  }
+
+  private handle (m: CoordinatorMessage): void {
+    switch (m.type) {
+      case 'run-start': {
+        this.runId = m.runId
+        const states = m.listeners.map((l) => ({ ...l, state: 'open' as const }))
+        for (let i = 0; i < states.length || i === 0; i += MAX_ITEMS_PER_FRAME) {
+          const more = i + MAX_ITEMS_PER_FRAME < states.length
+          this.send({ type: 'run-ready', runId: m.runId, listeners: states.slice(i, i + MAX_ITEMS_PER_FRAME), refPort: null, ...(more ? { more: true } : {}) })
+        }
+        return
+      }
+      case 'probe':
+        this.orders.push(...m.probes)
+        if (this.behaviour.onProbes !== undefined) this.behaviour.onProbes(m.probes, this)
+        else this.results(m.probes.map((o) => ({ id: o.id, outcome: 'timeout', latencyMs: null, attempts: 10, unanswered: 10, echo: 'none' })))
+        return
+      case 'flush':
+        this.send({ type: 'flushed', runId: m.runId, seq: m.seq, paths: [] })
+        return
+      case 'run-end':
+        this.send({ type: 'run-closed', runId: m.runId })
+        return
+      default:
+    }
+  }
+
+  /** Reports probe results, in frames as big as allowed. */
+  results (results: Array<Record<string, unknown>>): void {
+    for (let i = 0; i < results.length; i += MAX_ITEMS_PER_FRAME) this.send({ type: 'probe-results', runId: this.runId, results: results.slice(i, i + MAX_ITEMS_PER_FRAME) })
+  }
+
+  close (): void {
+    this.ws.terminate()
+  }
+}
