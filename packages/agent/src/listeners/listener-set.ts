@@ -1,5 +1,6 @@
 import net from 'node:net'
-import { openFileLimit, type AcceptedConnection, type ListenOrder, type ListenerState, type Receipt } from '@portcheck/protocol'
+import { openFileLimit } from '@portcheck/protocol/node'
+import { type AcceptedConnection, type ListenOrder, type ListenerState, type Receipt } from '@portcheck/protocol'
 import { errorCodeOf } from '../probes/classify.js'
 import { PendingConnections } from './pending-connections.js'
 import { TcpListener } from './tcp-listener.js'

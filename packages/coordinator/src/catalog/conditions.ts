@@ -1,6 +1,6 @@
 import type { Condition, ConditionOps, SettingDef, SettingValue } from '@portcheck/protocol'
 import type { FieldPath } from './source-file.js'
-import { quote } from './quote.js'
+import { quote } from '../quote.js'
 
 /** Settings values by name, after defaults, inventory and `--set` are applied. */
 export type SettingValues = Readonly<Record<string, SettingValue>>

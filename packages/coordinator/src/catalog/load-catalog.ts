@@ -5,7 +5,7 @@ import { PortcheckError, sortProblems, type Catalog, type PortSpec, type Problem
 import { conditionProblems, settingValueProblem } from './conditions.js'
 import { inputError } from './input-error.js'
 import { neverAppliesWarnings } from './satisfiability.js'
-import { cut } from './quote.js'
+import { cut } from '../quote.js'
 import { catalogsDir, schemaProblemsOfCatalog } from './schema.js'
 import { SourceFile, type FieldPath } from './source-file.js'
 

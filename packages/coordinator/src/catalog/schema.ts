@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { Problem } from '@portcheck/protocol'
-import { quote } from './quote.js'
+import { quote } from '../quote.js'
 import type { FieldPath, SourceFile } from './source-file.js'
 
 /**

@@ -1,7 +1,7 @@
 import { PortcheckError, type Catalog, type InventoryHost, type Problem, type SettingDef, type SettingValue } from '@portcheck/protocol'
 import { evaluate, formatCondition, settingValueProblem, type SettingValues } from './conditions.js'
 import { inputError } from './input-error.js'
-import { cut, quote } from './quote.js'
+import { cut, quote } from '../quote.js'
 
 /**
  * Parses repeated `--set name=value` arguments. Values stay text here; they are typed

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises'
 import { Composer, LineCounter, Parser, YAMLParseError, isAlias, isMap, isNode, isPair, isSeq, type CST, type Document, type Node } from 'yaml'
 import type { Problem } from '@portcheck/protocol'
-import { cut } from './quote.js'
+import { cut } from '../quote.js'
 
 /**
  * Largest catalog or inventory portcheck reads, in bytes (default 4 MiB). The YAML parser holds

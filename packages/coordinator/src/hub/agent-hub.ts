@@ -9,7 +9,7 @@ import {
 } from '@portcheck/protocol'
 import { credentialMatches } from '../security/credentials.js'
 import { RefusalLog } from '../security/refusal-log.js'
-import { quote } from '../security/quote.js'
+import { cut } from '../quote.js'
 import type { AgentRecord } from './agent-record.js'
 
 export type { AgentRecord } from './agent-record.js'
@@ -210,8 +210,8 @@ export class AgentHub extends EventEmitter<HubEvents> {
         if (isBinary) throw new MessageError('binary frames are not part of the protocol')
         msg = parseAgentMessage(data)
       } catch (err) {
-        if (conn === null) this.refusals.note('agent connection closed: invalid message before hello', { remote, err: { message: quote((err as Error).message) } })
-        else this.logger.warn({ agent: conn.name, remote, err: { message: quote((err as Error).message) } }, 'invalid message from agent; closing its connection')
+        if (conn === null) this.refusals.note('agent connection closed: invalid message before hello', { remote, err: { message: cut((err as Error).message) } })
+        else this.logger.warn({ agent: conn.name, remote, err: { message: cut((err as Error).message) } }, 'invalid message from agent; closing its connection')
         ws.close(1008, 'invalid message')
         return
       }
@@ -265,7 +265,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
     if (!this.names.has(hello.name)) {
       this.refusals.note('agent refused: its name is not in the inventory', { agent: hello.name, remote })
       const list = [...this.names].join(', ')
-      return reject('PC_ERR_AGENT_UNKNOWN', `"${hello.name}" is not a host of this coordinator's inventory; its hosts are: ${quote(list)}. Run the join command printed for this host`, true)
+      return reject('PC_ERR_AGENT_UNKNOWN', `"${hello.name}" is not a host of this coordinator's inventory; its hosts are: ${cut(list)}. Run the join command printed for this host`, true)
     }
     if (!credentialMatches(hello.credential, this.options.token, hello.name)) {
       this.refusals.note('agent refused: wrong credential', { agent: hello.name, remote })

@@ -4,7 +4,7 @@ import type { SettingValues } from '../catalog/conditions.js'
 import { schemaProblemsOfInventory } from '../catalog/schema.js'
 import { coerceSetting, resolveSettings, roleConditionProblem, unsetPortProblems, type SettingInput } from '../catalog/settings.js'
 import { inputError } from '../catalog/input-error.js'
-import { cut, quote } from '../catalog/quote.js'
+import { cut, quote } from '../quote.js'
 import { SourceFile } from '../catalog/source-file.js'
 import { assertPlanSize } from '../plan/plan-size.js'
 

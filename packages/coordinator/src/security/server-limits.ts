@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { openFileLimit } from '@portcheck/protocol'
+import { openFileLimit } from '@portcheck/protocol/node'
 import type { RefusalLog } from './refusal-log.js'
 
 /** Connections at once from one address, at most (agents behind one NAT count together). */

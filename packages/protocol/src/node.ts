@@ -1,0 +1,5 @@
+/**
+ * @portcheck/protocol/node: what the agent and the coordinator share that needs Node.js itself
+ * (the main entry stays free of Node modules: the dashboard's browser code imports it too).
+ */
+export * from './fd-limit.js'
