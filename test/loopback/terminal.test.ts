@@ -4,6 +4,7 @@ import path from 'node:path'
 import t from 'tap'
 import { pino } from 'pino'
 import { startAgent } from '../../packages/agent/src/index.js'
+import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { hasScript, inPty, screen } from '../support/pty.js'
 
 // What `portcheck` shows on a terminal, through a pseudo-terminal (script(1) from util-linux).
@@ -29,12 +30,12 @@ t.test('the waiting and progress lines: names, countdown, elapsed time and estim
   t.teardown(() => Promise.all(agents.map((a) => a.close())))
   const start = (url: string, names: readonly string[]): void => {
     for (const [name, i] of hosts) {
-      if (names.includes(name)) agents.push(startAgent({ coordinator: url, token: 'pty-token', name, bind: `127.49.0.${name === 'd1' ? 25 : i}`, logger: pino({ level: 'silent' }), reconnectMinMs: 100 }))
+      if (names.includes(name)) agents.push(startAgent({ coordinator: url, insecure: true, token: agentCredential('pty-token', name), name, bind: `127.49.0.${name === 'd1' ? 25 : i}`, logger: pino({ level: 'silent' }), reconnectMinMs: 100 }))
     }
   }
   let url: string | null = null
   let rest = false
-  const { code, raw } = await inPty([process.execPath, CLI, 'run', '-i', inv, '--listen', '127.0.0.1:0', '--token', 'pty-token', '--wait', '30', '--timeout', '600', '--concurrency', '1', '--log-level', 'info'], {
+  const { code, raw } = await inPty([process.execPath, CLI, 'run', '-i', inv, '--listen', '127.0.0.1:0', '--token', 'pty-token', '--insecure', '--wait', '30', '--timeout', '600', '--concurrency', '1', '--log-level', 'info'], {
     cols: 120,
     env,
     onOutput: (out) => {

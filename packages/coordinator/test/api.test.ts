@@ -84,6 +84,6 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
   const unknown = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { tiemout: 5 }, headers: w })
   t.equal(unknown.statusCode, 400, 'unknown fields are refused')
   t.same(unknown.json(), { error: { code: 'PC_ERR_OPTION_INVALID', message: 'body: unknown field "tiemout"' } }, 'the message names the field')
-  const outOfRange = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { timeoutMs: 5 } })
+  const outOfRange = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { timeoutMs: 5 }, headers: w })
   t.match(outOfRange.json(), { error: { code: 'PC_ERR_OPTION_INVALID', message: 'body/timeoutMs must be >= 50' } }, 'other validation errors keep their message')
 })

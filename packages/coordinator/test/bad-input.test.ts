@@ -95,12 +95,13 @@ t.test('a run request\'s settings: huge names and values cut, a plan too big ref
     `${'n'.repeat(200)}… (100,000 characters): unknown setting "${'n'.repeat(200)}…" (100,000 characters) for catalog s`
   ])
 
-  const c = await buildCoordinator({ catalog, hosts, settings: { mode: 'one' }, token: 'tok', requireAuth: false, logger: pino({ level: 'silent' }) })
+  const c = await buildCoordinator({ catalog, hosts, settings: { mode: 'one' }, token: 'tok', logger: pino({ level: 'silent' }) })
   t.teardown(() => c.close())
-  const bad = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { settings: { mode: 'z'.repeat(100_000) } } })
+  const auth = { authorization: 'Bearer tok' }
+  const bad = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { settings: { mode: 'z'.repeat(100_000) } }, headers: auth })
   t.equal(bad.statusCode, 400)
   t.ok(bad.body.length < 1000, `the answer is short (${bad.body.length} bytes)`)
-  const big = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { settings: { mode: 'two' } } })
+  const big = await c.app.inject({ method: 'POST', url: '/api/runs', payload: { settings: { mode: 'two' } }, headers: auth })
   t.match({ status: big.statusCode, body: big.json() }, { status: 400, body: { error: { code: 'PC_ERR_CATALOG_INVALID', message: /up to 4,718,520 checks, more than the 1,000,000/ } } })
 })
 
