@@ -26,7 +26,9 @@ export const ErrorCodes = {
   /** The coordinator could not listen on its address. */
   PC_ERR_LISTEN: 'PC_ERR_LISTEN',
   /** An option passed to the programmatic API is invalid. */
-  PC_ERR_OPTION_INVALID: 'PC_ERR_OPTION_INVALID'
+  PC_ERR_OPTION_INVALID: 'PC_ERR_OPTION_INVALID',
+  /** A saved run report (`portcheck fix`, `diff`, `run --rerun-failed`) cannot be read, parsed or fails validation. Exit 2. */
+  PC_ERR_REPORT_INVALID: 'PC_ERR_REPORT_INVALID'
 } as const
 
 /** One of the documented error codes. */

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs'
 import { PortcheckError } from '@portcheck/protocol'
 import { loadInputs, runCheck } from '../api.js'
 import { formatJunit } from '../report/format-junit.js'
+import { formatMarkdown } from '../report/format-markdown.js'
 import { formatTable, reasonLegend } from '../report/format-table.js'
 import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
@@ -11,11 +12,12 @@ import { joinInstructions } from './join-help.js'
 import { createLogger, emit, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** Renders a report in the requested format. */
-export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean, purposes: ReadonlyMap<string, string> }): string {
+export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean }): string {
   if (format === 'json') return JSON.stringify(report, null, 2) + '\n'
   if (format === 'junit') return formatJunit(report)
+  if (format === 'markdown') return formatMarkdown(report)
   const legend = reasonLegend(report)
-  const table = formatTable(report, { color: opts.color, verbose: opts.verbose, purposes: opts.purposes })
+  const table = formatTable(report, { color: opts.color, verbose: opts.verbose })
   return legend.length > 0 && report.verdict !== 'pass' ? `${table}\nWhat the reasons mean:\n${legend.join('\n')}\n` : table
 }
 
@@ -55,7 +57,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         return v
       }
     })
-    .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit'], default: 'table', describe: 'report format' })
+    .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit', 'markdown'], default: 'table', describe: 'report format' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })
     .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' }),
@@ -96,9 +98,8 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
       if (run === null || summary === null) { setExit(130); return }
       if (args.format === 'json') await writeJsonReport(run, args.output)
       else {
-        const purposes = new Map(inputs.catalog.catalog.flows.map((f) => [f.id, f.purpose]))
         const color = args.output === undefined && process.stdout.isTTY && process.env.NO_COLOR === undefined
-        await emit(render(run.report(), args.format, { color, verbose: args.verbose, purposes }), args.output)
+        await emit(render(run.report(), args.format, { color, verbose: args.verbose }), args.output)
       }
       if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${summary.verdict ?? summary.state} (exit ${summary.exitCode ?? '-'})\n`)
       setExit(interrupted ? 130 : summary.exitCode ?? 3)
