@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import yargs from 'yargs'
 import { ExitCodes, PortcheckError } from '@portcheck/protocol'
 import { catalogCommand } from './catalog-command.js'
+import { fixCommand } from './fix-command.js'
 import { planCommand } from './plan-command.js'
 import { runCommand } from './run-command.js'
 import { serveCommand } from './serve-command.js'
@@ -32,7 +33,8 @@ export async function main (argv: string[]): Promise<number> {
   serveCommand(cli)
   planCommand(cli)
   catalogCommand(cli)
-  cli.demandCommand(1, 'name a command: run, serve, plan or catalog')
+  fixCommand(cli)
+  cli.demandCommand(1, 'name a command: run, serve, plan, catalog or fix')
   try {
     await cli.parseAsync()
   } catch (err) {
