@@ -28,7 +28,9 @@ export const ErrorCodes = {
   /** An option passed to the programmatic API is invalid. */
   PC_ERR_OPTION_INVALID: 'PC_ERR_OPTION_INVALID',
   /** A saved run report (`portcheck fix`, `diff`, `run --rerun-failed`) cannot be read, parsed or fails validation. Exit 2. */
-  PC_ERR_REPORT_INVALID: 'PC_ERR_REPORT_INVALID'
+  PC_ERR_REPORT_INVALID: 'PC_ERR_REPORT_INVALID',
+  /** A saved run report does not belong with what it is used with: another catalog, or no check of the current plan. Exit 2. */
+  PC_ERR_REPORT_MISMATCH: 'PC_ERR_REPORT_MISMATCH'
 } as const
 
 /** One of the documented error codes. */

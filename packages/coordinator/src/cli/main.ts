@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import yargs from 'yargs'
 import { ExitCodes, PortcheckError } from '@portcheck/protocol'
 import { catalogCommand } from './catalog-command.js'
+import { diffCommand } from './diff-command.js'
 import { fixCommand } from './fix-command.js'
 import { planCommand } from './plan-command.js'
 import { runCommand } from './run-command.js'
@@ -34,7 +35,8 @@ export async function main (argv: string[]): Promise<number> {
   planCommand(cli)
   catalogCommand(cli)
   fixCommand(cli)
-  cli.demandCommand(1, 'name a command: run, serve, plan, catalog or fix')
+  diffCommand(cli, setExit)
+  cli.demandCommand(1, 'name a command: run, serve, plan, catalog, fix or diff')
   try {
     await cli.parseAsync()
   } catch (err) {

@@ -2,9 +2,11 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Argv } from 'yargs'
 import { PortcheckError } from '@portcheck/protocol'
 import { loadInputs, runCheck } from '../api.js'
+import { failedChecks } from '../plan/rerun-plan.js'
 import { formatJunit } from '../report/format-junit.js'
 import { formatMarkdown } from '../report/format-markdown.js'
 import { formatTable, reasonLegend } from '../report/format-table.js'
+import { readReport } from '../report/read-report.js'
 import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
 import type { Coordinator } from '../server/coordinator.js'
@@ -58,11 +60,18 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
       }
     })
     .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit', 'markdown'], default: 'table', describe: 'report format' })
+    .option('rerun-failed', { type: 'string', describe: 're-check only the checks that failed (blocked or inconclusive) in this saved JSON report' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })
     .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' }),
   async (args) => {
     const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
+    const rerunFile = args['rerun-failed']
+    const rerun = rerunFile !== undefined ? { report: await readReport(rerunFile), file: rerunFile } : undefined
+    if (rerun !== undefined && failedChecks(rerun.report).length === 0) {
+      process.stderr.write(`portcheck: nothing to re-check: ${rerunFile} (run ${rerun.report.id}) has no blocked or inconclusive check\n`)
+      return
+    }
     const logger = createLogger(args)
     const token = args.token ?? process.env.PORTCHECK_TOKEN
     const ac = new AbortController()
@@ -92,7 +101,8 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         keepOpen: args.dashboard,
         onListening: (c) => process.stderr.write(joinInstructions(c) + (args.dashboard ? `Dashboard (live): ${dashboardUrl(c)}\n` : '') + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`),
         onAgents: (joined, missing) => logger.info({ joined: joined.length, missing: missing.length }, missing.length > 0 ? `agents joined: ${joined.length}/${joined.length + missing.length} (waiting for ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})` : 'every agent joined'),
-        onRun: (run) => { stopProgress = progressLine(run) }
+        onRun: (run) => { stopProgress = progressLine(run) },
+        ...(rerun !== undefined ? { rerunFailed: rerun } : {})
       })
       stopProgress()
       if (run === null || summary === null) { setExit(130); return }

@@ -63,8 +63,11 @@ export interface Coordinator {
   close: () => Promise<void>
   /** Expands the plan for a run request (without starting it). */
   plan: (req?: RunRequest) => Plan
-  /** Starts a run now, with whichever agents are connected. */
-  startRun: (req?: RunRequest) => Run
+  /**
+   * Starts a run now, with whichever agents are connected. `given` replaces the plan of the
+   * request: a re-run of the failed checks of a saved report (see `rerunPlan`).
+   */
+  startRun: (req?: RunRequest, given?: { plan: Plan, rerunOf: string }) => Run
   /** Resolves when every inventory host has an agent, after `timeoutMs`, or on abort; returns the missing ones. */
   waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void, signal?: AbortSignal) => Promise<string[]>
   /**
@@ -158,10 +161,11 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       const checks: PlannedCheck[] = previous.plan.checks.filter((c) => again.has(c.index)).map((c, i) => ({ ...c, index: i }))
       return { ...previous.plan, checks }
     },
-    startRun: (req = {}) => {
-      const plan = coordinator.plan(req)
+    startRun: (req = {}, given) => {
+      const plan = given?.plan ?? coordinator.plan(req)
+      const rerunOf = given?.rerunOf ?? req.rerunOf
       return runs.start(plan, {
-        ...(req.rerunOf !== undefined ? { rerunOf: req.rerunOf } : {}),
+        ...(rerunOf !== undefined ? { rerunOf } : {}),
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
         ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
