@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { PortcheckError } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapSummary, isAgentGap } from '../report/agent-gaps.js'
+import { portLabel } from '../report/check-text.js'
 import type { CheckReport, RunReport } from '../report/report.js'
 
 /**
@@ -59,7 +60,7 @@ export interface FixPlanOptions {
 
 /** `app1->db2 tcp/15432 [DEMO-03]`: ASCII, so it can go into any script's comments. */
 export function checkSubject (c: CheckReport): string {
-  return `${c.from ?? `(${c.fromRole})`}->${c.to ?? `(${c.toRole})`} ${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''} [${c.flowIds.join(',')}]`
+  return `${c.from ?? `(${c.fromRole})`}->${c.to ?? `(${c.toRole})`} ${portLabel(c)} [${c.flowIds.join(',')}]`
 }
 
 function finding (c: CheckReport): string {

@@ -1,4 +1,5 @@
 import type { PlannedCheck } from '../plan/expand.js'
+import { portLabel } from './check-text.js'
 
 /** The fields that say which check it is, across plans and reports. */
 export type KeyFields = Pick<PlannedCheck, 'from' | 'to' | 'fromRole' | 'toRole' | 'protocol' | 'port' | 'portEnd'>
@@ -9,5 +10,5 @@ export type KeyFields = Pick<PlannedCheck, 'from' | 'to' | 'fromRole' | 'toRole'
  * moves a port to another flow still checks the same thing.
  */
 export function checkKey (c: KeyFields): string {
-  return `${c.from ?? `(${c.fromRole})`}>${c.to ?? `(${c.toRole})`} ${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
+  return `${c.from ?? `(${c.fromRole})`}>${c.to ?? `(${c.toRole})`} ${portLabel(c)}`
 }

@@ -1,3 +1,4 @@
+import { flowsLabel, portLabel } from './check-text.js'
 import { mdCell } from './markdown-text.js'
 import { CHANGES, type Change, type CheckChange, type CheckState, type ReportDiff } from './report-diff.js'
 
@@ -17,7 +18,7 @@ const TITLE: Record<Change, string> = {
   unchanged: 'Unchanged'
 }
 
-const SYMBOL: Record<Change, string> = { 'newly-broken': '✘', fixed: '✔', 'still-failing': '?', changed: '~', 'only-before': '-', 'only-after': '+', unchanged: '=' }
+const MARK: Record<Change, string> = { 'newly-broken': '✘', fixed: '✔', 'still-failing': '?', changed: '~', 'only-before': '-', 'only-after': '+', unchanged: '=' }
 
 /** Whether a kind of change is only counted, never listed: what stayed the same, and what a re-run of failed checks did not repeat. */
 function countedOnly (diff: ReportDiff, change: Change): boolean {
@@ -32,14 +33,6 @@ function stateText (s: CheckState | null): string {
 
 function endpoints (c: CheckChange): string {
   return `${c.from ?? `(${c.fromRole})`} → ${c.to ?? `(${c.toRole})`}`
-}
-
-function port (c: CheckChange): string {
-  return `${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
-}
-
-function flows (c: CheckChange): string {
-  return `${c.flowIds.join(', ')}${c.purpose !== null ? `: ${c.purpose}` : ''}${c.required ? '' : ' (optional)'}`
 }
 
 function countsLine (diff: ReportDiff): string {
@@ -59,14 +52,14 @@ export function formatDiffTable (diff: ReportDiff, options: DiffFormatOptions = 
     if (countedOnly(diff, change)) continue
     const list = diff.changes.filter((c) => c.change === change)
     if (list.length === 0) continue
-    out.push('', `${SYMBOL[change]} ${TITLE[change]} (${list.length})`)
+    out.push('', `${MARK[change]} ${TITLE[change]} (${list.length})`)
     const shown = list.slice(0, limit)
     const endW = Math.max(...shown.map((c) => [...endpoints(c)].length))
-    const portW = Math.max(...shown.map((c) => port(c).length))
+    const portW = Math.max(...shown.map((c) => portLabel(c).length))
     const beforeW = Math.max(...shown.map((c) => stateText(c.before).length))
     const afterW = Math.max(...shown.map((c) => stateText(c.after).length))
     for (const c of shown) {
-      out.push(`  ${endpoints(c).padEnd(endW)}  ${port(c).padEnd(portW)}  ${stateText(c.before).padEnd(beforeW)} → ${stateText(c.after).padEnd(afterW)}  ${flows(c)}`)
+      out.push(`  ${endpoints(c).padEnd(endW)}  ${portLabel(c).padEnd(portW)}  ${stateText(c.before).padEnd(beforeW)} → ${stateText(c.after).padEnd(afterW)}  ${flowsLabel(c)}`)
       if (c.remedy !== null && change !== 'still-failing') out.push(`      to fix: ${c.remedy}`)
       else if (c.remedy !== null) out.push(`      still to fix: ${c.remedy}`)
     }
@@ -85,9 +78,9 @@ export function formatDiffMarkdown (diff: ReportDiff, options: DiffFormatOptions
     if (list.length === 0) continue
     // Only what still fails has something to fix.
     const fix = list.some((c) => c.remedy !== null)
-    out.push('', `### ${SYMBOL[change]} ${TITLE[change]} (${list.length})`, '', `| source | target | port | before | after | flows |${fix ? ' to fix |' : ''}`, `| --- | --- | --- | --- | --- | --- |${fix ? ' --- |' : ''}`)
+    out.push('', `### ${MARK[change]} ${TITLE[change]} (${list.length})`, '', `| source | target | port | before | after | flows |${fix ? ' to fix |' : ''}`, `| --- | --- | --- | --- | --- | --- |${fix ? ' --- |' : ''}`)
     for (const c of list.slice(0, limit)) {
-      const cells = [c.from ?? `(${c.fromRole})`, c.to ?? `(${c.toRole})`, port(c), stateText(c.before), stateText(c.after), flows(c), ...(fix ? [c.remedy ?? ''] : [])]
+      const cells = [c.from ?? `(${c.fromRole})`, c.to ?? `(${c.toRole})`, portLabel(c), stateText(c.before), stateText(c.after), flowsLabel(c), ...(fix ? [c.remedy ?? ''] : [])]
       out.push(`| ${cells.map(mdCell).join(' | ')} |`)
     }
     if (list.length > limit) out.push('', `… and ${list.length - limit} more (see \`portcheck diff --format json\`).`)

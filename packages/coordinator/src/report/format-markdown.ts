@@ -1,6 +1,7 @@
 import type { Status } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
 import { cellParts } from './cell-text.js'
+import { flowsLabel, portLabel } from './check-text.js'
 import { SYMBOL, reasonMeanings, runFacts, verdictLine } from './format-table.js'
 import { mdCell } from './markdown-text.js'
 import type { CheckReport, Counts, RunReport } from './report.js'
@@ -18,10 +19,6 @@ function countsRow (label: string, c: Counts): string {
 
 function endpoint (host: string | null, role: string, address: string | null): string {
   return host === null ? `(${role})` : address !== null && address !== host ? `${host} (${address})` : host
-}
-
-function flows (c: CheckReport): string {
-  return `${c.flowIds.join(', ')}${c.purpose !== null ? `: ${c.purpose}` : ''}${c.required ? '' : ' (optional)'}`
 }
 
 function matrix (report: RunReport): string[] {
@@ -49,8 +46,7 @@ function section (report: RunReport, status: Status, title: string, limit: numbe
   out.push('', '| source | target | port | reason | flows | what was seen | to fix |', '| --- | --- | --- | --- | --- | --- | --- |')
   for (const c of list.slice(0, limit)) {
     const seen = [c.detail, ...c.notes.map((n) => `note: ${n}`)].filter((x) => x !== null).join('; ')
-    const port = `${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
-    out.push(`| ${[endpoint(c.from, c.fromRole, c.fromAddress), endpoint(c.to, c.toRole, c.toAddress), port, c.reason ?? '', flows(c), seen, c.remedy ?? ''].map(mdCell).join(' | ')} |`)
+    out.push(`| ${[endpoint(c.from, c.fromRole, c.fromAddress), endpoint(c.to, c.toRole, c.toAddress), portLabel(c), c.reason ?? '', flowsLabel(c), seen, c.remedy ?? ''].map(mdCell).join(' | ')} |`)
   }
   if (list.length > limit) out.push('', `… and ${list.length - limit} more (see \`--format json\`).`)
   return out

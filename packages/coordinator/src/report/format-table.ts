@@ -1,6 +1,7 @@
 import { describeReason, type Status } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
 import { cellParts } from './cell-text.js'
+import { flowsLabel, portLabel } from './check-text.js'
 import type { Counts, RunReport } from './report.js'
 import { roleMatrix, type RoleCell } from './views.js'
 
@@ -87,9 +88,7 @@ function listing (report: RunReport, status: Status, title: string, opts: Listin
   const fromW = Math.max(...shown.map((c) => endpoint(c.from, c.fromRole).length))
   const toW = Math.max(...shown.map((c) => endpoint(c.to, c.toRole).length))
   for (const c of shown) {
-    const port = `${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
-    const flows = `${c.flowIds.join(', ')}${c.purpose !== null ? `: ${c.purpose}` : ''}${c.required ? '' : ' (optional)'}`
-    out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(port, 11)} ${pad(c.reason ?? '', 17)} ${flows}`)
+    out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(portLabel(c), 11)} ${pad(c.reason ?? '', 17)} ${flowsLabel(c)}`)
     if (status !== 'pass' && status !== 'skipped') {
       if (c.detail !== null) out.push(`      ${c.detail}`)
       if (c.remedy !== null) out.push(`      to fix: ${c.remedy}`)
