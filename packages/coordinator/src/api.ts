@@ -5,7 +5,9 @@ import { PortcheckError, problemsError } from '@portcheck/protocol'
 import { loadCatalog, type LoadedCatalog } from './catalog/load-catalog.js'
 import { SourceFile } from './catalog/source-file.js'
 import { loadInventory, type LoadedInventory } from './inventory/load-inventory.js'
-import type { RunSummary } from './report/report.js'
+import type { Plan } from './plan/expand.js'
+import { rerunPlan } from './plan/rerun-plan.js'
+import type { RunReport, RunSummary } from './report/report.js'
 import type { TlsMaterial } from './security/certificate.js'
 import type { Run, RunOptions } from './scheduler/run.js'
 import { buildCoordinator, type Coordinator } from './server/coordinator.js'
@@ -71,6 +73,12 @@ export interface RunCheckOptions extends RunOptions {
   onAgents?: (joined: string[], missing: string[]) => void
   /** Called when the run starts (for progress display). */
   onRun?: (run: Run) => void
+  /**
+   * Re-check only what failed (blocked or inconclusive) in this saved report, matched to the plan
+   * by ends, protocol and port; its optional checks too if it included them. The report must be
+   * of the same catalog (PC_ERR_REPORT_MISMATCH).
+   */
+  rerunFailed?: { report: RunReport, file: string }
 }
 
 /** What {@link runCheck} returns. */
@@ -108,9 +116,17 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
   })
   let run: Run | null = null
   let summary: RunSummary | null = null
+  let given: { plan: Plan, rerunOf: string } | undefined
   // A function, not a property read: the signal can fire across the awaits below.
   const aborted = (): boolean => opts.signal?.aborted === true
   try {
+    if (opts.rerunFailed !== undefined) {
+      const { report, file } = opts.rerunFailed
+      // Decided before listening: a report of another catalog is refused before any agent waits.
+      const rerun = rerunPlan(coordinator.plan(report.includeOptional ? { includeOptional: true } : {}), report, file)
+      if (rerun.unmatched.length > 0) logger.warn({ unmatched: rerun.unmatched.length }, `${rerun.unmatched.length} failed check(s) of ${file} are not in the current plan and are not re-checked`)
+      given = { plan: rerun.plan, rerunOf: report.id }
+    }
     const listen = opts.listen ?? { host: '0.0.0.0', port: 7070 }
     await coordinator.listen({ ...listen, ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}) })
     opts.onListening?.(coordinator)
@@ -119,7 +135,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
       if (!aborted() && missing.length > 0) logger.warn({ missing }, 'starting without every agent: their checks will be inconclusive (agent-missing)')
     }
     if (!aborted()) {
-      const started = coordinator.startRun()
+      const started = coordinator.startRun({}, given)
       run = started
       opts.onRun?.(started)
       const onAbort = (): void => started.abort()

@@ -1,6 +1,6 @@
 // The role matrix: source roles as rows, target roles as columns, each cell with its counts
 // and each port's state over every host pair. A whole row or column blocked stands out.
-import type { RoleCell, RoleMatrix } from '../../src/report/views.js'
+import type { RoleCell, RoleMatrix, StatusCounts } from '../../src/report/views.js'
 import { openDetail } from './details.js'
 import { $, h, icon } from './dom.js'
 import { NO_FILTERS, setFilters } from './filters.js'
@@ -88,18 +88,28 @@ export function renderRoleMatrix (data: RoleMatrix, base: RoleMatrix): void {
   restoreFocus(key)
 }
 
-/** One cell: a button with its counts that opens its checks, and one button per port. */
+function chips (counts: StatusCounts): HTMLElement[] {
+  return SEVERITY.filter((s) => counts[s] > 0).map((s) => h('span', { class: `mini st-${s}` }, icon(s), fmt(counts[s])))
+}
+
+/**
+ * One cell: a button with its counts that opens its checks, and one button per port. The cell's
+ * state is its required checks'; optional ones are counted apart, marked `optional`, as the
+ * terminal report does.
+ */
 function roleCell (cell: RoleCell, baseCell: RoleCell): HTMLTableCellElement {
   const { from: r, to: col } = cell
   const total = totalOf(cell.counts)
+  const optional = totalOf(cell.optional) > 0
   const head = h('button', {
     type: 'button',
     class: 'cell-open',
     'data-key': `cell:${r}>${col}`,
-    'aria-label': `${r} to ${col}: ${fmt(total)} checks, ${countsText(cell.counts)}. Open the details.`,
+    'aria-label': `${r} to ${col}: ${fmt(total)} checks, ${countsText(cell.required)}${optional ? `; optional flows: ${countsText(cell.optional)}` : ''}. Open the details.`,
     onclick: (e) => void openDetail({ kind: 'role', from: r, to: col }, { origin: e.currentTarget })
   },
-  h('span', { class: 'cell-counts' }, SEVERITY.filter((s) => cell.counts[s] > 0).map((s) => h('span', { class: `mini st-${s}` }, icon(s), fmt(cell.counts[s])))),
+  h('span', { class: 'cell-counts' }, chips(cell.required)),
+  optional ? h('span', { class: 'cell-counts cell-optional' }, h('span', { class: 'tag', text: 'optional' }), chips(cell.optional)) : null,
   h('span', { class: 'cell-more', 'aria-hidden': 'true', text: 'details ›' }))
   const ports = h('ul', { class: 'ports' })
   const external = isExternalRole(r) || isExternalRole(col)
@@ -117,6 +127,7 @@ function roleCell (cell: RoleCell, baseCell: RoleCell): HTMLTableCellElement {
       'aria-label': `${portLabel(p)} from ${r} to ${col}: ${phrase}. Open the details.`,
       onclick: (e) => void openDetail({ kind: 'role', from: r, to: col, protocol: p.protocol, port: p.port, portEnd: p.portEnd ?? null }, { origin: e.currentTarget })
     }, icon(p.worst), h('span', { class: 'port-id', text: portLabel(p) }),
+    totalOf(p.required) === 0 ? h('span', { class: 'tag', text: 'optional' }) : null,
     h('span', { class: 'port-text' }, h('span', { class: 'port-head', text: parts.head }), parts.rest !== '' ? h('span', { class: 'port-rest', text: parts.rest }) : null))))
   }
   return h('td', { class: `rc w-${cell.worst}`, 'data-from': r, 'data-to': col, 'data-worst': cell.worst }, head, ports)

@@ -2,7 +2,9 @@ import { createRequire } from 'node:module'
 import yargs from 'yargs'
 import { ExitCodes, PortcheckError } from '@portcheck/protocol'
 import { catalogCommand } from './catalog-command.js'
+import { diffCommand } from './diff-command.js'
 import { errorText } from './error-text.js'
+import { fixCommand } from './fix-command.js'
 import { planCommand } from './plan-command.js'
 import { RUN_EXAMPLES, runCommand } from './run-command.js'
 import { serveCommand } from './serve-command.js'
@@ -38,7 +40,9 @@ export async function main (argv: string[]): Promise<number> {
   serveCommand(cli)
   planCommand(cli)
   catalogCommand(cli)
-  cli.demandCommand(1, 'name a command: run, serve, plan or catalog')
+  fixCommand(cli)
+  diffCommand(cli, setExit)
+  cli.demandCommand(1, 'name a command: run, serve, plan, catalog, fix or diff')
   try {
     await cli.parseAsync()
   } catch (err) {

@@ -2,8 +2,11 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Argv } from 'yargs'
 import { PortcheckError } from '@portcheck/protocol'
 import { loadInputs, runCheck } from '../api.js'
+import { failedChecks } from '../plan/rerun-plan.js'
 import { formatJunit } from '../report/format-junit.js'
+import { formatMarkdown } from '../report/format-markdown.js'
 import { formatTable, reasonLegend } from '../report/format-table.js'
+import { readReport } from '../report/read-report.js'
 import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
 import type { Coordinator } from '../server/coordinator.js'
@@ -14,11 +17,12 @@ import { loadSecurity, withSecurity } from './security-options.js'
 import { createLogger, emit, examples, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
 /** Renders a report in the requested format. */
-export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean, purposes: ReadonlyMap<string, string> }): string {
+export function render (report: RunReport, format: string, opts: { color: boolean, verbose: boolean }): string {
   if (format === 'json') return JSON.stringify(report, null, 2) + '\n'
   if (format === 'junit') return formatJunit(report)
+  if (format === 'markdown') return formatMarkdown(report)
   const legend = reasonLegend(report)
-  const table = formatTable(report, { color: opts.color, verbose: opts.verbose, purposes: opts.purposes })
+  const table = formatTable(report, { color: opts.color, verbose: opts.verbose })
   return legend.length > 0 && report.verdict !== 'pass' ? `${table}\nWhat the reasons mean:\n${legend.join('\n')}\n` : table
 }
 
@@ -53,13 +57,20 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         return v
       }
     })
-    .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit'], default: 'table', describe: 'report format' })
+    .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit', 'markdown'], default: 'table', describe: 'report format' })
+    .option('rerun-failed', { type: 'string', describe: 're-check only the checks that failed (blocked or inconclusive) in this saved JSON report' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })
     .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' })
     .epilogue(RUN_EXAMPLES),
   async (args) => {
     const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
+    const rerunFile = args['rerun-failed']
+    const rerun = rerunFile !== undefined ? { report: await readReport(rerunFile), file: rerunFile } : undefined
+    if (rerun !== undefined && failedChecks(rerun.report).length === 0) {
+      process.stderr.write(`portcheck: nothing to re-check: ${rerunFile} (run ${rerun.report.id}) has no blocked or inconclusive check\n`)
+      return
+    }
     // The waiting line, then the progress line, on a terminal; logs are written above them.
     const status = new StatusLine()
     const logger = createLogger(args, status)
@@ -102,15 +113,15 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         onRun: (run) => {
           waiting?.stop()
           showProgress(status, run)
-        }
+        },
+        ...(rerun !== undefined ? { rerunFailed: rerun } : {})
       })
       stopStatus()
       if (run === null || summary === null) { setExit(130); return }
       if (args.format === 'json') await writeJsonReport(run, args.output)
       else {
-        const purposes = new Map(inputs.catalog.catalog.flows.map((f) => [f.id, f.purpose]))
         const color = args.output === undefined && process.stdout.isTTY && process.env.NO_COLOR === undefined
-        await emit(render(run.report(), args.format, { color, verbose: args.verbose, purposes }), args.output)
+        await emit(render(run.report(), args.format, { color, verbose: args.verbose }), args.output)
       }
       if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${summary.verdict ?? summary.state} (exit ${summary.exitCode ?? '-'})\n`)
       setExit(interrupted ? 130 : summary.exitCode ?? 3)

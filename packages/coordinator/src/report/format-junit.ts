@@ -1,5 +1,4 @@
 import type { CheckReport, RunReport } from './report.js'
-import { remedy } from './remedy.js'
 
 function esc (s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
@@ -10,7 +9,7 @@ function testcase (report: RunReport, c: CheckReport): string {
   const name = `${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`} ${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''} [${c.flowIds.join(',')}]`
   const time = ((c.latencyMs ?? 0) / 1000).toFixed(6)
   const open = `    <testcase classname="portcheck.${esc(report.catalog)}.${esc(suite)}" name="${esc(name)}" time="${time}"`
-  const body = [c.detail, remedy(c) !== null ? `to fix: ${remedy(c) ?? ''}` : null, ...c.notes].filter((x) => x !== null).join('\n')
+  const body = [c.detail, c.remedy !== null ? `to fix: ${c.remedy}` : null, ...c.notes].filter((x) => x !== null).join('\n')
   if (c.status === 'blocked' && c.required) {
     return `${open}>\n      <failure type="${esc(c.reason ?? 'blocked')}" message="${esc(`blocked: ${c.reason ?? ''}`)}">${esc(body)}</failure>\n    </testcase>`
   }

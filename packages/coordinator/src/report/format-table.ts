@@ -1,6 +1,9 @@
 import { describeReason, type Status } from '@portcheck/protocol'
-import { remedy } from './remedy.js'
-import type { CheckReport, Counts, RunReport } from './report.js'
+import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
+import { cellParts } from './cell-text.js'
+import { flowsLabel, portLabel } from './check-text.js'
+import type { Counts, RunReport } from './report.js'
+import { roleMatrix, type RoleCell } from './views.js'
 
 /** Options of {@link formatTable}. */
 export interface TableOptions {
@@ -10,15 +13,13 @@ export interface TableOptions {
   limit?: number
   /** List passing checks too. Default false. */
   verbose?: boolean
-  /** Flow purposes by flow id, to say what a blocked port is for. */
-  purposes?: ReadonlyMap<string, string>
 }
 
 export const SYMBOL: Record<Status, string> = { pass: '✔', blocked: '✘', inconclusive: '?', skipped: '–' }
 const TINT: Record<Status, string> = { pass: '\x1b[32m', blocked: '\x1b[31m', inconclusive: '\x1b[33m', skipped: '\x1b[90m' }
 
-function paint (on: boolean, status: Status, text: string): string {
-  return on ? `${TINT[status]}${text}\x1b[0m` : text
+function paint (on: boolean, status: Status | 'pending', text: string): string {
+  return on ? `${TINT[status === 'pending' ? 'skipped' : status]}${text}\x1b[0m` : text
 }
 
 function bold (on: boolean, text: string): string {
@@ -31,20 +32,15 @@ function pad (text: string, width: number): string {
   return text + ' '.repeat(Math.max(0, width - [...visible].length))
 }
 
-function seconds (ms: number): string {
+/** A duration for people: `1.2 s` under 10 s, else whole seconds. */
+export function seconds (ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`
 }
 
-/** One cell of the role matrix: the worst state among the required checks between two roles. */
-export function roleCell (checks: readonly CheckReport[]): { status: Status, text: string } | null {
-  if (checks.length === 0) return null
-  const tested = checks.filter((c) => c.status !== 'skipped')
-  if (tested.length === 0) return { status: 'skipped', text: `– ${checks[0]?.reason ?? 'skipped'}` }
-  const n = (s: Status): number => tested.filter((c) => c.status === s).length
-  if (n('blocked') > 0) return { status: 'blocked', text: `✘ ${n('blocked')} of ${tested.length} blocked` }
-  if (n('inconclusive') > 0) return { status: 'inconclusive', text: `? ${n('inconclusive')} of ${tested.length} unproven` }
-  if (tested.some((c) => c.status === null)) return { status: 'skipped', text: `… ${tested.length}` }
-  return { status: 'pass', text: `✔ ${tested.length}` }
+/** A role-matrix cell for the terminal, with its visible width. */
+function cellText (cell: RoleCell, color: boolean): { width: number, text: string } {
+  const parts = cellParts(cell)
+  return { width: [...parts.map((p) => p.text).join(' · ')].length, text: parts.map((p) => paint(color, p.status, p.text)).join(' · ') }
 }
 
 function counts (c: Counts, color: boolean): string {
@@ -62,46 +58,40 @@ function endpoint (host: string | null, role: string): string {
 }
 
 function matrix (report: RunReport, color: boolean): string[] {
-  const required = report.checks.filter((c) => c.required && c.from !== null && c.to !== null)
-  if (required.length === 0) return []
-  const rows = [...new Set(required.map((c) => c.fromRole))]
-  const cols = [...new Set(required.map((c) => c.toRole))]
-  const cells = new Map<string, CheckReport[]>()
-  for (const c of required) {
-    const k = `${c.fromRole}\0${c.toRole}`
-    const list = cells.get(k) ?? []
-    list.push(c)
-    cells.set(k, list)
-  }
-  const text = rows.map((r) => cols.map((col) => roleCell(cells.get(`${r}\0${col}`) ?? [])))
-  const firstW = Math.max('from \\ to'.length, ...rows.map((r) => r.length)) + 2
-  const colW = cols.map((col, j) => Math.max(col.length, ...text.map((row) => row[j]?.text.length ?? 1)) + 2)
-  const out = ['', bold(color, 'Role matrix (required checks between hosts; rows are sources, columns targets)')]
-  out.push('  ' + pad('from \\ to', firstW) + cols.map((col, j) => pad(col, colW[j] ?? 0)).join(''))
-  rows.forEach((r, i) => {
-    out.push('  ' + pad(r, firstW) + (text[i] ?? []).map((cell, j) => pad(cell === null ? '·' : paint(color, cell.status, cell.text), colW[j] ?? 0)).join(''))
+  // External ends run no agent: their checks are never tested, and the skipped line counts them.
+  const m = roleMatrix(report.checks.filter((c) => c.from !== null && c.to !== null))
+  if (m.cells.length === 0) return []
+  const cells = new Map(m.cells.map((c) => [`${c.from}\0${c.to}`, cellText(c, color)]))
+  const text = m.rows.map((r) => m.cols.map((col) => cells.get(`${r}\0${col}`) ?? null))
+  const firstW = Math.max('from \\ to'.length, ...m.rows.map((r) => r.length)) + 2
+  const colW = m.cols.map((col, j) => Math.max(col.length, ...text.map((row) => row[j]?.width ?? 1)) + 2)
+  const out = ['', bold(color, 'Role matrix (checks between hosts; rows are sources, columns targets; optional flows marked, never in the verdict)')]
+  out.push('  ' + pad('from \\ to', firstW) + m.cols.map((col, j) => pad(col, colW[j] ?? 0)).join(''))
+  m.rows.forEach((r, i) => {
+    out.push('  ' + pad(r, firstW) + (text[i] ?? []).map((cell, j) => pad(cell === null ? '·' : cell.text, colW[j] ?? 0)).join(''))
   })
   return out
 }
 
-interface ListingOptions { color: boolean, limit: number, purposes: ReadonlyMap<string, string> | undefined }
+interface ListingOptions { color: boolean, limit: number }
 
 function listing (report: RunReport, status: Status, title: string, opts: ListingOptions): string[] {
-  const list = report.checks.filter((c) => c.status === status)
-  if (list.length === 0) return []
-  const out = ['', bold(opts.color, paint(opts.color, status, `${SYMBOL[status]} ${title} (${list.length})`))]
+  const all = report.checks.filter((c) => c.status === status)
+  if (all.length === 0) return []
+  const out = ['', bold(opts.color, paint(opts.color, status, `${SYMBOL[status]} ${title} (${all.length})`))]
+  // A missing agent is one line per host, not one per check it left unproven.
+  const gaps = status === 'inconclusive' ? agentGaps(all) : []
+  for (const g of gaps) out.push(`  ${gapText(g)}`, `      to fix: ${gapRemedy(g)}`)
+  const list = gaps.length > 0 ? all.filter((c) => !isAgentGap(c)) : all
+  if (list.length === 0) return out
   const shown = list.slice(0, opts.limit)
   const fromW = Math.max(...shown.map((c) => endpoint(c.from, c.fromRole).length))
   const toW = Math.max(...shown.map((c) => endpoint(c.to, c.toRole).length))
   for (const c of shown) {
-    const port = `${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
-    const purpose = c.flowIds.map((id) => opts.purposes?.get(id)).find((p) => p !== undefined)
-    const flows = `${c.flowIds.join(', ')}${purpose !== undefined ? `: ${purpose}` : ''}${c.required ? '' : ' (optional)'}`
-    out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(port, 11)} ${pad(c.reason ?? '', 17)} ${flows}`)
+    out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(portLabel(c), 11)} ${pad(c.reason ?? '', 17)} ${flowsLabel(c)}`)
     if (status !== 'pass' && status !== 'skipped') {
       if (c.detail !== null) out.push(`      ${c.detail}`)
-      const fix = remedy(c)
-      if (fix !== null) out.push(`      to fix: ${fix}`)
+      if (c.remedy !== null) out.push(`      to fix: ${c.remedy}`)
     }
     for (const note of c.notes) out.push(`      note: ${note}`)
   }
@@ -111,11 +101,11 @@ function listing (report: RunReport, status: Status, title: string, opts: Listin
 
 /** Renders a report for a terminal: summary, role matrix, then what is blocked and why. */
 export function formatTable (report: RunReport, options: TableOptions = {}): string {
-  const opts = { color: options.color ?? false, limit: options.limit ?? 50, verbose: options.verbose ?? false, purposes: options.purposes }
+  const opts = { color: options.color ?? false, limit: options.limit ?? 50, verbose: options.verbose ?? false }
   const color = opts.color
   const out: string[] = []
   out.push(bold(color, `portcheck · ${report.catalogTitle} (${report.catalog}) · run ${report.id}`))
-  out.push(`  ${seconds(report.durationMs)} · probe timeout ${report.adaptive ? `auto (at most ${seconds(report.timeoutMs)})` : seconds(report.timeoutMs)} · agents ${report.agents.joined}/${report.agents.expected}${report.agents.missing.length > 0 ? ` (missing: ${report.agents.missing.join(', ')})` : ''}${report.agents.lost.length > 0 ? ` (lost: ${report.agents.lost.join(', ')})` : ''}${report.agents.misplaced.length > 0 ? ` (misplaced: ${report.agents.misplaced.join(', ')})` : ''}`)
+  out.push(`  ${runFacts(report)}`)
   out.push(`  all:      ${counts(report.summary, color)}`)
   out.push(`  required: ${counts(report.required, color)}`)
   out.push(...matrix(report, color))
@@ -130,32 +120,47 @@ export function formatTable (report: RunReport, options: TableOptions = {}): str
     if (opts.verbose) out.push(...listing(report, 'skipped', 'Skipped', opts).slice(2))
   }
   out.push('')
-  if (report.verdict === null) out.push(`Run ${report.state}: ${report.progress.done}/${report.progress.total} checks done`)
-  else if (report.state === 'aborted') {
-    out.push(bold(color, paint(color, 'inconclusive', `INTERRUPTED: the run was stopped before it finished; ${report.required.blocked} required check(s) blocked so far, ${report.required.inconclusive} not proven (exit ${report.exitCode ?? 130})`)))
-  } else {
-    const v = report.verdict
-    const line = v === 'pass'
-      ? `PASS: every required flow is open (exit ${report.exitCode ?? 0})`
-      : v === 'blocked'
-        ? `BLOCKED: ${report.required.blocked} required check(s) blocked (exit ${report.exitCode ?? 1})`
-        : `INCONCLUSIVE: nothing required is blocked, but ${report.required.inconclusive} required check(s) could not be proven (exit ${report.exitCode ?? 3})`
-    out.push(bold(color, paint(color, v === 'pass' ? 'pass' : v === 'blocked' ? 'blocked' : 'inconclusive', line)))
-  }
+  const verdict = verdictLine(report)
+  out.push(verdict.status === null ? verdict.text : bold(color, paint(color, verdict.status, verdict.text)))
   return out.join('\n') + '\n'
 }
 
-/** Explains every reason that occurs in a report, for a legend under the table. */
-export function reasonLegend (report: RunReport): string[] {
+/** Duration, probe timeout and agents, in one line: `1.2 s · probe timeout 3.0 s · agents 4/5 (missing: db2)`. */
+export function runFacts (report: RunReport): string {
+  const a = report.agents
+  const names = (label: string, list: readonly string[]): string => list.length > 0 ? ` (${label}: ${list.join(', ')})` : ''
+  return `${seconds(report.durationMs)} · probe timeout ${report.adaptive ? `auto (at most ${seconds(report.timeoutMs)})` : seconds(report.timeoutMs)} · agents ${a.joined}/${a.expected}${names('missing', a.missing)}${names('lost', a.lost)}${names('misplaced', a.misplaced)}`
+}
+
+/** The verdict in one line, as the table and Markdown reports end (status null while running). */
+export function verdictLine (report: RunReport): { status: Status | null, text: string } {
+  if (report.verdict === null) return { status: null, text: `Run ${report.state}: ${report.progress.done}/${report.progress.total} checks done` }
+  if (report.state === 'aborted') {
+    return { status: 'inconclusive', text: `INTERRUPTED: the run was stopped before it finished; ${report.required.blocked} required check(s) blocked so far, ${report.required.inconclusive} not proven (exit ${report.exitCode ?? 130})` }
+  }
+  switch (report.verdict) {
+    case 'pass': return { status: 'pass', text: `PASS: every required flow is open (exit ${report.exitCode ?? 0})` }
+    case 'blocked': return { status: 'blocked', text: `BLOCKED: ${report.required.blocked} required check(s) blocked (exit ${report.exitCode ?? 1})` }
+    default: return { status: 'inconclusive', text: `INCONCLUSIVE: nothing required is blocked, but ${report.required.inconclusive} required check(s) could not be proven (exit ${report.exitCode ?? 3})` }
+  }
+}
+
+/** Every (status, reason) pair that occurs in a report, in order of first occurrence, with what it means. */
+export function reasonMeanings (report: RunReport): Array<{ status: Status, reason: string, text: string }> {
   const seen = new Set<string>()
-  const out: string[] = []
+  const out: Array<{ status: Status, reason: string, text: string }> = []
   for (const c of report.checks) {
     if (c.status === null || c.reason === null) continue
     const key = `${c.status}/${c.reason}`
     if (seen.has(key)) continue
     seen.add(key)
     const text = describeReason(c.status, c.reason)
-    if (text !== undefined) out.push(`  ${c.status} ${c.reason}: ${text}`)
+    if (text !== undefined) out.push({ status: c.status, reason: c.reason, text })
   }
   return out
+}
+
+/** Explains every reason that occurs in a report, for a legend under the table. */
+export function reasonLegend (report: RunReport): string[] {
+  return reasonMeanings(report).map((m) => `  ${m.status} ${m.reason}: ${m.text}`)
 }

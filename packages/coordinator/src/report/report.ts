@@ -1,6 +1,9 @@
-import { ExitCodes, type EchoKind, type Reason, type SettingValue, type Status } from '@portcheck/protocol'
+import { ExitCodes, type Catalog, type EchoKind, type Reason, type SettingValue, type Status } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
+import type { DropRule, DropSite } from './drop-site.js'
+import { flowText } from './flow-text.js'
+import { remedy } from './remedy.js'
 
 /** One check in a report (`--format json`, `GET /api/runs/:id`): its plan entry, and what was found. */
 export interface CheckReport extends Omit<PlannedCheck, 'skip'> {
@@ -17,6 +20,18 @@ export interface CheckReport extends Omit<PlannedCheck, 'skip'> {
   echo: EchoKind | null
   /** Remarks, such as NAT in the path. */
   notes: string[]
+  /** What to change so the check passes, in one line (see {@link remedy}), or null. */
+  remedy: string | null
+  /** What the check's flows are for (their catalog purposes, `; `-joined when they differ), or null. */
+  purpose: string | null
+  /** Where the vendor documents them (the flows' `ref`s), or null. */
+  ref: string | null
+  /** `agent-missing`, `agent-lost`, `agent-misplaced`: the host(s) whose agent is the cause. */
+  agentHosts?: string[]
+  /** Where a blocked check's traffic was dropped, once localized; absent: not localized. */
+  droppedAt?: DropSite
+  /** The firewall rule that dropped it, once localized. */
+  rule?: DropRule
 }
 
 export interface Counts {
@@ -67,6 +82,8 @@ export interface RunReport {
    * do not run on their host's inventory address (their checks are `agent-misplaced`).
    */
   agents: { expected: number, joined: number, missing: string[], lost: string[], misplaced: string[] }
+  /** The run (kept in memory, or saved as a report) whose failed checks this one re-checks, or null. */
+  rerunOf: string | null
   checks: CheckReport[]
 }
 
@@ -83,8 +100,11 @@ export function verdictOf (required: Counts): { verdict: RunVerdict, exitCode: n
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
 
-/** Builds the report entry of a check from its plan entry, verdict and probe figures. */
-export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null): CheckReport {
+/**
+ * Builds the report entry of a check from its plan entry, verdict and probe figures; with the
+ * plan's catalog, it carries its flows' purpose and document reference.
+ */
+export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog): CheckReport {
   const notes: string[] = []
   const seen = verdict?.observedSource ?? null
   if (seen !== null && check.fromAddress !== null && seen !== check.fromAddress && (IPV4.test(check.fromAddress) || check.fromAddress.includes(':'))) {
@@ -93,7 +113,8 @@ export function checkReport (check: PlannedCheck, verdict: Verdict | null, laten
   if (verdict?.status === 'pass' && check.protocol === 'udp' && verdict.echo === 'none') {
     notes.push('the acknowledgement did not come back: replies from the target to the source may be blocked')
   }
-  return {
+  const text = catalog !== undefined ? flowText(catalog, check.flowIds) : { purpose: null, ref: null }
+  const entry: CheckReport = {
     index: check.index,
     flowIds: check.flowIds,
     from: check.from,
@@ -109,10 +130,16 @@ export function checkReport (check: PlannedCheck, verdict: Verdict | null, laten
     status: verdict?.status ?? null,
     reason: verdict?.reason ?? null,
     detail: verdict?.detail ?? null,
+    ...(verdict?.agentHosts !== undefined ? { agentHosts: verdict.agentHosts } : {}),
     latencyMs,
     attempts,
     observedSource: seen,
     echo: verdict?.echo ?? null,
-    notes
+    notes,
+    remedy: null,
+    purpose: text.purpose,
+    ref: text.ref
   }
+  entry.remedy = remedy(entry)
+  return entry
 }

@@ -64,7 +64,8 @@ export function summarize (run: SummarySource, statusOf: (index: number) => Stat
       missing,
       lost: parts.named('lost'),
       misplaced: parts.named('misplaced')
-    }
+    },
+    rerunOf: run.rerunOf
   }
 }
 

@@ -1,6 +1,5 @@
 import type { Status } from '@portcheck/protocol'
 import type { Catalog } from '@portcheck/protocol'
-import { remedy } from './remedy.js'
 import type { CheckReport, CheckRow, RunReport } from './report.js'
 
 /** Per-status counts of a set of checks; `pending` are checks still running. */
@@ -26,6 +25,15 @@ function add (c: StatusCounts, status: Status | null): void {
 /** The worst status present in counts. */
 export function worstOf (c: StatusCounts): keyof StatusCounts {
   return SEVERITY.find((s) => c[s] > 0) ?? 'skipped'
+}
+
+/**
+ * What a cell shows: the worst state of its required checks, which decide the verdict; of its
+ * optional ones only when it has no required check. An optional flow never colours a cell that
+ * has required ones: it is marked beside them.
+ */
+function cellWorst (required: StatusCounts, optional: StatusCounts): keyof StatusCounts {
+  return worstOf(SEVERITY.some((s) => required[s] > 0) ? required : optional)
 }
 
 /** Filters on checks, as the dashboard and `GET /api/runs/:id/checks` take them. */
@@ -67,8 +75,13 @@ export interface PortCell {
   port: number
   portEnd?: number
   counts: StatusCounts
+  /** The required checks among `counts`. */
+  required: StatusCounts
+  /** The optional checks among `counts`. */
+  optional: StatusCounts
   /** Host pairs checked on this port (all statuses). */
   pairs: number
+  /** Of the required checks; of the optional ones if there is none. */
   worst: keyof StatusCounts
 }
 
@@ -77,6 +90,11 @@ export interface RoleCell {
   from: string
   to: string
   counts: StatusCounts
+  /** The required checks among `counts`: they decide the verdict. */
+  required: StatusCounts
+  /** The optional checks among `counts`: they never decide the verdict, nor `worst` when required checks are there. */
+  optional: StatusCounts
+  /** Of the required checks; of the optional ones if there is none. */
   worst: keyof StatusCounts
   ports: PortCell[]
 }
@@ -88,7 +106,10 @@ export interface RoleMatrix {
   cells: RoleCell[]
 }
 
-/** Aggregates checks by (source role, target role), then by port: what the role matrix shows. */
+/**
+ * Aggregates checks by (source role, target role), then by port: what the role matrix shows, in
+ * the dashboard and in the terminal alike.
+ */
 export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}): RoleMatrix {
   const cells = new Map<string, { cell: RoleCell, ports: Map<string, PortCell> }>()
   const rows: string[] = []
@@ -98,26 +119,28 @@ export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
     const key = `${c.fromRole}\0${c.toRole}`
     let entry = cells.get(key)
     if (entry === undefined) {
-      entry = { cell: { from: c.fromRole, to: c.toRole, counts: emptyCounts(), worst: 'skipped', ports: [] }, ports: new Map() }
+      entry = { cell: { from: c.fromRole, to: c.toRole, counts: emptyCounts(), required: emptyCounts(), optional: emptyCounts(), worst: 'skipped', ports: [] }, ports: new Map() }
       cells.set(key, entry)
       if (!rows.includes(c.fromRole)) rows.push(c.fromRole)
       if (!cols.includes(c.toRole)) cols.push(c.toRole)
     }
     add(entry.cell.counts, c.status)
+    add(c.required ? entry.cell.required : entry.cell.optional, c.status)
     const pk = `${c.protocol}/${c.port}/${c.portEnd ?? ''}`
     let port = entry.ports.get(pk)
     if (port === undefined) {
-      port = { protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), counts: emptyCounts(), pairs: 0, worst: 'skipped' }
+      port = { protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), counts: emptyCounts(), required: emptyCounts(), optional: emptyCounts(), pairs: 0, worst: 'skipped' }
       entry.ports.set(pk, port)
     }
     add(port.counts, c.status)
+    add(c.required ? port.required : port.optional, c.status)
     port.pairs++
   }
   const out: RoleCell[] = []
   for (const { cell, ports } of cells.values()) {
-    cell.worst = worstOf(cell.counts)
+    cell.worst = cellWorst(cell.required, cell.optional)
     cell.ports = [...ports.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol))
-    for (const p of cell.ports) p.worst = worstOf(p.counts)
+    for (const p of cell.ports) p.worst = cellWorst(p.required, p.optional)
     out.push(cell)
   }
   return { rows, cols, cells: out }
@@ -175,19 +198,19 @@ export function hostMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
   return { rows, cols, totalRows: allRows.length, cells: [...cells.values()] }
 }
 
-/** A check with what the dashboard's detail view needs: its flows' purposes and references, and the fix. */
+/** A check with what the dashboard's detail view needs: each of its flows' purpose and reference. */
 export interface CheckDetail extends CheckReport {
   flows: Array<{ id: string, purpose: string, ref: string | null }>
-  remedy: string | null
 }
 
-/** Adds flow purposes, document references and the remedy to checks. */
+/** Adds each flow's purpose and document reference to checks. */
 export function detailed (checks: readonly CheckReport[], catalog: Catalog): CheckDetail[] {
   const flows = new Map(catalog.flows.map((f) => [f.id, { id: f.id, purpose: f.purpose, ref: f.ref ?? null }]))
-  return checks.map((c) => ({ ...c, flows: c.flowIds.map((id) => flows.get(id) ?? { id, purpose: '', ref: null }), remedy: remedy(c) }))
+  return checks.map((c) => ({ ...c, flows: c.flowIds.map((id) => flows.get(id) ?? { id, purpose: '', ref: null }) }))
 }
 
-function csvField (v: unknown): string {
+/** One CSV field: quoted when it holds a comma, a quote or a line break; lists joined with spaces. */
+export function csvField (v: unknown): string {
   const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v)
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
@@ -198,7 +221,7 @@ const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddre
 export function formatCsv (report: RunReport): string {
   const lines = [CSV_COLUMNS.join(',')]
   for (const c of report.checks) {
-    const row: Record<string, unknown> = { ...c, remedy: remedy(c) }
+    const row: Record<string, unknown> = { ...c }
     lines.push(CSV_COLUMNS.map((k) => csvField(row[k])).join(','))
   }
   return lines.join('\r\n') + '\r\n'

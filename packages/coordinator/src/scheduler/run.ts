@@ -167,7 +167,7 @@ export class Run extends EventEmitter<RunEvents> {
     // Until a check is settled, its verdict is pending; afterwards it is recomputed from the
     // stored observations, which no longer change.
     const verdict = this.checks.status(index) === null ? null : decide(check, this.observe(check, 0))
-    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null)
+    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null, this.plan.catalog)
   }
 
   /** Every check's plan entry with its current status and reason, without building reports. */

@@ -51,6 +51,8 @@ export interface Verdict {
   detail: string | null
   observedSource: string | null
   echo: EchoKind | null
+  /** `agent-missing`, `agent-lost`, `agent-misplaced`: the host(s) whose agent is the cause. */
+  agentHosts?: string[]
   /** Undecided for now: attempts still needed in another round before a drop could be reported. */
   more?: number
 }
@@ -123,17 +125,18 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
   if (proof !== undefined) {
     const owner = obs.ownerOf(proof.address)
     if (owner !== undefined && owner !== check.from) {
-      return v('inconclusive', 'agent-misplaced', `the probe arrived from ${proof.address}, which is ${owner}'s address, not from ${from} (${check.fromAddress ?? ''}): ${from}'s agent does not run on ${from}`, { observedSource: proof.address, echo })
+      return v('inconclusive', 'agent-misplaced', `the probe arrived from ${proof.address}, which is ${owner}'s address, not from ${from} (${check.fromAddress ?? ''}): ${from}'s agent does not run on ${from}`, { observedSource: proof.address, echo, agentHosts: [from] })
     }
     return v('pass', null, null, { observedSource: proof.address, echo })
   }
 
   if (obs.source === 'missing' || obs.target === 'missing') {
     const who = [obs.source === 'missing' ? check.from : null, obs.target === 'missing' ? check.to : null].filter((x) => x !== null)
-    return v('inconclusive', 'agent-missing', `no agent joined for ${who.join(' and ')}`)
+    return v('inconclusive', 'agent-missing', `no agent joined for ${who.join(' and ')}`, { agentHosts: who })
   }
   if (obs.source === 'misplaced' || obs.target === 'misplaced') {
-    return v('inconclusive', 'agent-misplaced', [obs.misplaced.source, obs.misplaced.target].filter((x) => x !== undefined).join('; '))
+    const who = [obs.source === 'misplaced' ? check.from : null, obs.target === 'misplaced' ? check.to : null].filter((x) => x !== null)
+    return v('inconclusive', 'agent-misplaced', [obs.misplaced.source, obs.misplaced.target].filter((x) => x !== undefined).join('; '), { agentHosts: who })
   }
 
   const elsewhere = obs.receipts[0]
@@ -162,7 +165,9 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
   if (obs.source === 'lost' || obs.target === 'lost' || obs.listener === null || r === null) {
     if (obs.aborted) return v('inconclusive', 'aborted', 'the run was stopped before this check finished')
     const who = [obs.source === 'lost' ? check.from : null, obs.target === 'lost' || obs.listener === null ? check.to : null].filter((x) => x !== null)
-    return v('inconclusive', 'agent-lost', who.length > 0 ? `the agent of ${who.join(' and ')} left or stopped answering during the run` : `no probe result came from ${from}`)
+    return who.length > 0
+      ? v('inconclusive', 'agent-lost', `the agent of ${who.join(' and ')} left or stopped answering during the run`, { agentHosts: who })
+      : v('inconclusive', 'agent-lost', `no probe result came from ${from}`)
   }
 
   // An aborted run skipped its end-of-probing barrier: a receipt may still have been on its way,

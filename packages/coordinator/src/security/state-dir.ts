@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -62,7 +63,7 @@ export async function loadOrCreateTls (dir: string, names: readonly string[]): P
   // Both files appear at once (a directory renamed into place), so two coordinators starting
   // together on one state directory can never pair one's key with the other's certificate.
   const made = await createSelfSigned(names)
-  const tmp = path.join(dir, `tls.${process.pid}.${Date.now()}`)
+  const tmp = path.join(dir, `tls.${process.pid}.${randomBytes(6).toString('hex')}`)
   await writePrivate(path.join(tmp, 'key.pem'), made.key)
   await writePrivate(path.join(tmp, 'cert.pem'), made.cert)
   try {

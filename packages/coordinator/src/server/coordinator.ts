@@ -9,7 +9,7 @@ import { applyOverrides } from '../catalog/settings.js'
 import { AgentHub } from '../hub/agent-hub.js'
 import { generateToken } from '../hub/token.js'
 import { buildPlan, type Plan } from '../plan/expand.js'
-import { rerunPlan } from '../plan/rerun.js'
+import { rerunOfRun } from '../plan/rerun-plan.js'
 import type { TlsMaterial } from '../security/certificate.js'
 import { RefusalLog } from '../security/refusal-log.js'
 import { hardenServer } from '../security/server-limits.js'
@@ -83,8 +83,11 @@ export interface Coordinator {
   close: () => Promise<void>
   /** Expands the plan for a run request (without starting it). */
   plan: (req?: RunRequest) => Plan
-  /** Starts a run now, with whichever agents are connected. */
-  startRun: (req?: RunRequest) => Run
+  /**
+   * Starts a run now, with whichever agents are connected. `given` replaces the plan of the
+   * request: a re-run of the failed checks of a saved report (see `rerunPlan`).
+   */
+  startRun: (req?: RunRequest, given?: { plan: Plan, rerunOf: string }) => Run
   /** Resolves when every inventory host has an agent, after `timeoutMs`, or on abort; returns the missing ones. */
   waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void, signal?: AbortSignal) => Promise<string[]>
   /**
@@ -193,12 +196,13 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       if (req.rerunOf === undefined) return basePlan(req)
       const previous = runs.get(req.rerunOf)
       if (previous === undefined) throw new PortcheckError('PC_ERR_OPTION_INVALID', `no run ${req.rerunOf} to re-run`)
-      return rerunPlan(previous)
+      return rerunOfRun(previous)
     },
-    startRun: (req = {}) => {
-      const plan = coordinator.plan(req)
+    startRun: (req = {}, given) => {
+      const plan = given?.plan ?? coordinator.plan(req)
+      const rerunOf = given?.rerunOf ?? req.rerunOf
       return runs.start(plan, {
-        ...(req.rerunOf !== undefined ? { rerunOf: req.rerunOf } : {}),
+        ...(rerunOf !== undefined ? { rerunOf } : {}),
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
         ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
