@@ -43,8 +43,6 @@ export const ErrorCodes = {
   PC_ERR_NOT_FOUND: 'PC_ERR_NOT_FOUND',
   /** HTTP 400: a malformed request (body, query, parameters). */
   PC_ERR_REQUEST: 'PC_ERR_REQUEST',
-  /** A bound was reached (connections per address, listeners per run, receipts per agent): the excess is refused, never queued. */
-  PC_ERR_LIMIT: 'PC_ERR_LIMIT',
   /** A saved run report (`portcheck fix`, `diff`, `run --rerun-failed`) cannot be read, parsed or fails validation. Exit 2. */
   PC_ERR_REPORT_INVALID: 'PC_ERR_REPORT_INVALID',
   /** A saved run report does not belong with what it is used with: another catalog, or no check of the current plan. Exit 2. */
