@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import pino, { type Logger } from 'pino'
 import {
-  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
+  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
   parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage
 } from '@portcheck/protocol'
@@ -19,8 +19,6 @@ import { interfaceAddresses } from './connection/interfaces.js'
 
 const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
 
-/** Longest a run's listeners stay open without `run-end`, in ms (1 hour), whatever the coordinator asks. */
-export const MAX_RUN_TTL_MS = 3_600_000
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -154,8 +152,10 @@ export function startAgent (options: AgentOptions): Agent {
         }
         backoff.reset()
         welcomed = true
-        socket.on('ping', () => armWatchdog(msg.heartbeatMs * 3))
-        armWatchdog(msg.heartbeatMs * 3)
+        // Six missed heartbeats, as the coordinator counts them: a lossy link can stall a live
+        // connection for tens of seconds, and giving up on it would close the run's listeners.
+        socket.on('ping', () => armWatchdog(msg.heartbeatMs * MISSED_HEARTBEATS))
+        armWatchdog(msg.heartbeatMs * MISSED_HEARTBEATS)
         logger.info({ coordinator: url.host, host: name, agentId: msg.agentId }, 'registered with the coordinator')
         resolveRegistered()
         emitter.emit('registered', msg.agentId)
@@ -232,9 +232,11 @@ export function startAgent (options: AgentOptions): Agent {
     })
     ws = socket
     welcomed = false
+    let explained = false
     socket.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0
       res.resume()
+      explained = true
       failures.note(status === 404
         ? `${url.host} answered HTTP 404 on ${url.pathname}: not a portcheck coordinator, or another path`
         : status === 429 ? `${url.host} refuses more connections from this address for now (HTTP 429)` : `${url.host} answered HTTP ${status} instead of accepting the agent`)
@@ -278,7 +280,7 @@ export function startAgent (options: AgentOptions): Agent {
       handle(msg, socket)
     })
     socket.on('error', (err) => {
-      if (!welcomed) failures.note(explainConnectError(err, url))
+      if (!welcomed && !explained) failures.note(explainConnectError(err, url))
       else logger.debug({ err }, 'connection error')
     })
     socket.on('close', (code, reason) => {

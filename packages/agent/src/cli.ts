@@ -13,7 +13,7 @@ listeners on the ports this host's roles must accept, and probes its peers.
 Needs no inbound port for the control channel.
 
 Options:
-  --coordinator URL   coordinator address, ws://HOST:PORT   [env PORTCHECK_COORDINATOR]
+  --coordinator URL   coordinator address, wss://HOST:PORT [env PORTCHECK_COORDINATOR]
   --token CREDENTIAL  this host's credential, from its join command [env PORTCHECK_TOKEN]
   --pin sha256:HEX    the coordinator's TLS key, from the join command [env PORTCHECK_PIN]
   --insecure          allow a plain ws:// coordinator (started with --insecure)

@@ -58,6 +58,8 @@ export interface RunCheckOptions extends RunOptions {
   token?: string
   /** TLS certificate, key and pin to serve with. Default: none (plain HTTP and ws://). */
   tls?: TlsMaterial | null
+  /** More names or addresses the API answers to (see CoordinatorOptions.allowedHosts). */
+  allowedHosts?: string[]
   viewerToken?: string
   /** Longest wait for every agent to join, in ms. Default 300000 (5 min). */
   waitMs?: number
@@ -106,6 +108,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.viewerToken !== undefined ? { viewerToken: opts.viewerToken } : {}),
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
+    ...(opts.allowedHosts !== undefined ? { allowedHosts: opts.allowedHosts } : {}),
     runDefaults: {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),

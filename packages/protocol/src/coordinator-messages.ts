@@ -41,7 +41,8 @@ export interface RunStartMessage {
   listeners: ListenOrder[]
   /**
    * The target hosts (inventory addresses or names) this agent may probe in this run: any
-   * probe order to another host is refused, so a coordinator cannot make an agent scan others.
+   * probe order to another host is refused, so that even a bug in the coordinator's scheduling
+   * can only ever send an agent's probes where its run's checks go.
    */
   peers: string[]
 }

@@ -41,7 +41,7 @@ export const ErrorCodes = {
   PC_ERR_HOST: 'PC_ERR_HOST',
   /** HTTP 404: no such route or run. */
   PC_ERR_NOT_FOUND: 'PC_ERR_NOT_FOUND',
-  /** HTTP 400: a malformed request (body, query, parameters). */
+  /** HTTP 4xx other than the above: a malformed request (body, query, parameters, size, type). */
   PC_ERR_REQUEST: 'PC_ERR_REQUEST',
   /** A saved run report (`portcheck fix`, `diff`, `run --rerun-failed`) cannot be read, parsed or fails validation. Exit 2. */
   PC_ERR_REPORT_INVALID: 'PC_ERR_REPORT_INVALID',

@@ -3,7 +3,7 @@
  */
 
 /** Bumped on any incompatible change to the control messages or the data-port format. */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 /** The HTTP path agents upgrade to a WebSocket on. */
 export const AGENT_WS_PATH = '/agent'
@@ -32,6 +32,19 @@ export const MAX_ATTEMPTS_PER_ROUND = 40
 export const CREDENTIAL_PATTERN = /^[A-Za-z0-9_-]{43}$/
 /** Most peers (target addresses) a run may give one agent to probe. */
 export const MAX_PEERS = 100_000
+
+/**
+ * Longest a run's listeners stay open without `run-end`, in ms (1 hour): the coordinator never
+ * asks for more, and an agent never grants more, whatever it is asked.
+ */
+export const MAX_RUN_TTL_MS = 3_600_000
+
+/**
+ * Heartbeats in a row a side may miss before it gives the connection up (the coordinator drops
+ * the agent; the agent reconnects). Six: a lossy link can stall a live connection for tens of
+ * seconds behind doubling TCP retransmission timeouts.
+ */
+export const MISSED_HEARTBEATS = 6
 
 /** Transport protocols a check can use. */
 export type Proto = 'tcp' | 'udp'

@@ -18,7 +18,9 @@ export function explainConnectError (err: unknown, url: URL): string {
     case 'ENETUNREACH':
       return `${where} cannot be reached (${code}): a firewall or a route between this node and the coordinator`
     case 'ECONNRESET':
-      return `${where} closed the connection (ECONNRESET): a plain (--insecure) coordinator spoken to with wss://, or a proxy in the way?`
+      return url.protocol === 'wss:'
+        ? `${where} closed the connection during the TLS handshake (ECONNRESET): a plain (--insecure) coordinator? Then use ws:// and --insecure here too`
+        : `${where} closed the connection (ECONNRESET): a TLS coordinator spoken to with ws://? Use the wss:// address its join command prints`
     case 'EPROTO':
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
       return `the TLS handshake with ${where} failed (${code}): the coordinator is plain HTTP? Then it was started with --insecure: use ws:// and --insecure here too`

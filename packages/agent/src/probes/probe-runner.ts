@@ -148,7 +148,7 @@ export class ProbeRunner {
     // Resolving: nothing may start a second stream meanwhile.
     this.streams.set(host, null)
     void this.resolver.resolve(host).then((target) => {
-      if ('error' in target || this.stopped) { this.streams.delete(host); return }
+      if ('error' in target || this.stopped || (isLoopback(target.address) && !isLoopback(host))) { this.streams.delete(host); return }
       const stream = new ReferenceStream(host, target.address, port, this.opts.localAddress, this.paths, () => (this.pendingByHost.get(host) ?? 0) > 0 && !this.stopped)
       this.streams.set(host, stream)
       stream.start()
@@ -161,6 +161,8 @@ function refused (order: ProbeOrder, code: 'ENOTPEER' | 'ELOOPBACK'): ProbeResul
   return { id: order.id, outcome: 'error', error: code, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
 }
 
+/** Loopback, or an unspecified address (`0.0.0.0`, `::`), which connects to this host too. */
 function isLoopback (address: string): boolean {
-  return address === '::1' || address === 'localhost' || (net.isIPv4(address) && address.startsWith('127.')) || address.startsWith('::ffff:127.')
+  return address === '::1' || address === '::' || address === '0.0.0.0' || address === 'localhost' ||
+    (net.isIPv4(address) && address.startsWith('127.')) || address.startsWith('::ffff:127.') || address === '::ffff:0.0.0.0'
 }

@@ -41,7 +41,7 @@ export function renderAgentsLine (): void {
   if (missing.length > 0) parts.push(h('span', { text: ` · missing: ${names(missing)}` }))
   if (lost.length > 0) parts.push(h('span', { text: ` · lost: ${names(lost)}` }))
   if (misplaced.length > 0) parts.push(h('span', { class: 'agents-misplaced', text: ` · not at the inventory address: ${names(misplaced)}` }))
-  if (data.unexpected.length > 0) parts.push(h('span', { text: ` · ${data.unexpected.length} not in the inventory` }))
+  if (data.refused.length > 0) parts.push(h('span', { class: 'agents-refused', text: ` · ${data.refused.length} refused: not in the inventory` }))
   parts.push(' ', h('button', { type: 'button', class: 'btn-link', text: 'agents ›', onclick: () => setView('agents') }))
   $('agents-line').replaceChildren(...parts)
   const badgeEl = $('agents-badge')
@@ -132,11 +132,11 @@ export function renderAgentsView (): void {
   const data = state.agents
   const panel = $('view-panel')
   if (data === null) return
-  const unexpected = data.unexpected.length === 0
+  const unexpected = data.refused.length === 0
     ? null
-    : h('section', { class: 'unexpected' }, h('h3', { text: 'Agents not in the inventory' }),
+    : h('section', { class: 'unexpected' }, h('h3', { text: 'Agents refused: their name is not in the inventory' }),
       h('p', { class: 'hint', text: 'These agents joined with a name the inventory does not list: a typo in --name, or a host missing from the inventory. They take part in no check.' }),
-      h('ul', {}, data.unexpected.map((a) => h('li', { class: 'mono', text: `${a.name} · ${a.remoteAddress} · ${a.version} · ${a.state}` }))))
+      h('ul', {}, data.refused.map((a) => h('li', { class: 'mono', text: `${a.name} · from ${a.remoteAddress} · ${new Date(a.at).toISOString().slice(11, 19)} · ${a.why}` }))))
   panel.replaceChildren(
     h('p', { class: 'hint' }, 'Agents connect out to ', h('code', { text: data.agentUrl ?? '–' }), '. On a host whose agent is missing, run its join command (it carries the token: treat it like a password).'),
     h('div', { class: 'matrix-scroll' }, h('table', { class: 'agents-table' },

@@ -25,6 +25,7 @@ export function withInputs<T> (y: Argv<T>, inventoryRequired = true): Argv<T & I
 export interface ServerArgs {
   listen: string
   advertise?: string
+  'allowed-host': string[]
   token?: string
   'viewer-token'?: string
   timeout: number | 'auto'
@@ -35,6 +36,7 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
   return y
     .option('listen', { type: 'string', default: '0.0.0.0:7070', describe: 'address and port for the API, dashboard and agents, HOST:PORT' })
     .option('advertise', { type: 'string', describe: 'address agents reach this coordinator at, in the printed join commands; default: guessed' })
+    .option('allowed-host', { type: 'string', array: true, default: [] as string[], describe: 'another name or address the API and dashboard answer to (a DNS alias, a load balancer), repeatable; requests naming any other Host get 421' })
     .option('token', { type: 'string', describe: 'join token (also the API token); default: $PORTCHECK_TOKEN, else generated' })
     .option('viewer-token', { type: 'string', describe: 'an extra read-only token for the dashboard and GET API' })
     .option('timeout', {

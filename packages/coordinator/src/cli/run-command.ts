@@ -97,6 +97,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
         token,
         tls,
+        allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         ...timing(args.timeout),
         concurrency: args.concurrency,

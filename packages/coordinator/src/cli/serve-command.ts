@@ -25,12 +25,13 @@ export function serveCommand (y: Argv): Argv {
         logger,
         token,
         tls,
+        allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] }
       })
       await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
       process.stderr.write(joinInstructions(coordinator))
-      process.stderr.write(`Dashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run from it, or: curl -X POST ${coordinator.httpUrl ?? ''}api/runs${coordinator.requireAuth ? ` -H 'Authorization: Bearer ${coordinator.token}'` : ''}${coordinator.pin !== null ? ` --cacert ${args['tls-cert'] ?? path.join(stateDir, 'tls', 'cert.pem')}` : ''} -H 'content-type: application/json' -d '{}'\n`)
+      process.stderr.write(`Dashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run from it, or: curl -X POST ${coordinator.httpUrl ?? ''}api/runs -H 'Authorization: Bearer ${coordinator.token}'${coordinator.pin !== null ? ` --cacert ${args['tls-cert'] ?? path.join(stateDir, 'tls', 'cert.pem')}` : ''} -H 'content-type: application/json' -d '{}'\n`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve())
         process.once('SIGTERM', () => resolve())

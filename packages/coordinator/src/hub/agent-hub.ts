@@ -4,13 +4,13 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket } from 'ws'
 import type { Logger } from 'pino'
 import {
-  MAX_AGENT_FRAME_BYTES, PROTOCOL_VERSION, MessageError, parseAgentMessage,
+  MAX_AGENT_FRAME_BYTES, MISSED_HEARTBEATS, PROTOCOL_VERSION, MessageError, parseAgentMessage,
   type AgentMessage, type CoordinatorMessage, type HelloMessage
 } from '@portcheck/protocol'
 import { credentialMatches } from '../security/credentials.js'
 import { RefusalLog } from '../security/refusal-log.js'
 import { cut } from '../quote.js'
-import type { AgentRecord } from './agent-record.js'
+import type { AgentRecord, RefusedAgent } from './agent-record.js'
 
 export type { AgentRecord } from './agent-record.js'
 
@@ -75,7 +75,7 @@ export interface AgentHubOptions {
   /** The inventory's host names: an agent under any other name is refused. */
   names: readonly string[]
   logger: Logger
-  /** Heartbeat ping interval, in ms; an agent that misses three in a row is dropped. Default 10000. */
+  /** Heartbeat ping interval, in ms; an agent that misses six in a row is dropped. Default 10000. */
   heartbeatMs?: number
   /** Time an agent has to say hello after connecting, in ms. Default 5000. */
   helloTimeoutMs?: number
@@ -91,8 +91,9 @@ interface HubEvents {
 
 let nextAgentId = 1
 
-/** Heartbeats in a row an agent may miss before the coordinator drops it. */
-const MISSED_HEARTBEATS = 3
+/** Refused names kept, the latest ones: enough to spot a typo, bounded whatever a flood sends. */
+const MAX_REFUSED_KEPT = 20
+
 
 /**
  * Accepts agent connections on the coordinator's HTTP server (`noServer` mode): checks the
@@ -110,6 +111,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
   private readonly refusals: RefusalLog
   private readonly names: ReadonlySet<string>
   private readonly perAddress = new Map<string, number>()
+  private readonly refusedNames: RefusedAgent[] = []
   private closing = false
 
   constructor (private readonly options: AgentHubOptions) {
@@ -137,6 +139,16 @@ export class AgentHub extends EventEmitter<HubEvents> {
   /** Names of the connected agents. */
   connectedNames (): string[] {
     return [...this.live.keys()]
+  }
+
+  /** The latest agents refused for a name outside the inventory, newest last (at most {@link MAX_REFUSED_KEPT}). */
+  refused (): RefusedAgent[] {
+    return [...this.refusedNames]
+  }
+
+  private noteRefused (name: string, remoteAddress: string, why: string): void {
+    this.refusedNames.push({ name, remoteAddress, at: Date.now(), why })
+    if (this.refusedNames.length > MAX_REFUSED_KEPT) this.refusedNames.shift()
   }
 
   /**
@@ -179,8 +191,9 @@ export class AgentHub extends EventEmitter<HubEvents> {
   private beat (): void {
     for (const conn of this.live.values()) {
       conn.missed = conn.alive ? 0 : conn.missed + 1
-      // Three in a row, as agents do: on a lossy link one pong can sit behind TCP retransmissions
-      // for seconds, and an agent dropped for that would turn its checks into agent-lost.
+      // Six in a row, as agents do: on a lossy link a pong can sit behind TCP retransmissions,
+      // whose timeouts double each time (20% loss both ways has been seen to stall a connection for
+      // 30 s), and an agent dropped for that would turn its checks into agent-lost.
       if (conn.missed >= MISSED_HEARTBEATS) {
         this.logger.warn({ agent: conn.name, missed: conn.missed }, 'agent missed its heartbeats; dropping it')
         conn.terminate()
@@ -262,12 +275,17 @@ export class AgentHub extends EventEmitter<HubEvents> {
       this.refusals.note('agent refused: another protocol version', { agent: hello.name, remote, protocol: hello.protocol })
       return reject('PC_ERR_PROTOCOL_VERSION', `this coordinator speaks protocol ${PROTOCOL_VERSION}, the agent ${hello.protocol}: install matching versions`, true)
     }
+    const authentic = credentialMatches(hello.credential, this.options.token, hello.name)
     if (!this.names.has(hello.name)) {
       this.refusals.note('agent refused: its name is not in the inventory', { agent: hello.name, remote })
+      this.noteRefused(hello.name, remote, authentic ? 'not in the inventory' : 'not in the inventory, and a wrong credential')
+      // The inventory's names only to an agent that proves it holds the join token's credential
+      // for the name it gave (a host removed from the inventory): to anyone else, nothing.
+      if (!authentic) return reject('PC_ERR_AGENT_AUTH', `the coordinator does not accept "${hello.name}" with this credential: a name not in its inventory, or a join token that changed since the join command was printed; run the join command it prints now`, true)
       const list = [...this.names].join(', ')
       return reject('PC_ERR_AGENT_UNKNOWN', `"${hello.name}" is not a host of this coordinator's inventory; its hosts are: ${cut(list)}. Run the join command printed for this host`, true)
     }
-    if (!credentialMatches(hello.credential, this.options.token, hello.name)) {
+    if (!authentic) {
       this.refusals.note('agent refused: wrong credential', { agent: hello.name, remote })
       return reject('PC_ERR_AGENT_AUTH', `the coordinator does not accept this credential for "${hello.name}": its join token changed since the join command was printed (a new coordinator, or another --state-dir or --token); run the join command it prints now`, true)
     }

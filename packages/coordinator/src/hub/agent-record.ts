@@ -23,3 +23,12 @@ export interface AgentRecord {
   /** Why it left, when it did. */
   lostReason: string | null
 }
+
+/** An agent refused because its name is not in the inventory (for the dashboard and the API). */
+export interface RefusedAgent {
+  name: string
+  remoteAddress: string
+  /** When, in ms since the epoch. */
+  at: number
+  why: string
+}

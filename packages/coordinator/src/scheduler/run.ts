@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { AgentMessage, ProbeOrder, Status } from '@portcheck/protocol'
+import { MAX_RUN_TTL_MS, type AgentMessage, type ProbeOrder, type Status } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import { checkReport, type CheckReport, type CheckRow, type RunReport, type RunState, type RunSummary } from '../report/report.js'
@@ -33,7 +33,7 @@ export interface RunOptions {
   /** How long agents have to confirm their listeners, in ms. Default 15000. */
   listenTimeoutMs?: number
   /**
-   * How long agents have to answer the end-of-probing barrier, in ms. Default 30000: the wait
+   * How long agents have to answer the end-of-probing barrier, in ms. Default 60000: the wait
    * ends as soon as every agent answered; on a lossy link an answer can sit behind TCP
    * retransmissions for seconds, and an agent given up on turns its checks into agent-lost.
    */
@@ -94,7 +94,7 @@ export class Run extends EventEmitter<RunEvents> {
       timeoutMs: options.timeoutMs ?? 3000,
       concurrency: options.concurrency ?? 256,
       listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
-      flushTimeoutMs: options.flushTimeoutMs ?? 30_000,
+      flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
       adaptive: options.adaptive ?? false,
       rerunOf: options.rerunOf ?? ''
@@ -286,7 +286,7 @@ export class Run extends EventEmitter<RunEvents> {
     }
     // Every probe ends within its timeout; allow for waves of `concurrency`, and for results that
     // sit behind retransmissions on a lossy control channel.
-    this.roundBudgetMs = Math.ceil(longest / this.opts.concurrency) * (this.opts.timeoutMs + 500) + 30_000
+    this.roundBudgetMs = Math.ceil(longest / this.opts.concurrency) * (this.opts.timeoutMs + 500) + 60_000
     return sent
   }
 
@@ -454,7 +454,9 @@ export class Run extends EventEmitter<RunEvents> {
   /** Listeners must outlive the whole run, but not by much: binds, every round's waves and barrier, close, and a margin. */
   private ttlMs (): number {
     const waves = Math.ceil(this.participants.maxProbesPerSource() / this.opts.concurrency + 1)
-    return this.opts.listenTimeoutMs + MAX_ROUNDS * (waves * (this.opts.timeoutMs + 500) + this.opts.flushTimeoutMs) + this.opts.closeTimeoutMs + 30_000
+    const ms = this.opts.listenTimeoutMs + MAX_ROUNDS * (waves * (this.opts.timeoutMs + 500) + this.opts.flushTimeoutMs) + this.opts.closeTimeoutMs + 30_000
+    if (ms > MAX_RUN_TTL_MS) this.logger.warn({ runId: this.id, ttlMs: ms, limit: MAX_RUN_TTL_MS }, 'this run could outlast the hour agents keep listeners open for: a shorter --timeout, more --concurrency or fewer hosts per run keep it within')
+    return Math.min(ms, MAX_RUN_TTL_MS)
   }
 
   private setState (state: RunState): void {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -82,7 +82,15 @@ export async function loadTlsFiles (certFile: string, keyFile: string): Promise<
   const [cert, key] = await Promise.all([readIfExists(certFile), readIfExists(keyFile)])
   if (cert === null) throw new PortcheckError('PC_ERR_TLS', `--tls-cert ${certFile}: no such file`)
   if (key === null) throw new PortcheckError('PC_ERR_TLS', `--tls-key ${keyFile}: no such file`)
-  return { cert, key, pin: pinFrom(cert, certFile) }
+  const pin = pinFrom(cert, certFile)
+  let matches: boolean
+  try {
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))
+  } catch (err) {
+    throw new PortcheckError('PC_ERR_TLS', `--tls-key ${keyFile} is not a PEM private key: ${(err as Error).message}`, { cause: err })
+  }
+  if (!matches) throw new PortcheckError('PC_ERR_TLS', `--tls-key ${keyFile} is not the key of --tls-cert ${certFile}`)
+  return { cert, key, pin }
 }
 
 function pinFrom (cert: string, file: string): string {

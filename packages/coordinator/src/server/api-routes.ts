@@ -122,9 +122,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
         placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true }
       }
     })
-    const names = new Set(c.hosts.map((h) => h.name))
-    const unexpected = [...records.values()].filter((r) => !names.has(r.name))
-    return { agentUrl: c.agentUrl, hosts: expected, unexpected }
+    return { agentUrl: c.agentUrl, hosts: expected, refused: c.hub.refused() }
   })
 
   app.get('/api/catalog', { config: { access: 'read' } }, async (): Promise<CatalogResponse> => {

@@ -4,7 +4,7 @@
  * that needs Node: the dashboard's browser code imports this file with `import type`.
  */
 import type { Catalog, CatalogSource, Flow, SettingDef, SettingValue } from '@portcheck/protocol'
-import type { AgentRecord } from '../hub/agent-record.js'
+import type { AgentRecord, RefusedAgent } from '../hub/agent-record.js'
 import type { CatalogRow } from '../plan/expand.js'
 import type { RunState, RunSummary, RunVerdict } from '../report/report.js'
 import type { CheckDetail, StatusCounts } from '../report/views.js'
@@ -73,8 +73,8 @@ export interface AgentsResponse {
   /** The ws:// URL agents connect to; null before the coordinator listens. */
   agentUrl: string | null
   hosts: HostAgentStatus[]
-  /** Agents that joined with a name the inventory does not list. */
-  unexpected: AgentRecord[]
+  /** The latest agents refused because their name is not in the inventory (at most 20). */
+  refused: RefusedAgent[]
 }
 
 /** A catalog setting with the value runs use now. */

@@ -19,7 +19,7 @@ import { apiRoutes } from './api-routes.js'
 import type { RunDefaults, RunRequest } from './api-types.js'
 import { dashboardRoutes } from './dashboard-routes.js'
 import { DashboardEvents, EVENTS_PATH } from './events.js'
-import { installAccess, isLoopback, newCsrfToken, ownHosts, type AccessPolicy } from './access.js'
+import { installAccess, isLoopback, newCsrfToken, ownHosts, type AccessPolicy, type RouteAccess } from './access.js'
 import { joinCommand } from './join-command.js'
 import { waitForAgents } from './wait-for-agents.js'
 
@@ -79,6 +79,8 @@ export interface Coordinator {
   readonly access: AccessPolicy
   /** The same-origin proof the dashboard sends on writes when no token is required. */
   readonly csrfToken: string
+  /** Every route registered, with the access it declared (undefined: none declared, so `full`). */
+  readonly routes: ReadonlyArray<{ method: string, url: string, access: RouteAccess | undefined }>
   listen: (opts: { host: string, port: number, advertise?: string }) => Promise<{ host: string, port: number }>
   close: () => Promise<void>
   /** Expands the plan for a run request (without starting it). */
@@ -134,6 +136,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   const runs = new RunManager(hub, logger)
   const refusals = new RefusalLog(logger.child({ component: 'http' }))
   const csrfToken = newCsrfToken()
+  const routes: Array<{ method: string, url: string, access: RouteAccess | undefined }> = []
   const access: AccessPolicy = {
     token,
     viewerToken: options.viewerToken ?? null,
@@ -165,6 +168,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     pin: tls?.pin ?? null,
     access,
     csrfToken,
+    routes,
     runDefaults: { timeoutMs: defaults.timeoutMs ?? 3000, adaptive: defaults.adaptive ?? false, includeOptional: defaults.includeOptional ?? false, concurrency: defaults.concurrency ?? 256 },
     agentUrl: null,
     httpUrl: null,
@@ -215,7 +219,11 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
 
   const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }))
   hardenServer(app.server, refusals)
-  installAccess(app, access, (req, why) => refusals.note(`request refused: ${why}`, { remote: req.ip, method: req.method, url: req.url.slice(0, 100) }))
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access })
+  })
+  // The path only: a query may hold a token (the events socket takes it there).
+  installAccess(app, access, (req, why) => refusals.note(`request refused: ${why}`, { remote: req.ip, method: req.method, path: (req.url.split('?')[0] ?? '').slice(0, 100) }))
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]
     if (path === AGENT_WS_PATH) hub.handleUpgrade(req, socket, head)
