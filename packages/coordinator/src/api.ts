@@ -5,6 +5,7 @@ import { PortcheckError, problemsError } from '@portcheck/protocol'
 import { loadCatalog, type LoadedCatalog } from './catalog/load-catalog.js'
 import { SourceFile } from './catalog/source-file.js'
 import { loadInventory, type LoadedInventory } from './inventory/load-inventory.js'
+import { launchAgents, type AgentLaunch, type CoordinatorLaunchOptions } from './launch/launcher.js'
 import type { Plan } from './plan/expand.js'
 import { rerunPlan } from './plan/rerun-plan.js'
 import type { RunReport, RunSummary } from './report/report.js'
@@ -73,6 +74,14 @@ export interface RunCheckOptions extends RunOptions {
   keepOpen?: boolean
   /** Called once listening: print the join commands here. */
   onListening?: (coordinator: Coordinator) => void
+  /**
+   * Start the agents over SSH once listening (`--launch ssh`), with the inventory's `ssh:`
+   * settings; the run waits for each to join or fail, and they are stopped, their files removed,
+   * when the coordinator closes (at the end of the run, or after the dashboard with `keepOpen`).
+   */
+  launchSsh?: CoordinatorLaunchOptions
+  /** Called when the launch over SSH has begun. */
+  onLaunch?: (launch: AgentLaunch, coordinator: Coordinator) => void
   /** Called whenever the set of joined agents changes while waiting. */
   onAgents?: (joined: string[], missing: string[]) => void
   /** Called when the run starts (for progress display). */
@@ -135,6 +144,10 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     const listen = opts.listen ?? { host: '0.0.0.0', port: 7070 }
     await coordinator.listen({ ...listen, ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}) })
     opts.onListening?.(coordinator)
+    if (opts.launchSsh !== undefined && !aborted()) {
+      const launch = launchAgents(coordinator, inventory.ssh, opts.launchSsh)
+      opts.onLaunch?.(launch, coordinator)
+    }
     if (!aborted()) {
       const missing = await coordinator.waitForAgents(opts.waitMs ?? 300_000, opts.onAgents, opts.signal)
       if (!aborted() && missing.length > 0) logger.warn({ missing }, 'starting without every agent: their checks will be inconclusive (agent-missing)')

@@ -10,7 +10,9 @@ import { readReport } from '../report/read-report.js'
 import type { RunReport } from '../report/report.js'
 import type { Run } from '../scheduler/run.js'
 import type { Coordinator } from '../server/coordinator.js'
-import { joinInstructions } from './join-help.js'
+import { joinInstructions, launchInstructions } from './join-help.js'
+import { checkLaunchArgs, launchOptions, withLaunch } from './launch-options.js'
+import { showLaunch } from './launch-status.js'
 import { showProgress, showWaiting } from './run-status.js'
 import { StatusLine } from './status-line.js'
 import { loadSecurity, withSecurity } from './security-options.js'
@@ -40,6 +42,7 @@ async function writeJsonReport (run: Run, output: string | undefined): Promise<v
 
 /** The examples of `portcheck run --help` (and of `portcheck --help`). */
 export const RUN_EXAMPLES = examples([
+  ['one command: starts the agents over SSH (your ~/.ssh/config, ssh-agent and\nknown_hosts), checks every flow, stops them and removes their files', 'portcheck run -i hosts.yaml --launch ssh'],
   ['a first run: prints the command to start an agent on each host, waits for\nthem, checks every flow and prints the report', 'portcheck run -i hosts.yaml'],
   ['a CI gate: a JUnit report; exit 1 if a required flow is blocked, 3 if one\nis unproven (the token is $PORTCHECK_TOKEN, as on the agents)', 'portcheck run -i hosts.yaml --wait 120 --format junit -o portcheck.junit.xml'],
   ['re-check after a fix: agents left running rejoin, since the coordinator keeps\nits token and TLS key in its state directory (~/.portcheck)', 'portcheck run -i hosts.yaml']
@@ -47,7 +50,7 @@ export const RUN_EXAMPLES = examples([
 
 /** `portcheck run`: the pre-install gate. Exit 0 pass, 1 blocked, 3 inconclusive, 2 bad input. */
 export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
-  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withSecurity(withLogging(withServer(withInputs(a))))
+  return y.command('run', 'start a coordinator, wait for the agents, check every flow, report and exit', (a) => withLaunch(withSecurity(withLogging(withServer(withInputs(a)))))
     .option('wait', {
       type: 'number',
       default: 300,
@@ -60,11 +63,12 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     .option('format', { alias: 'f', type: 'string', choices: ['table', 'json', 'junit', 'markdown'], default: 'table', describe: 'report format' })
     .option('rerun-failed', { type: 'string', describe: 're-check only the checks that failed (blocked or inconclusive) in this saved JSON report' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format)' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list passing and skipped checks too (table format); with --launch ssh, show the agents\' logs' })
     .option('dashboard', { type: 'boolean', default: false, describe: 'keep serving the dashboard and API after the run, until Ctrl-C' })
     .epilogue(RUN_EXAMPLES),
   async (args) => {
-    const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args) })
+    checkLaunchArgs(args)
+    const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args), sshFiles: args.launch !== undefined })
     const rerunFile = args['rerun-failed']
     const rerun = rerunFile !== undefined ? { report: await readReport(rerunFile), file: rerunFile } : undefined
     if (rerun !== undefined && failedChecks(rerun.report).length === 0) {
@@ -86,10 +90,13 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     let waiting: ReturnType<typeof showWaiting> | null = null
+    let launching: ReturnType<typeof showLaunch> | null = null
     const stopStatus = (): void => {
       waiting?.stop()
+      launching?.stop()
       status.hide()
     }
+    const launch = launchOptions(args, logger, args.verbose)
     try {
       const { run, summary, coordinator } = await runCheck({
         inputs,
@@ -107,12 +114,16 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         signal: ac.signal,
         keepOpen: args.dashboard,
         onListening: (c) => {
-          process.stderr.write(joinInstructions(c) + (args.dashboard ? `Dashboard (live): ${dashboardUrl(c)}\n` : '') + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`)
-          waiting = showWaiting(status, { hosts: c.hosts.map((h) => h.name), waitMs: args.wait * 1000 })
+          const head = launch !== undefined ? launchInstructions(c, args['launch-concurrency']) : joinInstructions(c)
+          process.stderr.write(head + (args.dashboard ? `Dashboard (live): ${dashboardUrl(c)}\n` : '') + `Waiting up to ${args.wait} s for ${c.hosts.length} agent(s)…\n`)
+          if (launch !== undefined) launching = showLaunch(status, { hub: c.hub, hosts: c.hosts.map((h) => h.name), waitMs: args.wait * 1000 })
+          else waiting = showWaiting(status, { hosts: c.hosts.map((h) => h.name), waitMs: args.wait * 1000 })
         },
+        ...(launch !== undefined ? { launchSsh: launch } : {}),
         onAgents: (joined, missing) => waiting?.update(joined, missing),
         onRun: (run) => {
           waiting?.stop()
+          launching?.stop()
           showProgress(status, run)
         },
         ...(rerun !== undefined ? { rerunFailed: rerun } : {})

@@ -87,7 +87,7 @@ export function planFixes (report: RunReport, options: FixPlanOptions): FixPlan 
   const concerns = (c: CheckReport): boolean => only === null || c.from === only || c.to === only
   const plan: FixPlan = { run: { id: report.id, catalog: report.catalog, catalogTitle: report.catalogTitle, startedAt: report.startedAt }, scope: options.scope, host: only, rules: [], investigate: [], elsewhere: [] }
   const mine = report.checks.filter(concerns)
-  for (const gap of agentGaps(mine)) {
+  for (const gap of agentGaps(mine, report.agents.launchErrors)) {
     plan.investigate.push({ subject: gap.host, text: `${gapSummary(gap)}: ${gapRemedy(gap)}, then re-run` })
   }
   for (const c of mine) {

@@ -11,6 +11,7 @@ import { credentialMatches } from '../security/credentials.js'
 import { RefusalLog } from '../security/refusal-log.js'
 import { cut } from '../quote.js'
 import type { AgentRecord, RefusedAgent } from './agent-record.js'
+import { LaunchBoard } from './launch-board.js'
 
 export type { AgentRecord } from './agent-record.js'
 
@@ -113,6 +114,8 @@ export class AgentHub extends EventEmitter<HubEvents> {
   private readonly perAddress = new Map<string, number>()
   private readonly refusedNames: RefusedAgent[] = []
   private closing = false
+  /** Hosts whose agents the coordinator launches itself (`--launch ssh`), and how each launch went. */
+  readonly launches = new LaunchBoard()
 
   constructor (private readonly options: AgentHubOptions) {
     super()
@@ -259,8 +262,9 @@ export class AgentHub extends EventEmitter<HubEvents> {
       conn.record.state = 'lost'
       conn.record.disconnectedAt = Date.now()
       conn.record.lostReason = why
-      // Agents leaving because we shut down is expected; anything else deserves a warning.
-      this.logger[this.closing ? 'info' : 'warn']({ agent: conn.name, code, reason: why }, 'agent disconnected')
+      // Agents leaving because we shut down, or stop the ones we launched, is expected; anything else deserves a warning.
+      const expected = this.closing || this.launches.get(conn.name)?.state === 'stopping'
+      this.logger[expected ? 'info' : 'warn']({ agent: conn.name, code, reason: why }, 'agent disconnected')
       this.emit('left', conn, why)
     })
   }

@@ -39,7 +39,7 @@ function section (report: RunReport, status: Status, title: string, limit: numbe
   if (all.length === 0) return []
   const out = ['', `### ${SYMBOL[status]} ${title} (${all.length})`]
   // A missing agent is one line per host, not one per check it left unproven.
-  const gaps = status === 'inconclusive' ? agentGaps(all) : []
+  const gaps = status === 'inconclusive' ? agentGaps(all, report.agents.launchErrors) : []
   if (gaps.length > 0) out.push('', ...gaps.map((g) => `- **${mdCell(gapText(g))}**: ${mdCell(gapRemedy(g))}`))
   const list = gaps.length > 0 ? all.filter((c) => !isAgentGap(c)) : all
   if (list.length === 0) return out

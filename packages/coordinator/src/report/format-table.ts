@@ -80,7 +80,7 @@ function listing (report: RunReport, status: Status, title: string, opts: Listin
   if (all.length === 0) return []
   const out = ['', bold(opts.color, paint(opts.color, status, `${SYMBOL[status]} ${title} (${all.length})`))]
   // A missing agent is one line per host, not one per check it left unproven.
-  const gaps = status === 'inconclusive' ? agentGaps(all) : []
+  const gaps = status === 'inconclusive' ? agentGaps(all, report.agents.launchErrors) : []
   for (const g of gaps) out.push(`  ${gapText(g)}`, `      to fix: ${gapRemedy(g)}`)
   const list = gaps.length > 0 ? all.filter((c) => !isAgentGap(c)) : all
   if (list.length === 0) return out

@@ -91,6 +91,10 @@ export function parseReport (text: string, file: string): RunReport {
   }
   const missing = names('missing')
   const lost = names('lost')
+  const launchErrors = agents.launchErrors
+  if (launchErrors !== undefined && !(isObject(launchErrors) && Object.entries(launchErrors).every(([k, v]) => AGENT_NAME_PATTERN.test(k) && typeof v === 'string'))) {
+    problem('agents.launchErrors', 'expected host names, each with the error of its launch')
+  }
   if (problems.length > 0) throw problemsError('PC_ERR_REPORT_INVALID', `${file} is not a valid portcheck report:`, problems)
 
   const report = data as unknown as RunReport

@@ -80,8 +80,10 @@ export interface RunReport {
    * Where the agents stand: `joined` counts the hosts whose agent was connected when the run
    * began; `missing` never joined; `lost` left or stopped answering during the run; `misplaced`
    * do not run on their host's inventory address (their checks are `agent-misplaced`).
+   * `launchErrors` (only when some launch failed, with `--launch ssh`): for each missing host whose
+   * launch failed, why (the SSH error, or what the host lacks).
    */
-  agents: { expected: number, joined: number, missing: string[], lost: string[], misplaced: string[] }
+  agents: { expected: number, joined: number, missing: string[], lost: string[], misplaced: string[], launchErrors?: Record<string, string> }
   /** The run (kept in memory, or saved as a report) whose failed checks this one re-checks, or null. */
   rerunOf: string | null
   checks: CheckReport[]

@@ -40,6 +40,7 @@ export function summarize (run: SummarySource, statusOf: (index: number) => Stat
   const parts = run.participants
   const joined = new Set(parts.all().map((p) => p.name))
   const missing = run.plan.hosts.map((h) => h.name).filter((name) => !joined.has(name))
+  const launchErrors = parts.missingReasons()
   const now = run.finishedAt ?? new Date()
   return {
     id: run.id,
@@ -63,7 +64,8 @@ export function summarize (run: SummarySource, statusOf: (index: number) => Stat
       joined: joined.size,
       missing,
       lost: parts.named('lost'),
-      misplaced: parts.named('misplaced')
+      misplaced: parts.named('misplaced'),
+      ...(Object.keys(launchErrors).length > 0 ? { launchErrors } : {})
     },
     rerunOf: run.rerunOf
   }

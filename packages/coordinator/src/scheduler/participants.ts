@@ -106,6 +106,11 @@ export class Participants {
   private readonly byName = new Map<string, Participant>()
   /** Canonical address → inventory host name. */
   private readonly owners = new Map<string, string>()
+  /**
+   * Why hosts without an agent have none, as known when the run began (a failed launch): taken
+   * once, so that a check's detail never changes after its verdict.
+   */
+  private readonly whyMissing = new Map<string, string>()
 
   constructor (private readonly plan: Plan, readonly hub: AgentHub, private readonly logger: Logger) {
     for (const h of plan.hosts) this.owners.set(canonicalAddress(h.address), h.name)
@@ -125,7 +130,11 @@ export class Participants {
     }))
     for (const h of this.plan.hosts) {
       const conn = this.hub.get(h.name)
-      if (conn === undefined) continue
+      if (conn === undefined) {
+        const why = this.hub.launches.failure(h.name)
+        if (why !== undefined) this.whyMissing.set(h.name, why)
+        continue
+      }
       const addresses = net.isIP(h.address) !== 0 ? [canonicalAddress(h.address)] : resolved.get(h.name) ?? []
       const p = new Participant(h, h.address, new Set(addresses), conn)
       const placement = placementOf(h, addresses, { bind: conn.record.bind, addresses: conn.record.addresses }, (a) => this.ownerOf(a))
@@ -166,6 +175,16 @@ export class Participants {
   endState (name: string | null): EndState {
     if (name === null) return 'ok'
     return this.byName.get(name)?.state ?? 'missing'
+  }
+
+  /** Why a host has no agent in this run, when known (its launch failed): the launch error. */
+  missingReason (name: string | null): string | undefined {
+    return name === null ? undefined : this.whyMissing.get(name)
+  }
+
+  /** Every known reason of a missing agent, by host name. */
+  missingReasons (): Record<string, string> {
+    return Object.fromEntries(this.whyMissing)
   }
 
   /** The inventory host an address belongs to, if any. */

@@ -422,6 +422,7 @@ export class Run extends EventEmitter<RunEvents> {
       source: parts.endState(check.from),
       target: parts.endState(check.to),
       misplaced: { ...(src?.misplaced !== undefined ? { source: src.misplaced } : {}), ...(dst?.misplaced !== undefined ? { target: dst.misplaced } : {}) },
+      missing: missingWhy(parts.missingReason(check.from), parts.missingReason(check.to)),
       listener: ls?.state ?? null,
       ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
       result,
@@ -480,4 +481,9 @@ export class Run extends EventEmitter<RunEvents> {
     const w = this.waiter
     if (w !== null && w.test()) w.resolve()
   }
+}
+
+/** The `missing` part of an observation: the known reasons of either end, only those set. */
+function missingWhy (source: string | undefined, target: string | undefined): { source?: string, target?: string } {
+  return { ...(source !== undefined ? { source } : {}), ...(target !== undefined ? { target } : {}) }
 }

@@ -24,6 +24,8 @@ export interface Observation {
   target: EndState
   /** Where a misplaced end's agent really runs, in words (set for each end whose state is `misplaced`). */
   misplaced: { source?: string, target?: string }
+  /** Why a missing end has no agent, when known (its launch failed), in words. */
+  missing?: { source?: string, target?: string }
   /** How the target agent's listener bind went; null if the target never said. */
   listener: ListenerStateName | null
   listenerError?: string
@@ -132,7 +134,10 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
 
   if (obs.source === 'missing' || obs.target === 'missing') {
     const who = [obs.source === 'missing' ? check.from : null, obs.target === 'missing' ? check.to : null].filter((x) => x !== null)
-    return v('inconclusive', 'agent-missing', `no agent joined for ${who.join(' and ')}`, { agentHosts: who })
+    const why = [obs.source === 'missing' ? obs.missing?.source : undefined, obs.target === 'missing' ? obs.missing?.target : undefined]
+      .map((w, i) => w === undefined ? null : who.length > 1 ? `${i === 0 ? check.from ?? '' : check.to ?? ''}: ${w}` : w)
+      .filter((x) => x !== null)
+    return v('inconclusive', 'agent-missing', `no agent joined for ${who.join(' and ')}${why.length > 0 ? ` (${why.join('; ')})` : ''}`, { agentHosts: who })
   }
   if (obs.source === 'misplaced' || obs.target === 'misplaced') {
     const who = [obs.source === 'misplaced' ? check.from : null, obs.target === 'misplaced' ? check.to : null].filter((x) => x !== null)

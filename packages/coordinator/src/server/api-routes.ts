@@ -119,7 +119,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
         : placementOf(h, net.isIP(h.address) !== 0 ? [h.address] : [], rec, (a) => owners.get(canonicalAddress(a)))
       return {
         name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
-        placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true }
+        placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true },
+        launch: c.hub.launches.get(h.name) ?? null
       }
     })
     return { agentUrl: c.agentUrl, hosts: expected, refused: c.hub.refused() }

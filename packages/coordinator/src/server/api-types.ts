@@ -9,7 +9,10 @@ import type { CatalogRow } from '../plan/expand.js'
 import type { RunState, RunSummary, RunVerdict } from '../report/report.js'
 import type { CheckDetail, StatusCounts } from '../report/views.js'
 
+import type { LaunchInfo } from '../hub/launch-info.js'
+
 export type { AgentRecord } from '../hub/agent-record.js'
+export type { LaunchInfo, LaunchState } from '../hub/launch-info.js'
 
 /** What a token may do: everything, or only read. */
 export type Access = 'full' | 'read'
@@ -66,6 +69,8 @@ export interface HostAgentStatus {
    * a host declared as reached through NAT, whose agent is not expected to have that address.
    */
   placement: { placed: boolean, detail: string | null, nat: boolean } | null
+  /** How the coordinator's launch of this host's agent goes (`--launch ssh`); null when it launches none. */
+  launch: LaunchInfo | null
 }
 
 /** `GET /api/agents`. */

@@ -82,7 +82,14 @@ export interface Coordinator {
   /** Every route registered, with the access it declared (undefined: none declared, so `full`). */
   readonly routes: ReadonlyArray<{ method: string, url: string, access: RouteAccess | undefined }>
   listen: (opts: { host: string, port: number, advertise?: string }) => Promise<{ host: string, port: number }>
+  /** Whether the agent URL is the operator's choice (`advertise`, or a `listen` host that is not a wildcard); set by listen(). */
+  advertised: boolean
   close: () => Promise<void>
+  /**
+   * Adds work to close(): it runs after the current run is aborted (its listeners closed) and
+   * before agents are disconnected. For agents the coordinator launched: they are stopped then.
+   */
+  onClose: (fn: () => Promise<void>) => void
   /** Expands the plan for a run request (without starting it). */
   plan: (req?: RunRequest) => Plan
   /**
@@ -146,6 +153,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     port: 0
   }
   const defaults = options.runDefaults ?? {}
+  const closeHooks: Array<() => Promise<void>> = []
 
   const basePlan = (req: RunRequest): Plan => {
     const settings = req.settings !== undefined && Object.keys(req.settings).length > 0
@@ -172,6 +180,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     runDefaults: { timeoutMs: defaults.timeoutMs ?? 3000, adaptive: defaults.adaptive ?? false, includeOptional: defaults.includeOptional ?? false, concurrency: defaults.concurrency ?? 256 },
     agentUrl: null,
     httpUrl: null,
+    advertised: false,
     async listen ({ host, port, advertise }) {
       try {
         await app.listen({ host, port })
@@ -185,6 +194,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       // Requests must name this coordinator: its listen address, the advertised one, loopback.
       access.hosts = ownHosts(host, shown, options.allowedHosts)
       access.port = addr.port
+      coordinator.advertised = advertise !== undefined || (host !== '0.0.0.0' && host !== '::')
       coordinator.agentUrl = `${tls !== null ? 'wss' : 'ws'}://${hostPart}:${addr.port}`
       coordinator.httpUrl = `${tls !== null ? 'https' : 'http'}://${hostPart}:${addr.port}/`
       return { host: addr.address, port: addr.port }
@@ -192,10 +202,12 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     async close () {
       refusals.stop()
       await runs.abortCurrent()
+      await Promise.all(closeHooks.splice(0).map(async (fn) => await fn()))
       await events.close()
       await hub.close()
       await app.close()
     },
+    onClose: (fn) => { closeHooks.push(fn) },
     plan: (req = {}) => {
       if (req.rerunOf === undefined) return basePlan(req)
       const previous = runs.get(req.rerunOf)

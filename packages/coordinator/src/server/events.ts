@@ -37,6 +37,11 @@ export class DashboardEvents {
     const agents = (): void => this.broadcast({ type: 'agents' })
     c.hub.on('joined', agents)
     c.hub.on('left', agents)
+    // Fifty launches make some 250 changes in a few seconds: one event per 250 ms is enough.
+    let launchTimer: NodeJS.Timeout | null = null
+    c.hub.launches.on('change', () => {
+      launchTimer ??= setTimeout(() => { launchTimer = null; agents() }, 250).unref()
+    })
   }
 
   /**

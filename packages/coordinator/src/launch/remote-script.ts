@@ -1,0 +1,159 @@
+/**
+ * What runs on a host launched over SSH: a one-line bootstrap given to ssh as the remote
+ * command, and the launch script it receives on stdin. Both are POSIX sh; the launcher speaks to
+ * the script over the connection's stdin and stdout (see {@link LAUNCH_SCRIPT} for the exchange).
+ */
+
+/** Version of the exchange between the launcher and {@link LAUNCH_SCRIPT}, in its `hello` line. */
+export const LAUNCH_PROTOCOL = 1
+
+/** Prefix of the script's lines on stdout; anything else there (a noisy `.bashrc`) is ignored. */
+export const LINE_PREFIX = '@@portcheck '
+
+/**
+ * Seconds the script waits without hearing from the coordinator (a heartbeat line, every
+ * {@link HEARTBEAT_MS}) before it stops the agent: a coordinator machine that vanished without
+ * closing the connection (powered off, cut off) leaves nothing running for long.
+ */
+export const WATCHDOG_SECONDS = 30
+
+/** How often the launcher sends a heartbeat line on each connection, in ms (default 5000). */
+export const HEARTBEAT_MS = 5000
+
+/** Seconds the agent has to stop on SIGTERM (closing its listeners) before it is killed. */
+export const STOP_GRACE_SECONDS = 5
+
+/**
+ * Exit codes of the bootstrap itself, before the launch script runs: no private directory
+ * could be made, or the script did not arrive whole.
+ */
+export const BOOTSTRAP_EXIT = { mktemp: 97, receive: 98 } as const
+
+/**
+ * The remote command: makes a private directory (`mktemp -d` under `$TMPDIR`, else `/tmp`;
+ * umask 077, so mode 700), reads the launch script's length and then the script from stdin, and
+ * runs it there. One line without single quotes, run by the user's login shell, which must be a
+ * POSIX one (sh, bash, dash, ksh, zsh): every SSH server's `command` goes through it.
+ */
+export const BOOTSTRAP = 'exec /bin/sh -c \'' + [
+  'umask 077',
+  `d=$(mktemp -d "\${TMPDIR:-/tmp}/portcheck-agent.XXXXXXXXXX") || exit ${BOOTSTRAP_EXIT.mktemp}`,
+  'IFS= read -r n && head -c "$n" > "$d/launch.sh" && [ $(wc -c < "$d/launch.sh") -eq "$n" ] && exec /bin/sh "$d/launch.sh" "$d"',
+  `rm -rf "$d"; exit ${BOOTSTRAP_EXIT.receive}`
+].join('; ') + '\''
+
+/**
+ * The launch script, run as the SSH user in the private directory `$1`. The exchange:
+ *
+ * 1. It says `@@portcheck hello PROTOCOL OS ARCH UID FROM NODE`: `uname -s`, `uname -m`, `id -u`,
+ *    the address this connection comes from as the host sees it (`$SSH_CONNECTION`), and the
+ *    version of the `node` on the PATH (`-` for none).
+ * 2. It reads an order: `abort` (or end of input) ends it; `start` is followed by one line each:
+ *    the kind of file (`script`, an ES module exporting `main`, run by that node; or
+ *    `executable`), its size in bytes, `1` to start it with `sudo -n`, the coordinator's URL,
+ *    the host's name, the pin (`-` for `--insecure`), the log level, the credential and the
+ *    agent's version (`-` if unknown); then the file's bytes. A script is written as
+ *    `dist/agent.mjs` beside a `package.json` holding that version, which the bundle reads.
+ * 3. It checks `sudo -n` if asked, writes the file, and starts the agent: its stdin is
+ *    /dev/null, its log (JSON) goes to stderr, its credential to its environment through a file
+ *    of the private directory that the first thing to read it removes (never on a command line,
+ *    which `ps` shows to everyone), and it says `@@portcheck started PID`.
+ * 4. Every line that comes next is a heartbeat. At end of input, or after {@link WATCHDOG_SECONDS}
+ *    without one, or on SIGHUP, SIGINT or SIGTERM, it stops the agent (SIGTERM, then SIGKILL
+ *    after {@link STOP_GRACE_SECONDS} s), removes the directory and says `@@portcheck stopped`.
+ *    If the agent ends by itself, it says `@@portcheck exited CODE` and does the same.
+ *
+ * Anything that goes wrong is `@@portcheck error MESSAGE`, then the same cleanup.
+ */
+export const LAUNCH_SCRIPT = `d=$1
+front= reader= watchdog= timer= sudo=0
+say() { printf '@@portcheck %s\\n' "$*"; }
+fail() { say error "$*"; exit 1; }
+cleanup() {
+  trap '' HUP INT TERM USR1 USR2 ALRM
+  trap - EXIT
+  stop_agent
+  for p in $reader $watchdog; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  rm -rf "$d"
+  say stopped 2>/dev/null
+}
+stop_agent() {
+  [ -n "$front" ] || return 0
+  kill -TERM "$front" 2>/dev/null
+  ( trap 'kill "$s" 2>/dev/null; exit 0' TERM; sleep ${STOP_GRACE_SECONDS} & s=$!; wait "$s"; kill -ALRM $$ 2>/dev/null ) >/dev/null 2>&1 &
+  timer=$!
+  trap 'kill_agent' ALRM
+  wait "$front"
+  wait "$front" 2>/dev/null
+  kill -TERM "$timer" 2>/dev/null; wait "$timer" 2>/dev/null
+  front=
+}
+kill_agent() {
+  if [ "$sudo" = 1 ] && [ -s "$d/agent.pid" ]; then sudo -n kill -KILL "$(cat "$d/agent.pid")" 2>/dev/null; fi
+  kill -KILL "$front" 2>/dev/null
+}
+# Exiting runs cleanup. The watchdog sends TERM and the heartbeat reader USR1 at end of input:
+# the trap exits at once, even from \`wait\`, so no stop request is ever missed.
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 0' TERM USR1
+
+node=$(command -v node 2>/dev/null) || node=
+nv=-
+if [ -n "$node" ]; then nv=$("$node" -v 2>/dev/null) || nv=-; fi
+set -- \${SSH_CONNECTION:--}
+say hello ${LAUNCH_PROTOCOL} "$(uname -s)" "$(uname -m)" "$(id -u)" "$1" "\${nv:--}"
+
+IFS= read -r order || exit 0
+[ "$order" = start ] || exit 0
+IFS= read -r kind && IFS= read -r size && IFS= read -r sudo && IFS= read -r url &&
+  IFS= read -r name && IFS= read -r pin && IFS= read -r level && IFS= read -r credential &&
+  IFS= read -r version || exit 0
+case $size in ''|*[!0-9]*) fail "invalid size: $size" ;; esac
+case $version in *[!0-9A-Za-z.+-]*) fail "invalid version: $version" ;; esac
+case $kind in
+  script) mkdir "$d/dist" && f=$d/dist/agent.mjs || fail "cannot write in $d" ;;
+  executable) f=$d/portcheck-agent ;;
+  *) fail "unknown kind of agent file: $kind" ;;
+esac
+if [ "$sudo" = 1 ]; then
+  out=$(sudo -n true 2>&1 </dev/null) || fail "\${out:-sudo -n true failed}"
+fi
+head -c "$size" > "$f" || fail "cannot write the agent file in $d"
+got=$(wc -c < "$f")
+[ $got -eq "$size" ] || fail "the agent file arrived incomplete ($got of $size bytes)"
+printf '%s' "$credential" > "$d/credential" || fail "cannot write in $d"
+if [ "$kind" = script ]; then
+  [ -n "$node" ] || fail "node is not on the PATH"
+  printf '{ "name": "portcheck-agent", "version": "%s" }\n' "$version" > "$d/package.json" || fail "cannot write in $d"
+  set -- "$node" --input-type=module -e 'const { main } = await import(process.argv[1]); process.exitCode = await main(process.argv.slice(2))' "$f"
+else
+  chmod 700 "$f" || fail "cannot make $f executable"
+  set -- "$f"
+fi
+set -- "$@" --coordinator "$url" --name "$name" --log-format json --log-level "$level"
+if [ "$pin" = - ]; then set -- "$@" --insecure; else set -- "$@" --pin "$pin"; fi
+runner='umask 022; echo $$ > "$1"; PORTCHECK_TOKEN=$(cat "$2") || exit 1; rm -f "$2"; export PORTCHECK_TOKEN; shift 2; exec "$@"'
+if [ "$sudo" = 1 ]; then
+  sudo -n /bin/sh -c "$runner" portcheck-agent "$d/agent.pid" "$d/credential" "$@" </dev/null >&2 &
+else
+  /bin/sh -c "$runner" portcheck-agent "$d/agent.pid" "$d/credential" "$@" </dev/null >&2 &
+fi
+front=$!
+exec 3<&0
+{ while IFS= read -r line; do : > "$d/beat"; done; kill -USR1 $$; } <&3 >/dev/null 2>&1 &
+reader=$!
+( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep ${WATCHDOG_SECONDS} & s=$!; wait "$s"
+    if [ -e "$d/beat" ]; then rm -f "$d/beat"; else kill -TERM $$; exit 0; fi
+  done ) >/dev/null 2>&1 &
+watchdog=$!
+say started "$front"
+wait "$front"
+code=$?
+front=
+say exited "$code"
+exit 0
+`
