@@ -58,6 +58,7 @@ export class HostLaunch {
   private readonly tail: string[] = []
   private heartbeat: NodeJS.Timeout | null = null
   private stopping = false
+  private stopped: Promise<void> | null = null
   private failure: string | null = null
   private settle: () => void = () => {}
   private closed: Promise<void> = Promise.resolve()
@@ -104,13 +105,22 @@ export class HostLaunch {
    * and 10 s more, then ssh is killed: the host still sees end of input).
    */
   async stop (): Promise<void> {
-    const wasRunning = this.child !== null && this.state !== 'failed'
+    this.stopped ??= this.stopOnce()
+    await this.stopped
+  }
+
+  private async stopOnce (): Promise<void> {
+    const running = this.state === 'running'
+    const failed = this.state === 'failed'
     this.stopping = true
     this.stopHeartbeat()
     this.settle()
     if (this.child === null) { this.set('stopped'); return }
-    if (wasRunning) this.set('stopping')
+    if (!failed) this.set('stopping')
     this.child.stdin?.end()
+    // Before the agent runs, ssh may still be connecting, deaf to its input: end it. The host,
+    // if the script got that far, sees the connection close and cleans up the same way.
+    if (!running && !failed) this.child.kill('SIGTERM')
     if (!await this.closedWithin(STOP_GRACE_SECONDS * 1000 + 10_000)) {
       this.log.warn('the host did not confirm that its agent stopped; ending the SSH connection')
       this.child.kill('SIGTERM')
