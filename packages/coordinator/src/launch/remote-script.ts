@@ -65,39 +65,61 @@ export const BOOTSTRAP = 'exec /bin/sh -c \'' + [
  *
  * Anything that goes wrong is `@@portcheck error MESSAGE`, then the same cleanup.
  */
-export const LAUNCH_SCRIPT = `d=$1
-front= reader= watchdog= timer= sudo=0
+export const LAUNCH_SCRIPT = launchScript()
+
+/**
+ * The launch script with another watchdog (tests use a short one); see {@link LAUNCH_SCRIPT}.
+ * @param opts.watchdogSeconds seconds without a heartbeat before the agent is stopped (default {@link WATCHDOG_SECONDS})
+ */
+export function launchScript (opts: { watchdogSeconds?: number } = {}): string {
+  const watchdog = opts.watchdogSeconds ?? WATCHDOG_SECONDS
+  if (!Number.isInteger(watchdog) || watchdog < 1) throw new RangeError(`watchdogSeconds must be a whole number of seconds, at least 1 (got ${watchdog})`)
+  return `d=$1
+front= reader= watchdog= timer= why= sudo=0
 say() { printf '@@portcheck %s\\n' "$*"; }
-fail() { say error "$*"; exit 1; }
+# Waits until process $1, a child, is gone and reaped. \`wait\` also returns when a trapped signal
+# comes, and a child that died is a zombie that \`kill -0\` still finds until it is waited for.
+reap() { while kill -0 "$1" 2>/dev/null; do wait "$1"; done; }
+# Children are started while this shell leaves SIGTERM alone (\`trap - TERM\`): a child forked
+# while a trap is set runs that trap's handler until it is reset, and a SIGTERM sent to it in
+# that moment would be lost.
+fork_plain() { trap - TERM; }
+fork_done() { trap 'why=term' TERM; }
+# Stops the heartbeat reader and the watchdog, then the agent (SIGTERM, SIGKILL after the grace
+# time), and removes the directory. Run in the main flow, never from a trap: dash returns from
+# \`wait\` at once inside a trap.
 cleanup() {
-  trap '' HUP INT TERM USR1 USR2 ALRM
-  trap - EXIT
-  stop_agent
-  for p in $reader $watchdog; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in $reader $watchdog; do kill -TERM "$p" 2>/dev/null; reap "$p"; done
+  if [ -n "$front" ]; then
+    kill -TERM "$front" 2>/dev/null
+    fork_plain
+    /bin/sh -c 'trap "kill \\$s 2>/dev/null; exit 0" TERM; sleep ${STOP_GRACE_SECONDS} & s=$!; wait $s; kill -ALRM $1' grace-timer $$ >/dev/null 2>&1 &
+    timer=$!
+    fork_done
+    reap "$front"
+    kill -TERM "$timer" 2>/dev/null
+    reap "$timer"
+    front=
+  fi
   rm -rf "$d"
   say stopped 2>/dev/null
 }
-stop_agent() {
-  [ -n "$front" ] || return 0
-  kill -TERM "$front" 2>/dev/null
-  ( trap 'kill "$s" 2>/dev/null; exit 0' TERM; sleep ${STOP_GRACE_SECONDS} & s=$!; wait "$s"; kill -ALRM $$ 2>/dev/null ) >/dev/null 2>&1 &
-  timer=$!
-  trap 'kill_agent' ALRM
-  wait "$front"
-  wait "$front" 2>/dev/null
-  kill -TERM "$timer" 2>/dev/null; wait "$timer" 2>/dev/null
-  front=
-}
+finish() { trap - EXIT; cleanup; exit "$1"; }
+fail() { say error "$*"; finish 1; }
 kill_agent() {
   if [ "$sudo" = 1 ] && [ -s "$d/agent.pid" ]; then sudo -n kill -KILL "$(cat "$d/agent.pid")" 2>/dev/null; fi
   kill -KILL "$front" 2>/dev/null
 }
-# Exiting runs cleanup. The watchdog sends TERM and the heartbeat reader USR1 at end of input:
-# the trap exits at once, even from \`wait\`, so no stop request is ever missed.
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 0' TERM USR1
+# Signals only say why to stop: the main flow, back from \`wait\`, does the stopping. The
+# heartbeat reader sends USR1 at end of input, the watchdog USR2 (and again every period), the
+# grace timer ALRM.
+trap 'finish 0' EXIT
+trap 'why=hup' HUP
+trap 'why=int' INT
+fork_done
+trap 'why=eof' USR1
+trap 'why=silent' USR2
+trap 'kill_agent' ALRM
 
 node=$(command -v node 2>/dev/null) || node=
 nv=-
@@ -105,11 +127,11 @@ if [ -n "$node" ]; then nv=$("$node" -v 2>/dev/null) || nv=-; fi
 set -- \${SSH_CONNECTION:--}
 say hello ${LAUNCH_PROTOCOL} "$(uname -s)" "$(uname -m)" "$(id -u)" "$1" "\${nv:--}"
 
-IFS= read -r order || exit 0
-[ "$order" = start ] || exit 0
+IFS= read -r order || finish 0
+[ "$order" = start ] || finish 0
 IFS= read -r kind && IFS= read -r size && IFS= read -r sudo && IFS= read -r url &&
   IFS= read -r name && IFS= read -r pin && IFS= read -r level && IFS= read -r credential &&
-  IFS= read -r version || exit 0
+  IFS= read -r version || finish 0
 case $size in ''|*[!0-9]*) fail "invalid size: $size" ;; esac
 case $version in *[!0-9A-Za-z.+-]*) fail "invalid version: $version" ;; esac
 case $kind in
@@ -135,25 +157,33 @@ fi
 set -- "$@" --coordinator "$url" --name "$name" --log-format json --log-level "$level"
 if [ "$pin" = - ]; then set -- "$@" --insecure; else set -- "$@" --pin "$pin"; fi
 runner='umask 022; echo $$ > "$1"; PORTCHECK_TOKEN=$(cat "$2") || exit 1; rm -f "$2"; export PORTCHECK_TOKEN; shift 2; exec "$@"'
+exec 3<&0
+fork_plain
 if [ "$sudo" = 1 ]; then
   sudo -n /bin/sh -c "$runner" portcheck-agent "$d/agent.pid" "$d/credential" "$@" </dev/null >&2 &
 else
   /bin/sh -c "$runner" portcheck-agent "$d/agent.pid" "$d/credential" "$@" </dev/null >&2 &
 fi
 front=$!
-exec 3<&0
 { while IFS= read -r line; do : > "$d/beat"; done; kill -USR1 $$; } <&3 >/dev/null 2>&1 &
 reader=$!
 ( trap 'kill "$s" 2>/dev/null; exit 0' TERM
   while :; do
-    sleep ${WATCHDOG_SECONDS} & s=$!; wait "$s"
-    if [ -e "$d/beat" ]; then rm -f "$d/beat"; else kill -TERM $$; exit 0; fi
+    sleep ${watchdog} & s=$!; wait "$s"
+    if [ -e "$d/beat" ]; then rm -f "$d/beat"; else kill -USR2 $$; fi
   done ) >/dev/null 2>&1 &
 watchdog=$!
+fork_done
 say started "$front"
-wait "$front"
-code=$?
-front=
-say exited "$code"
-exit 0
+while [ -z "$why" ]; do
+  wait "$front"
+  code=$?
+  [ -z "$why" ] || break
+  kill -0 "$front" 2>/dev/null && continue
+  front=
+  say exited "$code"
+  break
+done
+finish 0
 `
+}
