@@ -150,6 +150,9 @@ export class HostLaunch {
     this.set('failed', this.failure)
     this.log.warn({ error: this.failure }, 'agent launch failed')
     this.child?.stdin?.end()
+    // The host cleans up at end of input; ssh itself may be stuck connecting: end it soon.
+    const child = this.child
+    if (child !== null) setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM') }, 2000).unref()
     this.settle()
   }
 

@@ -114,6 +114,8 @@ kill_agent() {
 # heartbeat reader sends USR1 at end of input, the watchdog USR2 (and again every period), the
 # grace timer ALRM.
 trap 'finish 0' EXIT
+# A connection that died must not kill this shell mid-cleanup when it says something.
+trap '' PIPE
 trap 'why=hup' HUP
 trap 'why=int' INT
 fork_done

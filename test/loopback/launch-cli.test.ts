@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import type { RunReport } from '../../packages/coordinator/src/report/report.js'
+
+// `portcheck run --launch ssh` on loopback, without sshd and without root: a stand-in `ssh` on
+// the PATH runs the remote command with the local shell (or, for one host, fails as ssh does
+// when the key is refused), so the CLI's wiring, terminal lines and reports are tested here;
+// the real sshd is in test/lab/ssh-launch.test.ts.
+
+const CLI = 'packages/coordinator/bin/portcheck.js'
+
+function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** A directory with an `ssh` that runs the remote command locally, except towards 127.0.0.13, whose key is refused. */
+function fakeSshPath (dir: string, tmp: string): string {
+  const bin = path.join(dir, 'bin')
+  mkdirSync(bin)
+  writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh
+[ "$1" = -V ] && { echo "OpenSSH_9.2 (stand-in)" >&2; exit 0; }
+for a; do dest=$last; last=$a; done
+if [ "$dest" = 127.0.0.13 ]; then echo "ops@127.0.0.13: Permission denied (publickey)." >&2; exit 255; fi
+TMPDIR=${tmp} exec /bin/sh -c "$last"
+`)
+  chmodSync(path.join(bin, 'ssh'), 0o755)
+  return `${bin}:${process.env.PATH ?? ''}`
+}
+
+function inventory (dir: string, extra = ''): string {
+  const file = path.join(dir, 'hosts.yaml')
+  writeFileSync(file, `catalog: ${path.resolve('examples/demo/catalog.yaml')}
+hosts:
+  - { name: lb1, address: 127.0.0.11, roles: [lb] }
+  - { name: app1, address: 127.0.0.12, roles: [app] }
+  - { name: db1, address: 127.0.0.13, roles: [db] }
+${extra}`)
+  return file
+}
+
+t.test('the SSH options are checked before anything starts', async (t) => {
+  const dir = t.testdir()
+  const inv = inventory(dir)
+  const state = ['--state-dir', path.join(dir, 'state')]
+  const noLaunch = await cli(['run', '-i', inv, '--ssh-config', '/etc/ssh/ssh_config', ...state])
+  t.equal(noLaunch.code, 2)
+  t.match(noLaunch.stderr, 'portcheck: PC_ERR_USAGE: --ssh-config needs --launch ssh')
+  const missing = await cli(['run', '-i', inv, '--launch', 'ssh', '--ssh-config', path.join(dir, 'nope'), ...state])
+  t.equal(missing.code, 2)
+  t.match(missing.stderr, `portcheck: PC_ERR_USAGE: --ssh-config ${path.join(dir, 'nope')}: cannot read it (ENOENT)`)
+  const telnet = await cli(['run', '-i', inv, '--launch', 'telnet', ...state])
+  t.equal(telnet.code, 2)
+  t.match(telnet.stderr, /PC_ERR_USAGE: Invalid values:\n  Argument: launch, Given: "telnet", Choices: "ssh"/)
+  const zero = await cli(['run', '-i', inv, '--launch', 'ssh', '--launch-concurrency', '0', ...state])
+  t.match(zero.stderr, 'portcheck: PC_ERR_USAGE: --launch-concurrency 0: expected an integer from 1 to 1000')
+  const key = await cli(['run', '-i', inventory(dir, 'ssh: { identity: keys/id_ed25519 }\n'), '--launch', 'ssh', ...state])
+  t.equal(key.code, 2)
+  t.match(key.stderr, `portcheck: PC_ERR_INVENTORY_INVALID: inventory ${path.join(dir, 'hosts.yaml')} is invalid:\n  ${path.join(dir, 'hosts.yaml')}:6:18: ssh.identity: private key file ${path.join(dir, 'keys/id_ed25519')} does not exist`)
+  t.same(readdirSync(dir).sort(), ['hosts.yaml'], 'nothing was started: no state directory either')
+  const noSsh = await cli(['run', '-i', inventory(dir), '--launch', 'ssh', ...state], { PATH: path.dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : path.dirname(process.execPath) })
+  t.equal(noSsh.code, 2)
+  t.match(noSsh.stderr, 'portcheck: PC_ERR_USAGE: --launch ssh needs the OpenSSH client, `ssh`, on the PATH (ENOENT): install it (Debian and Ubuntu: openssh-client)')
+})
+
+t.test('run --launch ssh: agents launched, a refused key reported in the terminal, the table, markdown and JSON; every file removed', async (t) => {
+  const dir = t.testdir()
+  const tmp = path.join(dir, 'tmp')
+  mkdirSync(tmp)
+  const env = { PATH: fakeSshPath(dir, tmp) }
+  const inv = inventory(dir)
+  const common = ['run', '-i', inv, '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-level', 'warn']
+  const table = await cli(common, env)
+  t.equal(table.code, 3, 'exit 3: db1 has no agent')
+  t.match(table.stderr, 'Starting the agent on 3 hosts over SSH (at most 10 at a time); each is stopped and its files removed when the coordinator stops.')
+  t.match(table.stderr, 'portcheck: db1: launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).')
+  t.match(table.stderr, 'portcheck: agents over SSH: 2/3 joined · 1 failed (db1)')
+  t.notMatch(table.stderr, 'npx portcheck-agent', 'no join command to run by hand')
+  t.match(table.stdout, 'db1: agent never joined, 1 check (launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).)\n      to fix: fix what stopped the launch on db1, or start its agent with its join command')
+  t.same(readdirSync(tmp), [], 'the agents were stopped and their files removed')
+
+  const md = await cli([...common, '--format', 'markdown'], env)
+  t.match(md.stdout, '- **db1: agent never joined, 1 check (launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).)**')
+
+  const out = path.join(dir, 'report.json')
+  const json = await cli([...common, '--format', 'json', '--output', out], env)
+  t.equal(json.code, 3)
+  const report = JSON.parse(readFileSync(out, 'utf8')) as RunReport
+  t.same(report.agents, { expected: 3, joined: 2, missing: ['db1'], lost: [], misplaced: [], launchErrors: { db1: 'launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).' } })
+  t.match(report.checks.find((c) => c.to === 'db1'), { status: 'inconclusive', reason: 'agent-missing', detail: 'no agent joined for db1 (launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).)', agentHosts: ['db1'] })
+  t.match(report.checks.find((c) => c.from === 'lb1' && c.to === 'app1'), { status: 'pass' }, 'the launched agents did their checks')
+  t.same(readdirSync(tmp), [])
+})
