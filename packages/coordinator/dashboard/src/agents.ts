@@ -1,7 +1,7 @@
 // Agents: the line under the summary (how many are connected, which are missing) and the
 // agents view, with each inventory host's agent, whether it runs at the host's inventory
 // address, and the command that joins a missing one.
-import type { AgentRecord, AgentsResponse, HostAgentState, HostAgentStatus } from '../../src/server/api-types.js'
+import type { AgentRecord, AgentsResponse, HostAgentState, HostAgentStatus, LaunchState } from '../../src/server/api-types.js'
 import { placementFindings, placementNote } from './agent-placement.js'
 import { api } from './api.js'
 import { $, h } from './dom.js'
@@ -41,6 +41,8 @@ export function renderAgentsLine (): void {
   if (missing.length > 0) parts.push(h('span', { text: ` · missing: ${names(missing)}` }))
   if (lost.length > 0) parts.push(h('span', { text: ` · lost: ${names(lost)}` }))
   if (misplaced.length > 0) parts.push(h('span', { class: 'agents-misplaced', text: ` · not at the inventory address: ${names(misplaced)}` }))
+  const launchFailed = hosts.filter((x) => x.state !== 'connected' && x.launch?.state === 'failed').map((x) => x.name)
+  if (launchFailed.length > 0) parts.push(h('span', { class: 'agents-launch-failed', text: ` · launch over SSH failed: ${names(launchFailed)}` }))
   if (data.refused.length > 0) parts.push(h('span', { class: 'agents-refused', text: ` · ${data.refused.length} refused: not in the inventory` }))
   parts.push(' ', h('button', { type: 'button', class: 'btn-link', text: 'agents ›', onclick: () => setView('agents') }))
   $('agents-line').replaceChildren(...parts)
@@ -91,6 +93,26 @@ function stateBadge (s: HostAgentState): HTMLElement {
   return h('span', { class: `st st-${cls}` }, h('span', { class: 'icon', 'aria-hidden': 'true', text: ic }), ` ${text}`)
 }
 
+/** A launch state in words, for a host whose agent the coordinator starts over SSH. */
+const LAUNCH_WORDS: Readonly<Record<LaunchState, string>> = {
+  queued: 'waiting for a launch slot',
+  connecting: 'connecting',
+  copying: 'copying the agent',
+  starting: 'starting the agent',
+  running: 'agent started',
+  failed: 'failed',
+  stopping: 'stopping the agent',
+  stopped: 'agent stopped, its files removed'
+}
+
+/** How the launch over SSH goes, under the agent's state; nothing once its agent is connected. */
+function launchHint (x: HostAgentStatus): HTMLElement | null {
+  const l = x.launch
+  if (l === null || (x.state === 'connected' && l.state === 'running')) return null
+  const text = l.state === 'failed' ? `launch over SSH failed: ${l.error ?? 'no reason given'}` : `launch over SSH: ${LAUNCH_WORDS[l.state]}`
+  return h('div', { class: `hint launch launch-${l.state}`, 'data-launch': l.state, text })
+}
+
 /** Where the agent's control connection comes from, flagged when the agent is not where the inventory says. */
 function placementCell (x: HostAgentStatus): HTMLTableCellElement {
   const a = x.agent
@@ -119,7 +141,7 @@ function hostRow (x: HostAgentStatus): HTMLTableRowElement {
     h('th', { scope: 'row' }, x.name),
     h('td', { class: 'mono', text: x.address }),
     h('td', { text: x.roles.join(', ') }),
-    h('td', {}, stateBadge(x.state), a !== null && a.lostReason !== null && a.lostReason !== '' ? h('div', { class: 'hint', text: a.lostReason }) : null),
+    h('td', {}, stateBadge(x.state), a !== null && a.lostReason !== null && a.lostReason !== '' ? h('div', { class: 'hint', text: a.lostReason }) : null, launchHint(x)),
     h('td', { text: a?.version ?? '–' }),
     placementCell(x),
     h('td', {}, a !== null ? `${a.hostname} · ${a.platform}` : '–'),
