@@ -3,7 +3,7 @@
 // (nftables drops, side by side with nc and nmap); without root the matrix runs on loopback
 // without drops and the side-by-side scenario is skipped.
 //   npm run bench                  all scenarios
-//   npm run bench -- matrix scale  only those (matrix, scale, agent, side, field); the other
+//   npm run bench -- matrix scale  only those (matrix, scale, agent, side, field, ssh-launch); the other
 //                                  sections of docs/benchmarks.md are kept as they were
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -11,8 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { FIELD_SCENARIOS, fieldRuns, median, type FieldFigures } from './field.js'
 import { agentFootprint, coordinatorScale, matrixRun, sideBySide, type MatrixFigures } from './scenarios.js'
+import { sshLaunchRun, sshLaunchUnavailable } from './ssh-launch.js'
 
-const SECTIONS = ['matrix', 'scale', 'agent', 'side', 'field'] as const
+const SECTIONS = ['matrix', 'scale', 'agent', 'side', 'field', 'ssh-launch'] as const
 const only = new Set(process.argv.slice(2))
 for (const name of only) {
   if (!(SECTIONS as readonly string[]).includes(name)) {
@@ -119,6 +120,25 @@ if (want('field')) {
     }
   }
   lines.push('', 'Targets: 0 false blocked and 0 false intercepted in every scenario; 5% loss: 0 inconclusive, wall time at most 1.5 × the loss-free run; 20% loss: every drop reported (`lossy-path` allowed for open ports); 150–400 ms between hosts: exact; a LAN with drops and a silent interceptor under `--timeout auto`: under 1 s.', '')
+}
+
+if (want('ssh-launch')) {
+  log('ssh launch…')
+  begin('ssh-launch')
+  lines.push('## 6. Launching agents over SSH: 50 hosts', '')
+  const why = sshLaunchUnavailable()
+  if (why !== null) lines.push(`Skipped: ${why}.`, '')
+  else {
+    lines.push('`portcheck run --launch ssh` in a namespace of its own, against 50 host namespaces each running Debian\'s sshd (one ed25519 key, a non-root user, the agent script run by the host\'s Node.js), then a mesh over one TCP port between every pair (every host has a permanent ARP entry for every other: Linux keeps the ARP entries of all namespaces in one table of 1,024, which 50 hosts resolving 49 peers at once overflow, as 50 real machines would not). Joined: from the coordinator listening to the last agent joined. Per host: from its ssh starting to its agent joined. Verdict: from the command\'s start to its report. Cleanup: from the report to the coordinator\'s exit, which waits for every host to confirm its agent stopped and its files removed; leftovers are processes and files found on the hosts afterwards. The hosts\' agents run on the benchmark machine\'s own 2 cores, beside the coordinator and whatever else runs there (load: its 1-minute load average at the start): on real hosts, each agent starts on a machine of its own.', '')
+    lines.push('| hosts | launch concurrency | joined | per host, median / max | run (checks) | verdict | cleanup | leftovers | exit | load |')
+    lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    for (const concurrency of [10, 25]) {
+      const f = await sshLaunchRun(50, concurrency, log)
+      log(`  concurrency ${concurrency}: joined ${f.joinedMs} ms, run ${f.runMs} ms, cleanup ${f.cleanupMs} ms, leftovers ${f.leftovers}`)
+      lines.push(`| ${f.hosts} | ${f.concurrency} | ${(f.joinedMs / 1000).toFixed(1)} s | ${f.hostMedianMs} / ${f.hostMaxMs} ms | ${(f.runMs / 1000).toFixed(1)} s (${f.pass}/${f.checks} pass) | ${(f.verdictMs / 1000).toFixed(1)} s | ${(f.cleanupMs / 1000).toFixed(1)} s | ${f.leftovers} | ${f.exitCode} | ${f.load.toFixed(1)} |`)
+    }
+    lines.push('', 'Target: 50 hosts launched and joined within 30 s with the default concurrency (10), every check passing, cleanup within 10 s, nothing left on any host.', '')
+  }
 }
 
 const out = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md')

@@ -78,6 +78,7 @@ export class HostLaunch {
     const launched = new Promise<void>((resolve) => { this.settle = resolve })
     const args = sshArgs(this.opts.host, this.opts.ssh, this.opts.sshArgs)
     this.set('connecting')
+    this.log.debug({ ssh: args.slice(0, -1) }, 'connecting')
     // Its own process group: Ctrl-C in the terminal reaches the coordinator only, which stops
     // the agents itself once their run's listeners are closed.
     const child = spawn(this.opts.sshCommand ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true })
