@@ -66,8 +66,16 @@ function fakeAgent (record: string, body = 'exec sleep 300'): Buffer {
   return Buffer.from(`#!/bin/sh\nprintf '%s\\n' "$@" > ${record}\necho "token=$PORTCHECK_TOKEN" >> ${record}\n${body}\n`)
 }
 
-function startOrder (file: Buffer, pin = 'sha256:' + 'ab'.repeat(32)): string {
+function startOrder (file: Buffer, pin: string = 'sha256:' + 'ab'.repeat(32)): string {
   return ['start', 'executable', String(file.length), '0', 'wss://198.18.0.1:7070', 'db1', pin, 'warn', CREDENTIAL, '0.1.0'].join('\n') + '\n'
+}
+
+/** Waits for the hello, sends the start order and the stand-in agent; resolves with its pid once started. */
+async function launchAgent (r: Remote, agent: Buffer, pin?: string): Promise<number> {
+  await r.next('hello')
+  r.child.stdin?.write(startOrder(agent, pin))
+  r.child.stdin?.write(agent)
+  return (await r.next('started') as { pid: number }).pid
 }
 
 function alive (pid: number): boolean {
@@ -122,11 +130,7 @@ for (const shell of SHELLS) {
     t.test('--insecure: no pin, and --insecure', async (t) => {
       const { tmp, record } = setupDirs(t)
       const r = startRemote(shell, t, tmp)
-      await r.next('hello')
-      const agent = fakeAgent(record)
-      r.child.stdin?.write(startOrder(agent, '-'))
-      r.child.stdin?.write(agent)
-      await r.next('started')
+      await launchAgent(r, fakeAgent(record), '-')
       await until(() => existsSync(record) && readFileSync(record, 'utf8').includes('token='), 5000)
       t.match(readFileSync(record, 'utf8'), /--log-level\nwarn\n--insecure\ntoken=/)
       r.child.stdin?.end()
@@ -137,10 +141,7 @@ for (const shell of SHELLS) {
     t.test('an agent that exits by itself is reported with its code, and cleaned up', async (t) => {
       const { tmp, record } = setupDirs(t)
       const r = startRemote(shell, t, tmp)
-      await r.next('hello')
-      const agent = fakeAgent(record, 'echo "portcheck-agent: PC_ERR_AGENT_UNKNOWN: db1 is not in the inventory" >&2\nexit 2')
-      r.child.stdin?.write(startOrder(agent))
-      r.child.stdin?.write(agent)
+      await launchAgent(r, fakeAgent(record, 'echo "portcheck-agent: PC_ERR_AGENT_UNKNOWN: db1 is not in the inventory" >&2\nexit 2'))
       t.match(await r.next('exited'), { type: 'exited', code: 2 })
       await r.next('stopped')
       t.equal(await r.exited, 0)
@@ -151,15 +152,11 @@ for (const shell of SHELLS) {
     t.test('no heartbeat for the watchdog period: the agent is stopped and its files removed', async (t) => {
       const { tmp, record } = setupDirs(t)
       const r = startRemote(shell, t, tmp, launchScript({ watchdogSeconds: 1 }))
-      await r.next('hello')
-      const agent = fakeAgent(record)
-      r.child.stdin?.write(startOrder(agent))
-      r.child.stdin?.write(agent)
-      const pid = (await r.next('started') as { pid: number }).pid
+      const pid = await launchAgent(r, fakeAgent(record))
       // Heartbeats for three periods: it keeps running.
       for (let i = 0; i < 10; i++) {
-      r.child.stdin?.write('\n')
-      await new Promise((resolve) => setTimeout(resolve, 300))
+        r.child.stdin?.write('\n')
+        await new Promise((resolve) => setTimeout(resolve, 300))
       }
       t.ok(alive(pid), 'alive while heartbeats come')
       // Silence, with the input still open: the coordinator's machine vanished.
@@ -171,11 +168,7 @@ for (const shell of SHELLS) {
     t.test('an agent that ignores SIGTERM is killed after the grace time', async (t) => {
       const { tmp, record } = setupDirs(t)
       const r = startRemote(shell, t, tmp)
-      await r.next('hello')
-      const agent = fakeAgent(record, "trap '' TERM\nwhile :; do sleep 1; done")
-      r.child.stdin?.write(startOrder(agent))
-      r.child.stdin?.write(agent)
-      const pid = (await r.next('started') as { pid: number }).pid
+      const pid = await launchAgent(r, fakeAgent(record, "trap '' TERM\nwhile :; do sleep 1; done"))
       await until(() => existsSync(record), 5000)
       const t0 = Date.now()
       r.child.stdin?.end()
