@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
@@ -98,4 +98,51 @@ t.test('run --launch ssh: agents launched, a refused key reported in the termina
   t.match(report.checks.find((c) => c.to === 'db1'), { status: 'inconclusive', reason: 'agent-missing', detail: 'no agent joined for db1 (launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).)', agentHosts: ['db1'] })
   t.match(report.checks.find((c) => c.from === 'lb1' && c.to === 'app1'), { status: 'pass' }, 'the launched agents did their checks')
   t.same(readdirSync(tmp), [])
+})
+
+t.test('--verbose relays every launched agent\'s log', async (t) => {
+  const dir = t.testdir()
+  const tmp = path.join(dir, 'tmp')
+  mkdirSync(tmp)
+  const r = await cli(['run', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-format', 'json', '--verbose'], { PATH: fakeSshPath(dir, tmp) })
+  t.equal(r.code, 3)
+  const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string, host?: string, component?: string })
+  t.match(records.filter((l) => l.msg === 'agent: registered with the coordinator').map((l) => l.host).sort(), ['app1', 'lb1'], 'each agent\'s log, with its host')
+  const other = path.join(dir, 'other')
+  mkdirSync(other)
+  const quiet = await cli(['run', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-format', 'json'], { PATH: fakeSshPath(other, tmp) })
+  t.notMatch(quiet.stderr, 'agent: registered with the coordinator', 'without --verbose, only their warnings and errors')
+  t.same(readdirSync(tmp), [])
+})
+
+t.test('serve --launch ssh: the agents run until it stops, their launches in GET /api/agents', async (t) => {
+  const dir = t.testdir()
+  const tmp = path.join(dir, 'tmp')
+  mkdirSync(tmp)
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: fakeSshPath(dir, tmp) } })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  const deadline = Date.now() + 20_000
+  let hosts: Array<{ name: string, state: string, launch: { state: string, error: string | null } | null }> = []
+  while (Date.now() < deadline) {
+    const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1]
+    if (url !== undefined) {
+      hosts = ((await (await fetch(`${url}api/agents`)).json()) as { hosts: typeof hosts }).hosts
+      if (hosts.filter((h) => h.state === 'connected').length === 2 && hosts.some((h) => h.launch?.state === 'failed')) break
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  t.match(stderr, 'Starting the agent on 3 hosts over SSH')
+  t.same(hosts.map((h) => [h.name, h.state, h.launch?.state, h.launch?.error]), [
+    ['lb1', 'connected', 'running', null],
+    ['app1', 'connected', 'running', null],
+    ['db1', 'missing', 'failed', 'ops@127.0.0.13: Permission denied (publickey).']
+  ])
+  t.equal(readdirSync(tmp).length, 2, 'two agents run')
+  child.kill('SIGINT')
+  t.equal(await exited, 0)
+  t.match(stderr, 'closing every listener on the agents, then stopping them')
+  t.same(readdirSync(tmp), [], 'stopped, and their files removed')
 })

@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import pino from 'pino'
 import type { InventoryHost } from '@portcheck/protocol'
 import { loadCatalog } from '../src/catalog/load-catalog.js'
+import { launchText } from '../src/cli/launch-status.js'
 import { LaunchBoard } from '../src/hub/launch-board.js'
 import type { LaunchState } from '../src/hub/launch-info.js'
 import type { AgentFiles } from '../src/launch/agent-files.js'
@@ -205,4 +206,10 @@ t.test('end to end without sshd: the real agent launched through a stand-in ssh 
   await c.close()
   t.same(states.slice(-2), ['stopping', 'stopped'], 'closing the coordinator stops the agents')
   t.same(readdirSync(tmp), [], 'and removes their files')
+})
+
+t.test('the launch status line counts hosts by state and names the failed ones', async (t) => {
+  t.equal(launchText({ total: 50, joined: 47, states: { connecting: 2, failed: 1 }, failed: ['db3'] }), 'agents over SSH: 47/50 joined · 2 connecting · 1 failed (db3)')
+  t.equal(launchText({ total: 9, joined: 0, states: { queued: 2, copying: 1, starting: 1, running: 1, failed: 4 }, failed: ['a', 'b', 'c', 'd'] }),
+    'agents over SSH: 0/9 joined · 2 queued · 1 copying · 1 starting · 1 started, not joined yet · 4 failed (a, b, c, …)')
 })
