@@ -213,3 +213,17 @@ t.test('the launch status line counts hosts by state and names the failed ones',
   t.equal(launchText({ total: 9, joined: 0, states: { queued: 2, copying: 1, starting: 1, running: 1, failed: 4 }, failed: ['a', 'b', 'c', 'd'] }),
     'agents over SSH: 0/9 joined · 2 queued · 1 copying · 1 starting · 1 started, not joined yet · 4 failed (a, b, c, …)')
 })
+
+t.test('ssh that leaves a process holding its output (a ControlPersist master) is not waited for', async (t) => {
+  const dir = t.testdir()
+  const ssh = fakeSsh(dir, `sleep 20 &\necho $! > ${dir}/bg\necho "ssh: connect to host db1 port 22: Connection refused" >&2\nexit 255`)
+  const { launch, rec } = hostLaunch(t, ssh, NO_FILES)
+  const t0 = Date.now()
+  await launch.launch()
+  // The stand-in master, killed at the end (t.testdir() is gone by teardown time).
+  const bg = Number(readFileSync(path.join(dir, 'bg'), 'utf8'))
+  t.teardown(() => { try { process.kill(bg, 'SIGKILL') } catch { /* gone */ } })
+  await launch.stop()
+  t.ok(Date.now() - t0 < 4000, `settled in ${Date.now() - t0} ms`)
+  t.same(rec.states.at(-1), ['failed', 'ssh: connect to host db1 port 22: Connection refused'])
+})

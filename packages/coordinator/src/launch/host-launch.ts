@@ -84,6 +84,9 @@ export class HostLaunch {
     const child = spawn(this.opts.sshCommand ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     this.child = child
     this.closed = new Promise((resolve) => child.once('close', (code, signal) => { this.onClose(code, signal); resolve() }))
+    // A ControlPersist master that ssh leaves behind keeps its output open: once ssh itself has
+    // exited, what it had to say has arrived within a second, and the rest is not waited for.
+    child.once('exit', () => setTimeout(() => { child.stdout?.destroy(); child.stderr?.destroy() }, 1000).unref())
     child.once('error', (err) => this.fail(`cannot run ${this.opts.sshCommand ?? 'ssh'}: ${err.message}`))
     // Writes to a connection that just ended fail with EPIPE: the close says why.
     child.stdin?.on('error', () => {})
