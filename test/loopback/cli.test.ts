@@ -64,7 +64,7 @@ t.test('run without agents: inconclusive, exit 3, JUnit output', async (t) => {
   t.equal(r.code, 3)
   t.match(r.stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="portcheck demo" tests="19" failures="0" errors="14" skipped="5"/)
   t.match(r.stdout, /<error type="agent-missing" message="inconclusive: agent-missing">no agent joined for lb1 and app1/)
-  t.match(r.stderr, /npx portcheck-agent --coordinator wss:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2 --pin sha256:[0-9a-f]{64}/, 'join commands printed')
+  t.match(r.stderr, /\n {2}curl -fsSk --pinnedpubkey sha256\/\/[A-Za-z0-9+/]{43}= https:\/\/127\.0\.0\.1:\d+\/agent\/portcheck-agent\.mjs \| node --input-type=module - --coordinator wss:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2 --pin sha256:[0-9a-f]{64}\n/, 'join commands printed: the agent fetched from the coordinator, pinned')
 })
 
 t.test('Ctrl-C while waiting for agents stops cleanly', async (t) => {

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
-import { createRequire } from 'node:module'
 import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import pino, { type Logger } from 'pino'
@@ -16,9 +15,7 @@ import { PIN_PATTERN, peerPin } from './connection/tls-pin.js'
 import { defaultListenHost } from './listeners/listener-set.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'
-
-const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
-
+import { AGENT_VERSION } from './version.js'
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {

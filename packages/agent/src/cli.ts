@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util'
-import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
 import { PortcheckError, prettyStream } from '@portcheck/protocol'
 import { startAgent } from './agent.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { AGENT_VERSION as version } from './version.js'
 
 const USAGE = `Usage: portcheck-agent --coordinator wss://HOST:PORT --token CREDENTIAL --name NAME --pin sha256:HEX [options]
 
