@@ -75,15 +75,20 @@ async function stopTree (p: LabProcess): Promise<void> {
   await p.exited
 }
 
-t.test('namespace lab: the printed join commands bring agents up verbatim on nodes with no registry, as nobody, with and without Node.js', async (t) => {
-  if (!labReady(t)) return
+/** A lab with the coordinator's host, and a directory `nobody` can enter (homes, PATH); both removed at teardown. */
+async function setUp (t: Test): Promise<{ lab: Lab, dir: string }> {
   const lab = await Lab.create()
   t.teardown(() => lab.destroy())
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-dist-'))
   chmodSync(dir, 0o755)
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-
   await lab.addHost('coord', COORD)
+  return { lab, dir }
+}
+
+t.test('namespace lab: the printed join commands bring agents up verbatim on nodes with no registry, as nobody, with and without Node.js', async (t) => {
+  if (!labReady(t)) return
+  const { lab, dir } = await setUp(t)
   for (const [name, address] of HOSTS) await lab.addHost(name, address)
   await lab.nft('db2', filterRules('input', '    udp dport 15405 drop'))
 
@@ -146,12 +151,7 @@ t.test('namespace lab: the printed join commands bring agents up verbatim on nod
 
 t.test('namespace lab: a man in the middle cannot hand a node other code; without the pin, it could', async (t) => {
   if (!labReady(t)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-mitm-'))
-  chmodSync(dir, 0o755)
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  await lab.addHost('coord', COORD)
+  const { lab, dir } = await setUp(t)
   await lab.addHost('victim', VICTIM)
   await lab.addHost('mitm', MITM)
 
