@@ -22,7 +22,8 @@ const scratch = mkdtempSync(path.join(target, '.pack-'))
 try {
   // npm pack decides what goes in (the `files` whitelist, package.json, licence) as publishing does.
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  const out = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: agent, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  // Run under `npm pack --dry-run` of the coordinator (its prepack builds), this one must still write.
+  const out = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--dry-run=false', '--pack-destination', scratch], { cwd: agent, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   const [{ filename }] = JSON.parse(out)
   renameSync(path.join(scratch, filename), path.join(target, 'portcheck-agent.tgz'))
 } finally {
