@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { createHash, X509Certificate } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import tls from 'node:tls'
 import path from 'node:path'
@@ -146,7 +146,8 @@ t.test('downloads are bounded; an agent that is not built, or cannot be made, is
     bundle: files.bundle,
     tarball: files.tarball,
     // An executable still being made: each request waiting for it holds a download slot.
-    executable: async () => { await gate; return files.bundle }
+    executable: async () => { await gate; return files.bundle },
+    close: async () => {}
   }
   // As the coordinator closes: every connection, idle or not (the client keeps them alive).
   const app = Fastify({ forceCloseConnections: true })
@@ -178,6 +179,23 @@ t.test('a failed build says why, and is not retried at every request', async (t)
   writeFileSync(bundle, 'process.stdout.write("0.0.0\\n")\n')
   await t.rejects(cache.get(), { code: 'PC_ERR_AGENT_DIST', message: /preparing the blob/ }, 'the same failure, without trying again')
   t.same(readdirSync(path.join(dir, 'agent-bin')), [], 'and nothing left of the attempt')
+})
+
+t.test('a coordinator that closes while the executable is being made leaves no process and no file of it', async (t) => {
+  if (process.platform !== 'linux') { t.plan(0, 'the standalone agent is made on Linux only'); return }
+  const dir = tempDir(t)
+  const cache = new ExecutableCache({ dir: path.join(dir, 'agent-bin'), seaBundle: files.seaBundle, version: files.version, logger: silent })
+  const made = cache.get()
+  // Into the build: its working directory exists, and a child process of this one runs it.
+  const children = (): number[] => readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)
+  const before = new Set(children())
+  for (let i = 0; i < 100 && children().every((pid) => before.has(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  const builder = children().filter((pid) => !before.has(pid))
+  t.equal(builder.length, 1, 'a build step runs in a child process')
+  await cache.close()
+  await t.rejects(made, { code: 'PC_ERR_AGENT_DIST', message: /the coordinator is closing/ })
+  t.same(readdirSync(path.join(dir, 'agent-bin')), [], 'nothing of the build is left')
+  t.notOk(existsSync(`/proc/${builder[0] ?? 0}`) && !readFileSync(`/proc/${builder[0] ?? 0}/stat`, 'utf8').includes(') Z '), 'its process is gone')
 })
 
 t.test('join commands fetch the agent pinned to the coordinator\'s key, as curl takes a pin', async (t) => {

@@ -27,6 +27,8 @@ export interface AgentArtifacts {
    * it cannot be (another platform; a Node.js binary that cannot make one).
    */
   executable: (target?: string) => Promise<Artifact>
+  /** Stops making the executable if it is being made (nothing of it is left); the coordinator calls it on close. */
+  close: () => Promise<void>
 }
 
 /** Options of {@link agentArtifacts}. */
@@ -44,7 +46,7 @@ export function agentArtifacts (options: AgentArtifactsOptions): AgentArtifacts 
   const target = currentTarget()
   if ('missing' in files) {
     const none = { path: null, reason: files.missing }
-    return { version: null, target, bundle: none, tarball: none, executable: async () => none }
+    return { version: null, target, bundle: none, tarball: none, executable: async () => none, close: async () => {} }
   }
   const cache = new ExecutableCache({ dir: path.join(options.stateDir, 'agent-bin'), seaBundle: files.seaBundle, version: files.version, logger: options.logger })
   return {
@@ -61,6 +63,7 @@ export function agentArtifacts (options: AgentArtifactsOptions): AgentArtifacts 
         if (err instanceof PortcheckError) return { path: null, reason: err.message }
         throw err
       }
-    }
+    },
+    close: async () => await cache.close()
   }
 }

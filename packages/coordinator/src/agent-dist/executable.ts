@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { createReadStream } from 'node:fs'
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -58,7 +59,8 @@ function childEnv (): NodeJS.ProcessEnv {
 
 /** The last lines a failed child process wrote, for the error message. */
 function failureText (err: unknown): string {
-  const e = err as { stderr?: string, stdout?: string, killed?: boolean, message: string }
+  const e = err as { stderr?: string, stdout?: string, killed?: boolean, name?: string, message: string }
+  if (e.name === 'AbortError') return 'the coordinator is closing'
   if (e.killed === true) return `timed out after ${STEP_TIMEOUT_MS / 1000} s`
   const out = `${e.stderr ?? ''}\n${e.stdout ?? ''}`.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join(' / ')
   return (out !== '' ? out : e.message).slice(0, 500)
@@ -74,6 +76,8 @@ function failureText (err: unknown): string {
 export class ExecutableCache {
   private pending: Promise<AgentFile> | null = null
   private failure: PortcheckError | null = null
+  /** Kills the build's child processes when the coordinator closes. */
+  private readonly stopping = new AbortController()
 
   constructor (private readonly options: ExecutableCacheOptions) {}
 
@@ -83,10 +87,16 @@ export class ExecutableCache {
     this.pending ??= this.load().catch((err: unknown) => {
       this.failure = err instanceof PortcheckError ? err : new PortcheckError('PC_ERR_AGENT_DIST', `the standalone agent could not be made: ${(err as Error).message}`, { cause: err })
       this.pending = null
-      this.options.logger.warn({ err: this.failure.message }, 'the standalone agent cannot be served')
+      if (!this.stopping.signal.aborted) this.options.logger.warn({ err: this.failure.message }, 'the standalone agent cannot be served')
       throw this.failure
     })
     return await this.pending
+  }
+
+  /** Stops a build in progress (its child processes are killed and its files removed), and any later one. */
+  async close (): Promise<void> {
+    this.stopping.abort()
+    await this.pending?.catch(() => {})
   }
 
   /** The cache key: anything that changes the executable changes it. */
@@ -163,9 +173,14 @@ export class ExecutableCache {
   }
 
   private async step (what: string, cmd: string, args: string[], cwd: string): Promise<{ stdout: string }> {
+    const running = run(cmd, args, { cwd, timeout: STEP_TIMEOUT_MS, env: childEnv(), maxBuffer: 1024 * 1024, signal: this.stopping.signal })
     try {
-      return await run(cmd, args, { cwd, timeout: STEP_TIMEOUT_MS, env: childEnv(), maxBuffer: 1024 * 1024 })
+      return await running
     } catch (err) {
+      // Killed (timeout, close): the promise settles at once; wait for the process to be gone
+      // before its files are removed, or it could write them again.
+      const child = running.child
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) await once(child, 'exit')
       throw new PortcheckError('PC_ERR_AGENT_DIST', `the standalone agent could not be made from ${process.execPath} (${what}): ${failureText(err)}`, { cause: err })
     }
   }

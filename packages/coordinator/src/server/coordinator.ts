@@ -213,6 +213,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       await runs.abortCurrent()
       await events.close()
       await hub.close()
+      // A standalone agent being made: its child processes killed, its files removed.
+      await artifacts.close()
       await app.close()
     },
     plan: (req = {}) => {
