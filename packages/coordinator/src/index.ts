@@ -7,7 +7,7 @@ export { loadCatalog, loadCatalogFile, listCatalogFiles, validateCatalogSource, 
 export { loadInventory, validateInventorySource, type LoadedInventory } from './inventory/load-inventory.js'
 export { SourceFile, formatPath } from './catalog/source-file.js'
 export { evaluate, formatCondition, compareVersions, type SettingValues } from './catalog/conditions.js'
-export { buildPlan, catalogRows, type Plan, type PlannedCheck, type CatalogRow, type SkipReason } from './plan/expand.js'
+export { buildPlan, catalogRows, type Plan, type PlannedCheck, type CatalogRow } from './plan/expand.js'
 export { decide, type Observation, type Verdict } from './scheduler/verdict.js'
 export { Run, type RunOptions } from './scheduler/run.js'
 export { AgentHub } from './hub/agent-hub.js'

@@ -39,6 +39,12 @@ export const MAX_PEERS = 100_000
  */
 export const MAX_RUN_TTL_MS = 3_600_000
 
+/** The longest probe timeout a run may ask for, in ms (10 minutes): the CLI, the API and the run-start validator share it. */
+export const MAX_PROBE_TIMEOUT_MS = 600_000
+
+/** The shortest probe timeout a user may set, in ms. */
+export const MIN_PROBE_TIMEOUT_MS = 50
+
 /**
  * Heartbeats in a row a side may miss before it gives the connection up (the coordinator drops
  * the agent; the agent reconnects). Six: a lossy link can stall a live connection for tens of
