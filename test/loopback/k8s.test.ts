@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -10,28 +9,17 @@ import { AGENT_BUNDLE_PATH } from '../../packages/coordinator/src/k8s/coordinato
 import { createSelfSigned, type TlsMaterial } from '../../packages/coordinator/src/security/certificate.js'
 import { loadOrCreateTls, loadOrCreateToken } from '../../packages/coordinator/src/security/state-dir.js'
 import { buildCoordinator, type Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
-import { runPod, type PodRun } from '../support/kubelet.js'
+import { runPod, type ContainerProcess, type PodRun } from '../support/kubelet.js'
 import { silent } from '../support/loopback.js'
+import { runCli } from '../support/run-cli.js'
 
 // `portcheck k8s manifest`, applied without a cluster: test/support/kubelet.ts runs its pods as
 // a kubelet would, as local processes (the pods use the host's network). Loopback addresses
 // 127.72.0.x belong to this file.
 
-const CLI = 'packages/coordinator/bin/portcheck.js'
 // The bundle must run from its own file, as the coordinator serves it (branch dist makes it so:
 // before, it reads ../package.json for its version and fails with MODULE_NOT_FOUND).
 const BUNDLE = readFileSync('packages/agent/dist/portcheck-agent.mjs')
-
-function cli (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 /** An inventory whose host names are the "nodes" the pods run on. */
 function writeInventory (dir: string): string {
@@ -78,11 +66,12 @@ function stopAtEnd (t: Test, pod: PodRun): void {
   })
 }
 
-/** Waits until `cond` holds; fails after 15 s with `log()` (the agent's stderr). */
-async function waitFor (what: string, cond: () => boolean, log: () => string = () => ''): Promise<void> {
+/** Waits until `cond` holds; fails after 15 s, or once `agent` has exited, with the agent's stderr. */
+async function waitFor (what: string, cond: () => boolean, agent?: ContainerProcess): Promise<void> {
   const until = Date.now() + 15_000
   while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; its log:\n${log()}`)
+    if (agent?.child.exitCode != null) throw new Error(`the agent exited (${agent.child.exitCode}) before ${what}; its log:\n${agent.stderr()}`)
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; the agent's log:\n${agent?.stderr() ?? ''}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
@@ -95,7 +84,7 @@ t.test('the printed manifest, run as a kubelet would: each node\'s pod fetches t
   const url = c.agentUrl as string
   const env = { PORTCHECK_STATE_DIR: state }
 
-  const perHost = await cli(['k8s', 'manifest', '-i', inventory, '--coordinator', url, '-o', path.join(dir, 'per-host.yaml')], env)
+  const perHost = await runCli(['k8s', 'manifest', '-i', inventory, '--coordinator', url, '-o', path.join(dir, 'per-host.yaml')], env)
   t.equal(perHost.code, 0, perHost.stderr)
   t.equal(perHost.stdout, '', 'the manifest goes to the file only')
   t.match(perHost.stderr, /manifest for 2 node\(s\) written to .*per-host\.yaml; it holds their credentials/)
@@ -108,17 +97,17 @@ t.test('the printed manifest, run as a kubelet would: each node\'s pod fetches t
   t.strictSame(podA.init.map((i) => [i.name, i.code]), [['fetch-agent', 0]], podA.init[0]?.stderr ?? '')
   t.match(podA.init[0]?.stderr, `fetched the agent (${BUNDLE.length} bytes) from https://127.0.0.1:`)
   t.strictSame(readFileSync(path.join(podA.volumes.agent ?? '', 'portcheck-agent.mjs')), BUNDLE, 'the bundle, byte for byte')
-  await waitFor('node-a to join', () => c.hub.get('node-a') !== undefined, () => podA.containers[0]?.stderr() ?? '')
+  await waitFor('node-a joined', () => c.hub.get('node-a') !== undefined, podA.containers[0])
   t.pass('node-a joined with its own Secret\'s credential')
 
   // The other layout: one Secret, one DaemonSet; node-b's pod reads node-b's file.
-  const shared = await cli(['k8s', 'manifest', '-i', inventory, '--coordinator', url, '--secret', 'shared'], env)
+  const shared = await runCli(['k8s', 'manifest', '-i', inventory, '--coordinator', url, '--secret', 'shared'], env)
   t.equal(shared.code, 0, shared.stderr)
   const sharedObjects = parse(shared.stdout)
   const podB = await runPod(sharedObjects, 'portcheck-agent', 'node-b', { dir: path.join(dir, 'pod-b') })
   stopAtEnd(t, podB)
   t.equal(podB.init[0]?.code, 0, podB.init[0]?.stderr ?? '')
-  await waitFor('node-b to join', () => c.hub.get('node-b') !== undefined, () => podB.containers[0]?.stderr() ?? '')
+  await waitFor('node-b joined', () => c.hub.get('node-b') !== undefined, podB.containers[0])
   t.strictSame(await c.waitForAgents(1000), [], 'every host of the inventory has its agent')
 
   // Pod deletion: SIGTERM, and the agents leave cleanly.
@@ -132,7 +121,7 @@ t.test('a node the inventory does not name: the shared DaemonSet\'s pod says so 
   const state = path.join(dir, 'state')
   const inventory = writeInventory(dir)
   const c = await startCoordinator(t, inventory, state)
-  const r = await cli(['k8s', 'manifest', '-i', inventory, '--coordinator', c.agentUrl as string, '--secret', 'shared'], { PORTCHECK_STATE_DIR: state })
+  const r = await runCli(['k8s', 'manifest', '-i', inventory, '--coordinator', c.agentUrl as string, '--secret', 'shared'], { PORTCHECK_STATE_DIR: state })
   const objects = parse(r.stdout)
   // As if the DaemonSet's node affinity had been edited to reach node-c.
   const ds = objects.find((o) => o.kind === 'DaemonSet')
@@ -157,7 +146,7 @@ t.test('the fetch step refuses what is not the coordinator\'s agent, and leaves 
   const inventory = writeInventory(dir)
   const tls = await loadOrCreateTls(state, ['127.0.0.1'])
   const manifest = async (url: string, extra: string[] = []): Promise<Array<Record<string, any>>> => {
-    const r = await cli(['k8s', 'manifest', '-i', inventory, '--coordinator', url, ...extra], { PORTCHECK_STATE_DIR: state })
+    const r = await runCli(['k8s', 'manifest', '-i', inventory, '--coordinator', url, ...extra], { PORTCHECK_STATE_DIR: state })
     t.equal(r.code, 0, r.stderr)
     return parse(r.stdout)
   }
@@ -203,7 +192,7 @@ t.test('bad input: exit 2, what is wrong, no manifest and no file', async (t) =>
   const inventory = path.join(dir, 'bad.yaml')
   writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n  - { name: Node_A, address: 127.72.0.11, roles: [app] }\n`)
   const out = path.join(dir, 'out.yaml')
-  const bad = await cli(['k8s', 'manifest', '-i', inventory, '--coordinator', 'wss://127.0.0.1:7070', '-o', out], { PORTCHECK_STATE_DIR: state })
+  const bad = await runCli(['k8s', 'manifest', '-i', inventory, '--coordinator', 'wss://127.0.0.1:7070', '-o', out], { PORTCHECK_STATE_DIR: state })
   t.equal(bad.code, 2)
   t.match(bad.stderr, `portcheck: PC_ERR_INVENTORY_INVALID: inventory ${inventory} cannot be run on Kubernetes:\n  ${inventory}:3:13: hosts[0].name: "Node_A" is not a Kubernetes node name`)
   t.equal(bad.stdout, '')
@@ -215,7 +204,7 @@ t.test('bad input: exit 2, what is wrong, no manifest and no file', async (t) =>
     [['--coordinator', 'wss://127.0.0.1:7070', '--secret', 'none'], /Invalid values:\s+Argument: secret, Given: "none", Choices: "per-host", "shared"/],
     [[], /Missing required argument: coordinator/]
   ] as const) {
-    const r = await cli(['k8s', 'manifest', '-i', 'examples/ibm-api-connect.yaml', ...args], { PORTCHECK_STATE_DIR: state })
+    const r = await runCli(['k8s', 'manifest', '-i', 'examples/ibm-api-connect.yaml', ...args], { PORTCHECK_STATE_DIR: state })
     t.equal(r.code, 2, args.join(' '))
     t.match(r.stderr, re)
     t.equal(r.stdout, '')

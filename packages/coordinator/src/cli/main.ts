@@ -5,6 +5,7 @@ import { catalogCommand } from './catalog-command.js'
 import { diffCommand } from './diff-command.js'
 import { errorText } from './error-text.js'
 import { fixCommand } from './fix-command.js'
+import { inventoryCommand } from './inventory-command.js'
 import { k8sCommand } from './k8s-command.js'
 import { planCommand } from './plan-command.js'
 import { RUN_EXAMPLES, runCommand } from './run-command.js'
@@ -44,7 +45,8 @@ export async function main (argv: string[]): Promise<number> {
   fixCommand(cli)
   diffCommand(cli, setExit)
   k8sCommand(cli)
-  cli.demandCommand(1, 'name a command: run, serve, plan, catalog, fix, diff or k8s')
+  inventoryCommand(cli)
+  cli.demandCommand(1, 'name a command: run, serve, plan, catalog, fix, diff, inventory or k8s')
   try {
     await cli.parseAsync()
   } catch (err) {
