@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { formatProblem } from '@portcheck/protocol'
@@ -249,4 +249,18 @@ t.test('a relative key path is made absolute, from where Ansible would read it',
   const file = ansible(t, 'keys.ini', '[web]\nw1 ansible_host=198.18.1.1 ansible_ssh_private_key_file=keys/web.pem\n')
   const r = await importAnsibleInventory({ file, roleMap: ['web=app'] })
   t.equal(r.inventory.ssh?.identity, path.resolve('keys/web.pem'))
+})
+
+t.test('docs/guide/ansible.md shows the fixture and what the import writes from it', async (t) => {
+  const guide = readFileSync('docs/guide/ansible.md', 'utf8')
+  const block = (after: string, fence: string): string => {
+    const start = guide.indexOf(`${after}\n\n${fence}\n`)
+    t.not(start, -1, `a ${fence} block after "${after}"`)
+    const from = start + after.length + fence.length + 3
+    return guide.slice(from, guide.indexOf('\n```\n', from) + 1)
+  }
+  const file = path.join(FIXTURES, 'chef-ha.ini')
+  t.equal(block('`chef-ha.yaml` imports to the same inventory):', '```ini'), readFileSync(file, 'utf8').split('\n').slice(2).join('\n'), 'the INI shown is the fixture')
+  const r = await importAnsibleInventory({ file, roleMap: CHEF_ROLES, catalog: 'chef-automate-ha' })
+  t.equal(block('it writes:', '```yaml'), r.text.replaceAll(file, 'hosts.ini'), 'the inventory shown is what the import writes')
 })
