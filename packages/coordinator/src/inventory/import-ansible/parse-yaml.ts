@@ -35,7 +35,7 @@ export function parseYamlInventory (source: SourceFile): { inventory: AnsibleInv
     for (const [key, raw] of Object.entries(data)) {
       const at = [...path, key]
       if (key !== 'hosts' && key !== 'vars' && key !== 'children') {
-        warnings.push(source.problem(at, `skipped: a group has only "hosts", "vars" and "children"${/^hosts?$/i.test(key) || key === 'host' ? ' (did you mean "hosts"?)' : ''}`))
+        warnings.push(source.problem(at, `skipped: a group has only "hosts", "vars" and "children"${/^hosts?$/i.test(key) ? ' (did you mean "hosts"?)' : ''}`))
         continue
       }
       // Ansible takes a single name for a mapping of that one name.
