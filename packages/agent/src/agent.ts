@@ -5,13 +5,13 @@ import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import pino, { type Logger } from 'pino'
 import {
-  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
+  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PIN_PATTERN, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
   parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage
 } from '@portcheck/protocol'
 import { Backoff, agentUrl } from './connection/backoff.js'
 import { ConnectionLog, credentialChangedMessage, explainConnectError } from './connection/connection-errors.js'
-import { PIN_PATTERN, peerPin } from './connection/tls-pin.js'
+import { peerPin } from './connection/tls-pin.js'
 import { defaultListenHost } from './listeners/listener-set.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'

@@ -26,6 +26,8 @@ export interface InputOptions {
   inventory: string
   /** `--set name=value` overrides, as text. */
   set?: Record<string, string>
+  /** Check that the SSH key files the inventory names exist (`--launch ssh`). Default false. */
+  sshFiles?: boolean
 }
 
 /**
@@ -43,7 +45,7 @@ export async function loadInputs (opts: InputOptions): Promise<Inputs> {
     catalogRef = /[/\\]|\.ya?ml$|\.json$/.test(named) ? path.resolve(path.dirname(opts.inventory), named) : named
   }
   const catalog = await loadCatalog(catalogRef)
-  const inventory = await loadInventory(opts.inventory, catalog.catalog, opts.set ?? {})
+  const inventory = await loadInventory(opts.inventory, catalog.catalog, opts.set ?? {}, opts.sshFiles === true ? { ssh: { checkFiles: true } } : {})
   return { catalog, inventory }
 }
 
