@@ -152,8 +152,7 @@ t.test('while the agents run: a private directory of the user, the credential on
   t.equal(st.mode & 0o777, 0o700, 'mode 700')
   t.equal(st.uid, Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))?.split(':')[2]), 'owned by the SSH user')
   // `beat` comes and goes with the heartbeats.
-  t.same(readdirSync(dir).filter((f) => f !== 'beat').sort(), ['agent.pid', 'dist', 'launch.sh', 'package.json'], 'the agent, its pid and its launch script; the credential file is gone once read')
-  t.same(readdirSync(path.join(dir, 'dist')), ['agent.mjs'])
+  t.same(readdirSync(dir).filter((f) => f !== 'beat').sort(), ['agent.pid', 'launch.sh', 'portcheck-agent.mjs'], 'the agent, its pid and its launch script; the credential file is gone once read')
   const left = await ssh.leftovers(f1)
   const agent = left.processes.find((p) => p.includes('--name f1'))
   t.ok(agent, `the agent runs on f1: ${left.processes.join(' | ')}`)

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util'
-import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
-import { PortcheckError, prettyStream } from '@portcheck/protocol'
+import { PortcheckError } from '@portcheck/protocol'
+import { prettyStream } from '@portcheck/protocol/node'
 import { startAgent } from './agent.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { AGENT_VERSION as version } from './version.js'
 
 const USAGE = `Usage: portcheck-agent --coordinator wss://HOST:PORT --token CREDENTIAL --name NAME --pin sha256:HEX [options]
 
@@ -25,15 +24,21 @@ Options:
   -V, --version       show the version
 
 Examples:
-  # as the coordinator prints it, on host fe1
-  npx portcheck-agent --coordinator ws://10.0.0.5:7070 --token TOKEN --name fe1
+  # as the coordinator prints it, on host fe1: fetched from the coordinator (curl
+  # checks its key), piped to node, nothing installed
+  curl -fsSk --pinnedpubkey sha256//KEY https://10.0.0.5:7070/agent/portcheck-agent.mjs \\
+    | node --input-type=module - --coordinator wss://10.0.0.5:7070 \\
+    --token CREDENTIAL --name fe1 --pin sha256:HEX
 
-  # the token from the environment, out of \`ps\` and the shell history; root for ports below 1024
-  export PORTCHECK_TOKEN=TOKEN
-  sudo -E npx portcheck-agent --coordinator ws://10.0.0.5:7070 --name fe1
+  # installed (npm install -g portcheck-agent); the credential from the environment,
+  # out of \`ps\` and the shell history; root for ports below 1024
+  export PORTCHECK_TOKEN=CREDENTIAL PORTCHECK_PIN=sha256:HEX
+  sudo -E portcheck-agent --coordinator wss://10.0.0.5:7070 --name fe1
 
   # a multi-homed host: listen and probe on the cluster network only
-  portcheck-agent --coordinator ws://10.0.0.5:7070 --name db1 --bind 10.0.2.21
+  portcheck-agent --coordinator wss://10.0.0.5:7070 --token CREDENTIAL --name db1 --pin sha256:HEX --bind 10.0.2.21
+
+More: "The pre-install check, step by step" in the portcheck repository's README.
 
 Exit codes: 0 stopped by a signal, 2 bad usage, a credential the coordinator refused, a name not in
 its inventory, or a coordinator whose TLS key does not match --pin.

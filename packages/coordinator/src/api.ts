@@ -63,6 +63,8 @@ export interface RunCheckOptions extends RunOptions {
   tls?: TlsMaterial | null
   /** More names or addresses the API answers to (see CoordinatorOptions.allowedHosts). */
   allowedHosts?: string[]
+  /** The state directory, where the standalone agent is cached (see CoordinatorOptions.stateDir). */
+  stateDir?: string
   viewerToken?: string
   /** Longest wait for every agent to join, in ms. Default 300000 (5 min). */
   waitMs?: number
@@ -120,6 +122,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     ...(opts.viewerToken !== undefined ? { viewerToken: opts.viewerToken } : {}),
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
     ...(opts.allowedHosts !== undefined ? { allowedHosts: opts.allowedHosts } : {}),
+    ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
     runDefaults: {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),

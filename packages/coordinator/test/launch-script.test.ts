@@ -67,7 +67,7 @@ function fakeAgent (record: string, body = 'exec sleep 300'): Buffer {
 }
 
 function startOrder (file: Buffer, pin: string = 'sha256:' + 'ab'.repeat(32)): string {
-  return ['start', 'executable', String(file.length), '0', 'wss://198.18.0.1:7070', 'db1', pin, 'warn', CREDENTIAL, '0.1.0'].join('\n') + '\n'
+  return ['start', 'executable', String(file.length), '0', 'wss://198.18.0.1:7070', 'db1', pin, 'warn', CREDENTIAL].join('\n') + '\n'
 }
 
 /** Waits for the hello, sends the start order and the stand-in agent; resolves with its pid once started. */

@@ -7,7 +7,7 @@ import { loadCatalog } from '../src/catalog/load-catalog.js'
 import { launchText } from '../src/cli/launch-status.js'
 import { LaunchBoard } from '../src/hub/launch-board.js'
 import type { LaunchState } from '../src/hub/launch-info.js'
-import type { AgentFiles } from '../src/launch/agent-files.js'
+import type { LaunchFiles } from '../src/launch/launch-files.js'
 import { agentUrlFor } from '../src/launch/agent-url.js'
 import { HostLaunch } from '../src/launch/host-launch.js'
 import { nodeCanRunAgent, nodePlatform, parseRemoteLine } from '../src/launch/launch-protocol.js'
@@ -93,7 +93,7 @@ async function until (test: () => boolean, timeoutMs: number): Promise<void> {
   while (!test() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
-function hostLaunch (t: Test, sshCommand: string, files: AgentFiles, extra: Partial<ConstructorParameters<typeof HostLaunch>[0]> = {}): { launch: HostLaunch, rec: Recorded } {
+function hostLaunch (t: Test, sshCommand: string, files: LaunchFiles, extra: Partial<ConstructorParameters<typeof HostLaunch>[0]> = {}): { launch: HostLaunch, rec: Recorded } {
   const rec: Recorded = { states: [] }
   const launch = new HostLaunch({
     host: HOST,
@@ -109,9 +109,9 @@ function hostLaunch (t: Test, sshCommand: string, files: AgentFiles, extra: Part
   return { launch, rec }
 }
 
-const NO_FILES: AgentFiles = {
-  script: async () => { throw new Error('not in this test') },
-  executable: async (platform, arch) => ({ unavailable: `no executable for ${platform}-${arch} in this test` })
+const NO_FILES: LaunchFiles = {
+  script: async () => ({ path: null, reason: 'no script in this test' }),
+  executable: async (target) => ({ path: null, reason: `no executable for ${target} in this test` })
 }
 
 t.test('a launch that ssh refuses fails with ssh\'s last line', async (t) => {
@@ -128,7 +128,7 @@ t.test('no node on the host and no executable: the launch fails saying both, and
   const ssh = fakeSsh(dir, `PATH=${pathWithoutNode(dir)} TMPDIR=${tmp} exec /bin/sh -c "$last"`)
   const { launch, rec } = hostLaunch(t, ssh, NO_FILES)
   await launch.launch()
-  t.match(rec.states.at(-1), ['failed', `node is not on the PATH of a non-interactive SSH session, and no executable for ${process.platform}-${process.arch === 'x64' ? 'x64' : process.arch} in this test`])
+  t.match(rec.states.at(-1), ['failed', `node is not on the PATH of a non-interactive SSH session, and no executable for ${process.platform}-${process.arch} in this test`])
   await launch.stop()
   t.same(readdirSync(tmp), [], 'the private directory is removed')
 })
@@ -139,7 +139,7 @@ t.test('no node: the executable is sent instead; an agent that exits is a failed
   mkdirSync(tmp)
   const exe = path.join(dir, 'agent')
   writeFileSync(exe, '#!/bin/sh\necho "portcheck-agent: PC_ERR_AGENT_UNKNOWN: db1 is not a host of the coordinator\'s inventory" >&2\nexit 2\n')
-  const files: AgentFiles = { script: NO_FILES.script, executable: async () => ({ path: exe, size: readFileSync(exe).length }) }
+  const files: LaunchFiles = { script: NO_FILES.script, executable: async () => ({ path: exe, bytes: readFileSync(exe).length, sha256: '' }) }
   const ssh = fakeSsh(dir, `PATH=${pathWithoutNode(dir)} TMPDIR=${tmp} exec /bin/sh -c "$last"`)
   const { launch, rec } = hostLaunch(t, ssh, files)
   await launch.launch()
@@ -202,6 +202,7 @@ t.test('end to end without sshd: the real agent launched through a stand-in ssh 
   t.same(await c.waitForAgents(20_000), [], 'both agents joined')
   t.same(states, ['queued', 'connecting', 'copying', 'starting', 'running'])
   t.equal(c.hub.get('app1')?.record.version, JSON.parse(readFileSync('packages/agent/package.json', 'utf8')).version, 'the agent knows its version')
+  t.same(readdirSync(path.join(tmp, readdirSync(tmp)[0] ?? '')).sort(), ['agent.pid', 'launch.sh', 'portcheck-agent.mjs'], 'the coordinator\'s own bundle, served at /agent/portcheck-agent.mjs too')
   t.equal(readdirSync(tmp).length, 2, 'a private directory per agent')
   await c.close()
   t.same(states.slice(-2), ['stopping', 'stopped'], 'closing the coordinator stops the agents')

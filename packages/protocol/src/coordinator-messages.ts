@@ -5,7 +5,7 @@
 import { GuardError, arr, bool, int, num, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
 import {
   HOST_PATTERN, ID_PATTERN, MAX_ATTEMPTS_PER_ROUND, MAX_COORDINATOR_FRAME_BYTES, MAX_LISTENERS_PER_FRAME,
-  MAX_PEERS, MAX_PROBES_PER_FRAME, NONCE_RE, PROTOS, type Proto
+  MAX_PEERS, MAX_PROBE_TIMEOUT_MS, MAX_PROBES_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
 
@@ -135,7 +135,7 @@ function probeOrder (v: unknown, p: string): ProbeOrder {
     host: host(o.host, `${p}.host`),
     port: port(o.port, `${p}.port`),
     nonce: str(o.nonce, `${p}.nonce`, { pattern: NONCE_RE }),
-    timeoutMs: int(o.timeoutMs, `${p}.timeoutMs`, 1, 600_000),
+    timeoutMs: int(o.timeoutMs, `${p}.timeoutMs`, 1, MAX_PROBE_TIMEOUT_MS),
     ...(o.need !== undefined ? { need: int(o.need, `${p}.need`, 1, MAX_ATTEMPTS_PER_ROUND) } : {}),
     ...(o.held !== undefined ? { held: bool(o.held, `${p}.held`) } : {})
   }
@@ -178,7 +178,7 @@ export function assertCoordinatorMessage (m: Obj): CoordinatorMessage {
               rttHints: arr(m.rttHints, 'rttHints', MAX_PROBES_PER_FRAME).map((v, i) => {
                 const o = obj(v, `rttHints[${i}]`)
                 onlyKeys(o, `rttHints[${i}]`, ['host', 'ms'])
-                return { host: host(o.host, `rttHints[${i}].host`), ms: num(o.ms, `rttHints[${i}].ms`, 0, 600_000) }
+                return { host: host(o.host, `rttHints[${i}].host`), ms: num(o.ms, `rttHints[${i}].ms`, 0, MAX_PROBE_TIMEOUT_MS) }
               })
             }
           : {}),

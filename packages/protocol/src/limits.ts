@@ -8,6 +8,9 @@ export const PROTOCOL_VERSION = 3
 /** The HTTP path agents upgrade to a WebSocket on. */
 export const AGENT_WS_PATH = '/agent'
 
+/** A TLS pin as join commands print it: `sha256:` and the 64 hex digits of the SHA-256 of the coordinator's DER SubjectPublicKeyInfo. */
+export const PIN_PATTERN = /^sha256:[0-9a-f]{64}$/
+
 /** Largest frame the coordinator accepts from an agent, in bytes (1 MiB). */
 export const MAX_AGENT_FRAME_BYTES = 1024 * 1024
 /** Largest frame an agent accepts from the coordinator, in bytes (8 MiB). */
@@ -38,6 +41,12 @@ export const MAX_PEERS = 100_000
  * asks for more, and an agent never grants more, whatever it is asked.
  */
 export const MAX_RUN_TTL_MS = 3_600_000
+
+/** The longest probe timeout a run may ask for, in ms (10 minutes): the CLI, the API and the run-start validator share it. */
+export const MAX_PROBE_TIMEOUT_MS = 600_000
+
+/** The shortest probe timeout a user may set, in ms. */
+export const MIN_PROBE_TIMEOUT_MS = 50
 
 /**
  * Heartbeats in a row a side may miss before it gives the connection up (the coordinator drops

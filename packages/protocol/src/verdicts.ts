@@ -44,6 +44,17 @@ export type ReasonOf<S extends Status> = keyof (typeof Reasons)[S] & string
 /** Any reason. */
 export type Reason = { [S in Status]: ReasonOf<S> }[Status]
 
+/** Why a check was not run: a reason of the `skipped` status. */
+export type SkipReason = ReasonOf<'skipped'>
+
+/** How many checks ended with each status. */
+export type StatusTally = Record<Status, number>
+
+/** A tally of zero checks; callers add to it. */
+export function emptyTally (): StatusTally {
+  return { pass: 0, blocked: 0, inconclusive: 0, skipped: 0 }
+}
+
 /** All statuses, in report order (worst first for sorting matrices). */
 export const STATUSES: readonly Status[] = ['blocked', 'inconclusive', 'pass', 'skipped']
 

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { distance } from 'fastest-levenshtein'
 import type { Problem } from '@portcheck/protocol'
 import { quote } from '../quote.js'
 import type { FieldPath, SourceFile } from './source-file.js'
@@ -59,20 +60,6 @@ function closest (word: string, candidates: string[]): string | undefined {
     if (d < bestD) { bestD = d; best = c }
   }
   return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
-}
-
-function distance (a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] as number
-    dp[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] as number
-      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return dp[b.length] as number
 }
 
 function messageOf (e: ErrorObject): { path: FieldPath, message: string } {

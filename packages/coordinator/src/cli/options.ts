@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import pino, { type Logger } from 'pino'
 import type { Argv } from 'yargs'
-import { PortcheckError, prettyStream } from '@portcheck/protocol'
+import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError } from '@portcheck/protocol'
+import { prettyStream } from '@portcheck/protocol/node'
 import { parseSetArgs } from '../catalog/settings.js'
 import type { StatusLine } from './status-line.js'
 
@@ -46,7 +47,7 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
       coerce: (v: string): number | 'auto' => {
         if (v === 'auto') return 'auto'
         const n = Number(v)
-        if (!Number.isInteger(n) || n < 50 || n > 600_000) throw new PortcheckError('PC_ERR_USAGE', `--timeout ${v}: expected milliseconds (50-600000) or auto`)
+        if (!Number.isInteger(n) || n < MIN_PROBE_TIMEOUT_MS || n > MAX_PROBE_TIMEOUT_MS) throw new PortcheckError('PC_ERR_USAGE', `--timeout ${v}: expected milliseconds (${MIN_PROBE_TIMEOUT_MS}-${MAX_PROBE_TIMEOUT_MS}) or auto`)
         return n
       }
     })

@@ -35,6 +35,7 @@ export function serveCommand (y: Argv): Argv {
         logger,
         token,
         tls,
+        stateDir,
         allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] }

@@ -1,4 +1,4 @@
-import type { LineSink } from '@portcheck/protocol'
+import type { LineSink } from '@portcheck/protocol/node'
 
 /** Clears the terminal line the cursor is on: carriage return, then erase to its end. */
 const CLEAR = '\r\x1b[K'

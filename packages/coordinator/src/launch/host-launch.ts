@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs'
 import type { Logger } from 'pino'
 import type { InventoryHost, SshSettings } from '@portcheck/protocol'
 import type { LaunchState } from '../hub/launch-info.js'
-import type { AgentFile, AgentFiles } from './agent-files.js'
+import type { Artifact } from '../agent-dist/artifacts.js'
+import type { LaunchFiles } from './launch-files.js'
 import { nodeCanRunAgent, nodePlatform, parseRemoteLine, type HostFacts, type RemoteLine } from './launch-protocol.js'
 import { cleanLine, lineSplitter } from './line-splitter.js'
 import { BOOTSTRAP_EXIT, HEARTBEAT_MS, LAUNCH_PROTOCOL, LAUNCH_SCRIPT, STOP_GRACE_SECONDS } from './remote-script.js'
@@ -25,7 +26,7 @@ export interface HostLaunchOptions {
   /** The host's SSH settings (inventory defaults and its own, merged). */
   ssh: Readonly<SshSettings>
   sshArgs?: SshArgsOptions
-  files: AgentFiles
+  files: LaunchFiles
   target: AgentTarget
   logger: Logger
   /** Relay the agent's whole log (info and up); default false: its warnings and errors only. */
@@ -200,32 +201,29 @@ export class HostLaunch {
   private async start (facts: HostFacts): Promise<void> {
     if (this.failure !== null || this.stopping) return
     if (facts.protocol !== LAUNCH_PROTOCOL) return this.fail(`the host runs launch protocol ${facts.protocol}, not ${LAUNCH_PROTOCOL}`)
-    let file: AgentFile
-    let kind: 'script' | 'executable'
-    if (nodeCanRunAgent(facts.node)) {
-      file = await this.opts.files.script()
-      kind = 'script'
-    } else {
+    const kind = nodeCanRunAgent(facts.node) ? 'script' : 'executable'
+    let file: Artifact
+    if (kind === 'script') file = await this.opts.files.script()
+    else {
       const p = nodePlatform(facts)
-      const exe = p === null ? { unavailable: `its platform (${facts.os} ${facts.machine}) has no standalone agent executable` } : await this.opts.files.executable(p.platform, p.arch)
+      file = p === null ? { path: null, reason: `there is no standalone agent for ${facts.os} ${facts.machine}` } : await this.opts.files.executable(`${p.platform}-${p.arch}`)
+    }
+    if (file.path === null) {
+      this.child?.stdin?.write('abort\n')
       const lacking = facts.node === null ? 'node is not on the PATH of a non-interactive SSH session' : `its node is ${facts.node}, older than 20.19`
-      if ('unavailable' in exe) {
-        this.child?.stdin?.write('abort\n')
-        return this.fail(`${lacking}, and ${exe.unavailable}`)
-      }
-      file = exe
-      kind = 'executable'
+      return this.fail(kind === 'script' ? `cannot send the agent: ${file.reason}` : `${lacking}, and ${file.reason}`)
     }
     const sudo = this.opts.ssh.sudo === true && facts.uid !== 0
     const { target } = this.opts
-    const order = ['start', kind, String(file.size), sudo ? '1' : '0', target.url(facts.from), this.name, target.pin ?? '-', this.opts.verbose === true ? 'info' : 'warn', target.credential, file.version ?? '-']
-    this.log.debug({ kind, bytes: file.size, sudo, os: facts.os, machine: facts.machine, node: facts.node }, 'sending the agent')
+    const order = ['start', kind, String(file.bytes), sudo ? '1' : '0', target.url(facts.from), this.name, target.pin ?? '-', this.opts.verbose === true ? 'info' : 'warn', target.credential]
+    this.log.debug({ kind, bytes: file.bytes, sudo, os: facts.os, machine: facts.machine, node: facts.node }, 'sending the agent')
     this.set('copying')
     const stdin = this.child?.stdin
     if (stdin == null) return
     stdin.write(order.join('\n') + '\n')
+    const from = file.path
     await new Promise<void>((resolve, reject) => {
-      const source = createReadStream(file.path)
+      const source = createReadStream(from)
       source.once('error', reject)
       source.once('end', () => resolve())
       source.pipe(stdin, { end: false })

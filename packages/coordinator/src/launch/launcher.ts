@@ -4,7 +4,7 @@ import type { LaunchBoard } from '../hub/launch-board.js'
 import type { SshByHost } from '../inventory/ssh-settings.js'
 import { agentCredential } from '../security/credentials.js'
 import type { Coordinator } from '../server/coordinator.js'
-import { installedAgentFiles, type AgentFiles } from './agent-files.js'
+import { artifactLaunchFiles, type LaunchFiles } from './launch-files.js'
 import { agentUrlFor } from './agent-url.js'
 import { HostLaunch, type AgentTarget } from './host-launch.js'
 import type { SshArgsOptions } from './ssh-args.js'
@@ -22,8 +22,8 @@ export interface SshLaunchOptions {
   /** What each host's agent needs to join. */
   target: (host: InventoryHost) => AgentTarget
   logger: Logger
-  /** The agent files to copy; default: this installation's ({@link installedAgentFiles}). */
-  files?: AgentFiles
+  /** What to copy to the hosts: the agent's bundle, or its standalone executable. */
+  files: LaunchFiles
   /** `--ssh-config FILE` and the connect timeout. */
   sshArgs?: SshArgsOptions
   /** Launches in progress at once (connecting, copying, starting), default {@link DEFAULT_LAUNCH_CONCURRENCY}. */
@@ -52,7 +52,7 @@ export interface AgentLaunch {
  * time, and keeps each connection open while its agent runs (see HostLaunch).
  */
 export function launchOverSsh (opts: SshLaunchOptions): AgentLaunch {
-  const files = opts.files ?? installedAgentFiles()
+  const files = opts.files
   const launches = opts.hosts.map((host) => new HostLaunch({
     host,
     ssh: opts.ssh.get(host.name) ?? {},
@@ -87,17 +87,19 @@ export function launchOverSsh (opts: SshLaunchOptions): AgentLaunch {
 }
 
 /** Options of {@link launchAgents}: those of {@link launchOverSsh} that a coordinator does not decide. */
-export type CoordinatorLaunchOptions = Omit<SshLaunchOptions, 'hosts' | 'ssh' | 'board' | 'target'>
+export type CoordinatorLaunchOptions = Omit<SshLaunchOptions, 'hosts' | 'ssh' | 'board' | 'target' | 'files'> & Partial<Pick<SshLaunchOptions, 'files'>>
 
 /**
  * Launches the agents of a listening coordinator's inventory over SSH: each with its host's
- * credential, the coordinator's pin, and the URL that host reaches it at (see agentUrlFor).
+ * credential, the coordinator's pin, and the URL that host reaches it at (see agentUrlFor), the
+ * coordinator's own agent files unless `opts.files` says otherwise.
  * The agents are stopped when the coordinator closes.
  */
 export function launchAgents (coordinator: Coordinator, ssh: SshByHost, opts: CoordinatorLaunchOptions): AgentLaunch {
   if (coordinator.agentUrl === null) throw new Error('launchAgents: the coordinator is not listening yet')
   const url = agentUrlFor({ agentUrl: coordinator.agentUrl, chosen: coordinator.advertised })
   const launch = launchOverSsh({
+    files: artifactLaunchFiles(coordinator.agentArtifacts),
     ...opts,
     hosts: coordinator.hosts,
     ssh,

@@ -49,11 +49,10 @@ export const BOOTSTRAP = 'exec /bin/sh -c \'' + [
  *    the address this connection comes from as the host sees it (`$SSH_CONNECTION`), and the
  *    version of the `node` on the PATH (`-` for none).
  * 2. It reads an order: `abort` (or end of input) ends it; `start` is followed by one line each:
- *    the kind of file (`script`, an ES module exporting `main`, run by that node; or
- *    `executable`), its size in bytes, `1` to start it with `sudo -n`, the coordinator's URL,
- *    the host's name, the pin (`-` for `--insecure`), the log level, the credential and the
- *    agent's version (`-` if unknown); then the file's bytes. A script is written as
- *    `dist/agent.mjs` beside a `package.json` holding that version, which the bundle reads.
+ *    the kind of file (`script`, the agent's single-file bundle, run by that node; or
+ *    `executable`, the standalone agent), its size in bytes, `1` to start it with `sudo -n`, the coordinator's URL,
+ *    the host's name, the pin (`-` for `--insecure`), the log level and the credential; then
+ *    the file's bytes.
  * 3. It checks `sudo -n` if asked, writes the file, and starts the agent: its stdin is
  *    /dev/null, its log (JSON) goes to stderr, its credential to its environment through a file
  *    of the private directory that the first thing to read it removes (never on a command line,
@@ -132,12 +131,10 @@ say hello ${LAUNCH_PROTOCOL} "$(uname -s)" "$(uname -m)" "$(id -u)" "$1" "\${nv:
 IFS= read -r order || finish 0
 [ "$order" = start ] || finish 0
 IFS= read -r kind && IFS= read -r size && IFS= read -r sudo && IFS= read -r url &&
-  IFS= read -r name && IFS= read -r pin && IFS= read -r level && IFS= read -r credential &&
-  IFS= read -r version || finish 0
+  IFS= read -r name && IFS= read -r pin && IFS= read -r level && IFS= read -r credential || finish 0
 case $size in ''|*[!0-9]*) fail "invalid size: $size" ;; esac
-case $version in *[!0-9A-Za-z.+-]*) fail "invalid version: $version" ;; esac
 case $kind in
-  script) mkdir "$d/dist" && f=$d/dist/agent.mjs || fail "cannot write in $d" ;;
+  script) f=$d/portcheck-agent.mjs ;;
   executable) f=$d/portcheck-agent ;;
   *) fail "unknown kind of agent file: $kind" ;;
 esac
@@ -150,8 +147,7 @@ got=$(wc -c < "$f")
 printf '%s' "$credential" > "$d/credential" || fail "cannot write in $d"
 if [ "$kind" = script ]; then
   [ -n "$node" ] || fail "node is not on the PATH"
-  printf '{ "name": "portcheck-agent", "version": "%s" }\n' "$version" > "$d/package.json" || fail "cannot write in $d"
-  set -- "$node" --input-type=module -e 'const { main } = await import(process.argv[1]); process.exitCode = await main(process.argv.slice(2))' "$f"
+  set -- "$node" "$f"
 else
   chmod 700 "$f" || fail "cannot make $f executable"
   set -- "$f"

@@ -1,4 +1,4 @@
-import { PortcheckError, type Catalog, type Flow, type InventoryHost, type Proto, type SettingValue } from '@portcheck/protocol'
+import { PortcheckError, type Catalog, type Flow, type InventoryHost, type Proto, type SettingValue, type SkipReason } from '@portcheck/protocol'
 import { evaluate, formatCondition, type SettingValues } from '../catalog/conditions.js'
 import { parsePortSpec } from '../catalog/load-catalog.js'
 import { hostPortSetting } from '../catalog/settings.js'
@@ -7,7 +7,6 @@ import { assertPlanSize } from './plan-size.js'
 export { MAX_CHECKS, planSize, type PlanSize } from './plan-size.js'
 
 /** Why a check is not tested. */
-export type SkipReason = 'external' | 'optional' | 'same-host' | 'condition'
 
 /** One (source, target, protocol, port) to prove, or to report as skipped. */
 export interface PlannedCheck {

@@ -1,4 +1,4 @@
-import { ExitCodes, type Catalog, type EchoKind, type Reason, type SettingValue, type Status } from '@portcheck/protocol'
+import { ExitCodes, type Catalog, type EchoKind, type Reason, type SettingValue, type Status, type StatusTally, emptyTally } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
 import type { DropRule, DropSite } from './drop-site.js'
@@ -34,12 +34,9 @@ export interface CheckReport extends Omit<PlannedCheck, 'skip'> {
   rule?: DropRule
 }
 
-export interface Counts {
+/** A report's counts: every status, and the number of checks. */
+export interface Counts extends StatusTally {
   checks: number
-  pass: number
-  blocked: number
-  inconclusive: number
-  skipped: number
 }
 
 /** The overall verdict a finished run gives, and its exit code. */
@@ -90,7 +87,7 @@ export interface RunReport {
 }
 
 export function emptyCounts (): Counts {
-  return { checks: 0, pass: 0, blocked: 0, inconclusive: 0, skipped: 0 }
+  return { checks: 0, ...emptyTally() }
 }
 
 /** The verdict of a set of required-check counts: blocked beats inconclusive beats pass. */

@@ -1,21 +1,16 @@
-import type { Status } from '@portcheck/protocol'
-import type { Catalog } from '@portcheck/protocol'
+import { emptyTally, type Catalog, type Status, type StatusTally } from '@portcheck/protocol'
 import type { CheckReport, CheckRow, RunReport } from './report.js'
 
 /** Per-status counts of a set of checks; `pending` are checks still running. */
-export interface StatusCounts {
-  pass: number
-  blocked: number
-  inconclusive: number
-  skipped: number
+export interface StatusCounts extends StatusTally {
   pending: number
 }
 
 /** Worst first: what a cell shows when its checks disagree, and the order of `sort=severity`. */
 export const SEVERITY: ReadonlyArray<keyof StatusCounts> = ['blocked', 'inconclusive', 'pending', 'pass', 'skipped']
 
-export function emptyCounts (): StatusCounts {
-  return { pass: 0, blocked: 0, inconclusive: 0, skipped: 0, pending: 0 }
+export function emptyLiveCounts (): StatusCounts {
+  return { ...emptyTally(), pending: 0 }
 }
 
 function add (c: StatusCounts, status: Status | null): void {
@@ -119,7 +114,7 @@ export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
     const key = `${c.fromRole}\0${c.toRole}`
     let entry = cells.get(key)
     if (entry === undefined) {
-      entry = { cell: { from: c.fromRole, to: c.toRole, counts: emptyCounts(), required: emptyCounts(), optional: emptyCounts(), worst: 'skipped', ports: [] }, ports: new Map() }
+      entry = { cell: { from: c.fromRole, to: c.toRole, counts: emptyLiveCounts(), required: emptyLiveCounts(), optional: emptyLiveCounts(), worst: 'skipped', ports: [] }, ports: new Map() }
       cells.set(key, entry)
       if (!rows.includes(c.fromRole)) rows.push(c.fromRole)
       if (!cols.includes(c.toRole)) cols.push(c.toRole)
@@ -129,7 +124,7 @@ export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
     const pk = `${c.protocol}/${c.port}/${c.portEnd ?? ''}`
     let port = entry.ports.get(pk)
     if (port === undefined) {
-      port = { protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), counts: emptyCounts(), required: emptyCounts(), optional: emptyCounts(), pairs: 0, worst: 'skipped' }
+      port = { protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), counts: emptyLiveCounts(), required: emptyLiveCounts(), optional: emptyLiveCounts(), pairs: 0, worst: 'skipped' }
       entry.ports.set(pk, port)
     }
     add(port.counts, c.status)
@@ -191,7 +186,7 @@ export function hostMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
     const to = c.to ?? `(${c.toRole})`
     const key = `${from}\0${to}`
     let cell = cells.get(key)
-    if (cell === undefined) { cell = { from, to, counts: emptyCounts(), worst: 'skipped' }; cells.set(key, cell) }
+    if (cell === undefined) { cell = { from, to, counts: emptyLiveCounts(), worst: 'skipped' }; cells.set(key, cell) }
     add(cell.counts, c.status)
   }
   for (const cell of cells.values()) cell.worst = worstOf(cell.counts)

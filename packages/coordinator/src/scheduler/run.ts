@@ -11,7 +11,9 @@ import { CheckState } from './check-state.js'
 import { Participants, type Participant } from './participants.js'
 import { PathStats } from './path-stats.js'
 import { probeFrames } from './probe-orders.js'
-import { decide, provingReceipt, type Observation, type Verdict } from './verdict.js'
+import { observation } from './observe.js'
+import { takeLeave, takeMessage } from './run-inbox.js'
+import { decide, type Observation, type Verdict } from './verdict.js'
 
 /**
  * Rounds of probing at most: the first, and re-probes of checks whose silence is not yet evidence
@@ -30,7 +32,11 @@ export interface RunOptions {
   adaptive?: boolean
   /** Most probes in flight per agent. Default 256. */
   concurrency?: number
-  /** How long agents have to confirm their listeners, in ms. Default 15000. */
+  /**
+   * How long agents have to confirm their listeners, in ms. Default 60000: the wait ends as soon as
+   * every agent answered; binding is quick, but on a lossy link run-start and run-ready can each
+   * sit behind TCP retransmissions for many seconds, and an agent given up on loses all its checks.
+   */
   listenTimeoutMs?: number
   /**
    * How long agents have to answer the end-of-probing barrier, in ms. Default 60000: the wait
@@ -72,28 +78,32 @@ export class Run extends EventEmitter<RunEvents> {
   finishedAt: Date | null = null
   readonly opts: Required<RunOptions>
   readonly participants: Participants
-  private readonly checks: CheckState
-  private readonly stats = new PathStats()
-  private readonly accepted = new AcceptedIndex()
-  private round = 0
+  /** @internal Each check's state: results, receipts, statuses. */
+  readonly checks: CheckState
+  /** @internal Measured loss and round trip per path, from the barriers. */
+  readonly stats = new PathStats()
+  /** @internal TCP connections that arrived without a nonce. */
+  readonly accepted = new AcceptedIndex()
+  /** The probe round in progress. */
+  round = 0
   private done = 0
   private readonly counted: Uint8Array
   /** Set when verdicts are decided: from then on, nothing an agent says or does changes them. */
-  private frozen = false
+  frozen = false
   aborted = false
   private waiter: { test: () => boolean, resolve: () => void } | null = null
   private readonly onMessage: (conn: AgentConnection, msg: AgentMessage) => void
   private readonly onLeft: (conn: AgentConnection) => void
   private flushSeq = 1
 
-  constructor (readonly plan: Plan, hub: AgentHub, private readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
+  constructor (readonly plan: Plan, hub: AgentHub, readonly logger: Logger, options: RunOptions = {}, id = newRunId()) {
     super()
     this.id = id
     this.rerunOf = options.rerunOf ?? null
     this.opts = {
       timeoutMs: options.timeoutMs ?? 3000,
       concurrency: options.concurrency ?? 256,
-      listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
+      listenTimeoutMs: options.listenTimeoutMs ?? 60_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
       adaptive: options.adaptive ?? false,
@@ -103,8 +113,8 @@ export class Run extends EventEmitter<RunEvents> {
     const n = plan.checks.length
     this.checks = new CheckState(n)
     this.counted = new Uint8Array(n)
-    this.onMessage = (conn, msg) => this.handle(conn, msg)
-    this.onLeft = (conn) => this.left(conn)
+    this.onMessage = (conn, msg) => takeMessage(this, conn, msg)
+    this.onLeft = (conn) => takeLeave(this, conn)
   }
 
   /** Stops the run: what has not finished becomes inconclusive (`aborted`), and listeners close. */
@@ -342,97 +352,11 @@ export class Run extends EventEmitter<RunEvents> {
     }
   }
 
-  // ------------------------------------------------------------------ events from agents
-
-  private handle (conn: AgentConnection, msg: AgentMessage): void {
-    if (msg.type === 'hello' || msg.runId !== this.id) return
-    const p = this.participants.get(conn.name)
-    if (p === undefined || p.conn !== conn || !p.started) return
-    if (this.frozen) {
-      if (msg.type === 'run-closed') { p.closed = true; this.poke() } else if (msg.type === 'received' || msg.type === 'probe-results') this.logger.debug({ runId: this.id, agent: p.name, type: msg.type }, 'late report after the verdicts were decided; ignored')
-      return
-    }
-    switch (msg.type) {
-      case 'run-ready':
-        p.setReady(msg.listeners, msg.refPort, msg.more === true)
-        break
-      case 'probe-results':
-        for (const r of msg.results) {
-          const check = this.plan.checks[r.id]
-          // A result counts only for a probe this very agent was given in this round and has not answered yet.
-          if (check === undefined || check.from !== p.name || !this.checks.awaits(r.id, this.round) || !this.checks.setResult(r)) continue
-          p.resultsPending--
-          this.markDone(check.index)
-        }
-        break
-      case 'received':
-        for (const item of msg.items) {
-          if (!p.mayReceipt()) {
-            if (p.receipts === 4 * p.targeted + 1001) this.logger.warn({ runId: this.id, agent: p.name, limit: p.receipts - 1 }, 'agent reports more receipts than its run can produce; ignoring the rest')
-            break
-          }
-          const idx = this.checks.indexOfNonce(item.nonce)
-          if (idx === -1) {
-            this.logger.debug({ runId: this.id, agent: p.name, port: item.port }, 'receipt of an unknown nonce ignored')
-            continue
-          }
-          const check = this.plan.checks[idx] as PlannedCheck
-          if (!this.checks.addReceipt(idx, { agent: p.name, protocol: item.protocol, port: item.port, address: item.address })) continue
-          // Publish at once only what is proven; anything else waits for the barrier.
-          if (this.checks.status(idx) !== 'pass' && provingReceipt(check, this.checks.receipts(idx)) !== undefined) {
-            const verdict = decide(check, this.observe(check, 0))
-            if (verdict.status === 'pass') { this.markDone(idx); this.setVerdict(check, verdict) }
-          }
-        }
-        break
-      case 'accepted':
-        for (const item of msg.items) this.accepted.add(p.name, item)
-        break
-      case 'flushed':
-        this.stats.update(p.name, msg.paths)
-        p.flushedSeq = msg.seq
-        break
-      case 'run-closed':
-        p.closed = true
-        break
-    }
-    this.poke()
-  }
-
-  private left (conn: AgentConnection): void {
-    const p = this.participants.get(conn.name)
-    if (p === undefined || p.conn !== conn) return
-    p.closed = true
-    if (this.frozen) { this.poke(); return }
-    if (p.state === 'ok') this.logger.warn({ runId: this.id, agent: p.name }, 'agent left during the run')
-    if (p.state === 'ok') p.state = 'lost'
-    this.poke()
-  }
-
   // ------------------------------------------------------------------ helpers
 
-  private observe (check: PlannedCheck, roundsLeft: number): Observation {
-    const parts = this.participants
-    const src = check.from === null ? undefined : parts.get(check.from)
-    const dst = check.to === null ? undefined : parts.get(check.to)
-    const ls = dst?.listenerState(check.protocol, check.port)
-    const result = this.checks.result(check.index)
-    const probed = this.checks.isProbed(check.index) && src !== undefined && dst !== undefined
-    return {
-      source: parts.endState(check.from),
-      target: parts.endState(check.to),
-      misplaced: { ...(src?.misplaced !== undefined ? { source: src.misplaced } : {}), ...(dst?.misplaced !== undefined ? { target: dst.misplaced } : {}) },
-      missing: missingWhy(parts.missingReason(check.from), parts.missingReason(check.to)),
-      listener: ls?.state ?? null,
-      ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
-      result,
-      receipts: this.checks.receipts(check.index),
-      ownerOf: (a) => parts.ownerOf(a),
-      reached: probed && result?.connected !== undefined ? this.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined) : 0,
-      judged: probed ? this.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
-      roundsLeft,
-      aborted: this.aborted
-    }
+  /** What is known of a check now, for {@link decide}; `roundsLeft` rounds of re-probing remain. */
+  observe (check: PlannedCheck, roundsLeft: number): Observation {
+    return observation(this, check, roundsLeft, this.aborted)
   }
 
   /** Decides a check from what is known now, and counts it as done. */
@@ -441,14 +365,16 @@ export class Run extends EventEmitter<RunEvents> {
     this.setVerdict(check, decide(check, this.observe(check, 0)))
   }
 
-  private markDone (index: number): void {
+  /** @internal Counts a check as done (once). */
+  markDone (index: number): void {
     if (this.counted[index] === 0) {
       this.counted[index] = 1
       this.done++
     }
   }
 
-  private setVerdict (check: PlannedCheck, verdict: Pick<Verdict, 'status' | 'reason'>): void {
+  /** @internal Records a check's status and reason. */
+  setVerdict (check: PlannedCheck, verdict: Pick<Verdict, 'status' | 'reason'>): void {
     this.checks.setStatus(check.index, verdict.status as Status, verdict.reason)
   }
 
@@ -477,13 +403,9 @@ export class Run extends EventEmitter<RunEvents> {
     })
   }
 
-  private poke (): void {
+  /** @internal Re-tests what the run is waiting for. */
+  poke (): void {
     const w = this.waiter
     if (w !== null && w.test()) w.resolve()
   }
-}
-
-/** The `missing` part of an observation: the known reasons of either end, only those set. */
-function missingWhy (source: string | undefined, target: string | undefined): { source?: string, target?: string } {
-  return { ...(source !== undefined ? { source } : {}), ...(target !== undefined ? { target } : {}) }
 }

@@ -1,11 +1,11 @@
 import { PassThrough, type Readable } from 'node:stream'
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { PortcheckError, formatProblem } from '@portcheck/protocol'
+import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, formatProblem } from '@portcheck/protocol'
 import { catalogRows } from '../plan/expand.js'
 import { formatJunit } from '../report/format-junit.js'
 import { canonicalAddress, placementOf } from '../scheduler/placement.js'
-import { SEVERITY, detailed, emptyCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
+import { SEVERITY, detailed, emptyLiveCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
 import type { Run } from '../scheduler/run.js'
 import type {
   Access, AgentsResponse, ApiErrorBody, CatalogResponse, ChecksPage, HostAgentState, RunAborting, RunListEntry, RunRequest, RunStarted, SessionResponse
@@ -19,7 +19,7 @@ const runBody = {
   properties: {
     includeOptional: { type: 'boolean' },
     settings: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
-    timeoutMs: { type: 'integer', minimum: 50, maximum: 600000 },
+    timeoutMs: { type: 'integer', minimum: MIN_PROBE_TIMEOUT_MS, maximum: MAX_PROBE_TIMEOUT_MS },
     adaptive: { type: 'boolean' },
     concurrency: { type: 'integer', minimum: 1, maximum: 65535 },
     rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
@@ -119,11 +119,12 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
         : placementOf(h, net.isIP(h.address) !== 0 ? [h.address] : [], rec, (a) => owners.get(canonicalAddress(a)))
       return {
         name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
+        executableJoinCommand: c.executableJoinCommand(h.name, full),
         placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true },
         launch: c.hub.launches.get(h.name) ?? null
       }
     })
-    return { agentUrl: c.agentUrl, hosts: expected, refused: c.hub.refused() }
+    return { agentUrl: c.agentUrl, executableTarget: c.executableTarget, hosts: expected, refused: c.hub.refused() }
   })
 
   app.get('/api/catalog', { config: { access: 'read' } }, async (): Promise<CatalogResponse> => {
@@ -193,7 +194,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     if (run === undefined) return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no run ${req.params.id}`)
     const { offset = 0, limit = 500, sort, ...filter } = req.query
     const f = toFilter(filter)
-    const counts = emptyCounts()
+    const counts = emptyLiveCounts()
     const selected: Array<{ index: number, rank: number }> = []
     for (const row of run.rows()) {
       if (!matches(row, f)) continue

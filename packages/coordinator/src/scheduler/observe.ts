@@ -1,0 +1,47 @@
+import type { PlannedCheck } from '../plan/expand.js'
+import type { AcceptedIndex } from './accepted-index.js'
+import type { CheckState } from './check-state.js'
+import type { Participants } from './participants.js'
+import type { PathStats } from './path-stats.js'
+import type { Observation } from './verdict.js'
+
+/** Where a run keeps what it learns: the agents, each check's results and receipts, the paths' figures, the connections without a nonce. */
+export interface EvidenceStores {
+  readonly participants: Participants
+  readonly checks: CheckState
+  readonly stats: PathStats
+  readonly accepted: AcceptedIndex
+}
+
+/**
+ * Everything a run knows of one check, gathered for `decide()` (scheduler/verdict.ts), which
+ * alone turns it into a verdict. `roundsLeft` is how many re-probe rounds remain (0: decide now).
+ */
+export function observation (stores: EvidenceStores, check: PlannedCheck, roundsLeft: number, aborted: boolean): Observation {
+  const parts = stores.participants
+  const src = check.from === null ? undefined : parts.get(check.from)
+  const dst = check.to === null ? undefined : parts.get(check.to)
+  const ls = dst?.listenerState(check.protocol, check.port)
+  const result = stores.checks.result(check.index)
+  const probed = stores.checks.isProbed(check.index) && src !== undefined && dst !== undefined
+  return {
+    source: parts.endState(check.from),
+    target: parts.endState(check.to),
+    misplaced: { ...(src?.misplaced !== undefined ? { source: src.misplaced } : {}), ...(dst?.misplaced !== undefined ? { target: dst.misplaced } : {}) },
+    missing: endsOf(parts.missingReason(check.from), parts.missingReason(check.to)),
+    listener: ls?.state ?? null,
+    ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
+    result,
+    receipts: stores.checks.receipts(check.index),
+    ownerOf: (a) => parts.ownerOf(a),
+    reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined) : 0,
+    judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
+    roundsLeft,
+    aborted
+  }
+}
+
+/** The `missing` part of an observation: the known reasons of either end, only those set. */
+function endsOf (source: string | undefined, target: string | undefined): { source?: string, target?: string } {
+  return { ...(source !== undefined ? { source } : {}), ...(target !== undefined ? { target } : {}) }
+}
