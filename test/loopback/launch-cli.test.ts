@@ -3,24 +3,12 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from '
 import path from 'node:path'
 import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
+import { CLI, runCli } from '../support/run-cli.js'
 
 // `portcheck run --launch ssh` on loopback, without sshd and without root: a stand-in `ssh` on
 // the PATH runs the remote command with the local shell (or, for one host, fails as ssh does
 // when the key is refused), so the CLI's wiring, terminal lines and reports are tested here;
 // the real sshd is in test/lab/ssh-launch.test.ts.
-
-const CLI = 'packages/coordinator/bin/portcheck.js'
-
-function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 /** A directory with an `ssh` that runs the remote command locally, except towards 127.0.0.13, whose key is refused. */
 function fakeSshPath (dir: string, tmp: string): string {
@@ -51,22 +39,22 @@ t.test('the SSH options are checked before anything starts', async (t) => {
   const dir = t.testdir()
   const inv = inventory(dir)
   const state = ['--state-dir', path.join(dir, 'state')]
-  const noLaunch = await cli(['run', '-i', inv, '--ssh-config', '/etc/ssh/ssh_config', ...state])
+  const noLaunch = await runCli(['run', '-i', inv, '--ssh-config', '/etc/ssh/ssh_config', ...state])
   t.equal(noLaunch.code, 2)
   t.match(noLaunch.stderr, 'portcheck: PC_ERR_USAGE: --ssh-config needs --launch ssh')
-  const missing = await cli(['run', '-i', inv, '--launch', 'ssh', '--ssh-config', path.join(dir, 'nope'), ...state])
+  const missing = await runCli(['run', '-i', inv, '--launch', 'ssh', '--ssh-config', path.join(dir, 'nope'), ...state])
   t.equal(missing.code, 2)
   t.match(missing.stderr, `portcheck: PC_ERR_USAGE: --ssh-config ${path.join(dir, 'nope')}: cannot read it (ENOENT)`)
-  const telnet = await cli(['run', '-i', inv, '--launch', 'telnet', ...state])
+  const telnet = await runCli(['run', '-i', inv, '--launch', 'telnet', ...state])
   t.equal(telnet.code, 2)
   t.match(telnet.stderr, /PC_ERR_USAGE: Invalid values:\n  Argument: launch, Given: "telnet", Choices: "ssh"/)
-  const zero = await cli(['run', '-i', inv, '--launch', 'ssh', '--launch-concurrency', '0', ...state])
+  const zero = await runCli(['run', '-i', inv, '--launch', 'ssh', '--launch-concurrency', '0', ...state])
   t.match(zero.stderr, 'portcheck: PC_ERR_USAGE: --launch-concurrency 0: expected an integer from 1 to 1000')
-  const key = await cli(['run', '-i', inventory(dir, 'ssh: { identity: keys/id_ed25519 }\n'), '--launch', 'ssh', ...state])
+  const key = await runCli(['run', '-i', inventory(dir, 'ssh: { identity: keys/id_ed25519 }\n'), '--launch', 'ssh', ...state])
   t.equal(key.code, 2)
   t.match(key.stderr, `portcheck: PC_ERR_INVENTORY_INVALID: inventory ${path.join(dir, 'hosts.yaml')} is invalid:\n  ${path.join(dir, 'hosts.yaml')}:6:18: ssh.identity: private key file ${path.join(dir, 'keys/id_ed25519')} does not exist`)
   t.same(readdirSync(dir).sort(), ['hosts.yaml'], 'nothing was started: no state directory either')
-  const noSsh = await cli(['run', '-i', inventory(dir), '--launch', 'ssh', ...state], { PATH: path.dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : path.dirname(process.execPath) })
+  const noSsh = await runCli(['run', '-i', inventory(dir), '--launch', 'ssh', ...state], { PATH: path.dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : path.dirname(process.execPath) })
   t.equal(noSsh.code, 2)
   t.match(noSsh.stderr, 'portcheck: PC_ERR_USAGE: --launch ssh needs the OpenSSH client, `ssh`, on the PATH (ENOENT): install it (Debian and Ubuntu: openssh-client)')
 })
@@ -78,7 +66,7 @@ t.test('run --launch ssh: agents launched, a refused key reported in the termina
   const env = { PATH: fakeSshPath(dir, tmp) }
   const inv = inventory(dir)
   const common = ['run', '-i', inv, '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-level', 'warn']
-  const table = await cli(common, env)
+  const table = await runCli(common, env)
   t.equal(table.code, 3, 'exit 3: db1 has no agent')
   t.match(table.stderr, 'Starting the agent on 3 hosts over SSH (at most 10 at a time); each is stopped and its files removed when the coordinator stops.')
   t.match(table.stderr, 'portcheck: db1: launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).')
@@ -87,11 +75,11 @@ t.test('run --launch ssh: agents launched, a refused key reported in the termina
   t.match(table.stdout, 'db1: agent never joined, 1 check (launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).)\n      to fix: fix what stopped the launch on db1, or start its agent with its join command')
   t.same(readdirSync(tmp), [], 'the agents were stopped and their files removed')
 
-  const md = await cli([...common, '--format', 'markdown'], env)
+  const md = await runCli([...common, '--format', 'markdown'], env)
   t.match(md.stdout, '- **db1: agent never joined, 1 check (launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).)**')
 
   const out = path.join(dir, 'report.json')
-  const json = await cli([...common, '--format', 'json', '--output', out], env)
+  const json = await runCli([...common, '--format', 'json', '--output', out], env)
   t.equal(json.code, 3)
   const report = JSON.parse(readFileSync(out, 'utf8')) as RunReport
   t.same(report.agents, { expected: 3, joined: 2, missing: ['db1'], lost: [], misplaced: [], launchErrors: { db1: 'launch over SSH failed: ops@127.0.0.13: Permission denied (publickey).' } })
@@ -104,13 +92,13 @@ t.test('--verbose relays every launched agent\'s log', async (t) => {
   const dir = t.testdir()
   const tmp = path.join(dir, 'tmp')
   mkdirSync(tmp)
-  const r = await cli(['run', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-format', 'json', '--verbose'], { PATH: fakeSshPath(dir, tmp) })
+  const r = await runCli(['run', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-format', 'json', '--verbose'], { PATH: fakeSshPath(dir, tmp) })
   t.equal(r.code, 3)
   const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string, host?: string, component?: string })
   t.match(records.filter((l) => l.msg === 'agent: registered with the coordinator').map((l) => l.host).sort(), ['app1', 'lb1'], 'each agent\'s log, with its host')
   const other = path.join(dir, 'other')
   mkdirSync(other)
-  const quiet = await cli(['run', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-format', 'json'], { PATH: fakeSshPath(other, tmp) })
+  const quiet = await runCli(['run', '-i', inventory(dir), '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--wait', '30', '--log-format', 'json'], { PATH: fakeSshPath(other, tmp) })
   t.notMatch(quiet.stderr, 'agent: registered with the coordinator', 'without --verbose, only their warnings and errors')
   t.same(readdirSync(tmp), [])
 })
