@@ -179,3 +179,30 @@ t.test('the coordinator killed outright (SIGKILL): the hosts stop their agents a
   await coordinator.exited
   t.same(await ssh.settledLeftovers(15_000), {}, 'no agent process and no file left on any host')
 })
+
+t.test('a host without Node.js gets the standalone agent, made by the coordinator from its own Node.js', async (t) => {
+  if (!labReady(t, () => sshUnavailable())) return
+  const { lab, ssh } = await setup(t, [['e1', '198.18.30.31'], ['e2', '198.18.30.32']])
+  const user = await ssh.addUser()
+  await ssh.startSshd('e1', { noNode: true })
+  await ssh.startSshd('e2')
+  writeFileSync(path.join(ssh.dir, 'catalog.yaml'), CATALOG)
+  const inventory = path.join(ssh.dir, 'inventory.yaml')
+  writeFileSync(inventory, `catalog: ./catalog.yaml
+hosts:
+  - { name: e1, address: 198.18.30.31, roles: [front] }
+  - { name: e2, address: 198.18.30.32, roles: [back] }
+`)
+  const coordinator = startCoordinator(lab, ssh, ['-i', inventory, '--ssh-config', ssh.sshConfig({ identity: true, user }), '--wait', '120', '--log-level', 'debug', '--format', 'json', '--output', path.join(ssh.dir, 'report.json')])
+  const code = await coordinator.exited
+  if (code !== 3) t.comment(coordinator.stderr().slice(-5000))
+  t.equal(code, 3, 'exit 3: e1\'s port 443 needs root')
+  const sent = coordinator.stderr().split('\n').filter((l) => l.includes('"msg":"sending the agent"')).map((l) => JSON.parse(l) as { host: string, kind: string, node: string | null })
+  t.match(sent.sort((a, b) => a.host.localeCompare(b.host)), [{ host: 'e1', kind: 'executable', node: null }, { host: 'e2', kind: 'script', node: process.version }], 'the executable where node is missing, the script elsewhere')
+  const report = JSON.parse(readFileSync(path.join(ssh.dir, 'report.json'), 'utf8')) as RunReport
+  t.same(Object.fromEntries(report.checks.map((c) => [key(c), `${c.status ?? 'none'} ${c.reason ?? '-'}`])), {
+    'e2>e1 tcp/443': 'inconclusive bind-denied',
+    'e1>e2 tcp/18080': 'pass -'
+  }, 'the standalone agent probes and listens like the script')
+  t.same(await ssh.settledLeftovers(15_000), {}, 'and leaves nothing behind either')
+})

@@ -10,7 +10,7 @@
  * by the next SshLab.
  */
 import { execFile, execFileSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -60,7 +60,12 @@ export interface SshdOptions {
   port?: number
   /** Accept a key other than the client's (a host the client's key cannot log in to). Default false. */
   wrongKey?: boolean
+  /** Sessions get a PATH with the usual tools but no `node`: a host without Node.js. Default false. */
+  noNode?: boolean
 }
+
+/** What the launch script runs, besides the shell's built-ins. */
+const SCRIPT_TOOLS = ['sh', 'mktemp', 'head', 'wc', 'rm', 'uname', 'id', 'cat', 'chmod', 'sleep', 'mkdir']
 
 export class SshLab {
   /** The per-test directory holding every key, configuration and TMPDIR. */
@@ -129,6 +134,15 @@ export class SshLab {
     chmodSync(tmp, 0o1777)
     const authorized = path.join(base, 'authorized_keys')
     writeFileSync(authorized, readFileSync(`${opts.wrongKey === true ? this.otherKey : this.clientKey}.pub`))
+    let sessionPath: string | null = null
+    if (opts.noNode === true) {
+      sessionPath = path.join(base, 'bin')
+      mkdirSync(sessionPath)
+      for (const tool of SCRIPT_TOOLS) {
+        const found = ['/usr/bin', '/bin'].map((d) => path.join(d, tool)).find((f) => existsSync(f))
+        if (found !== undefined) symlinkSync(found, path.join(sessionPath, tool))
+      }
+    }
     const config = path.join(base, 'sshd_config')
     writeFileSync(config, [
       `ListenAddress ${h.address}:${port}`,
@@ -142,7 +156,7 @@ export class SshLab {
       'PidFile none',
       'MaxStartups 200',
       'LogLevel VERBOSE',
-      `SetEnv TMPDIR=${tmp}`,
+      `SetEnv TMPDIR=${tmp}${sessionPath !== null ? ` PATH=${sessionPath}` : ''}`,
       ''
     ].join('\n'))
     const proc = this.lab.spawn(host, '/usr/sbin/sshd', ['-D', '-e', '-f', config])
