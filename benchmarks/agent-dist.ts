@@ -12,6 +12,7 @@ import pino from 'pino'
 import { loadCatalogFile } from '../packages/coordinator/src/catalog/load-catalog.js'
 import { createSelfSigned } from '../packages/coordinator/src/security/certificate.js'
 import { buildCoordinator } from '../packages/coordinator/src/server/coordinator.js'
+import { allJoined, watchAgent } from './agent-join.js'
 
 const run = promisify(execFile)
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -67,8 +68,11 @@ function children (pid: number): number[] {
   return out
 }
 
-/** Measures the section's figures. Linux only (the executable, /proc). */
-export async function agentDist (log: (line: string) => void): Promise<AgentDistFigures> {
+/**
+ * Measures the section's figures, timing each form `runs` times. Linux only (the executable,
+ * /proc). Throws, with what the command said, if a join command does not bring its agent up.
+ */
+export async function agentDist (log: (line: string) => void, runs = RUNS): Promise<AgentDistFigures> {
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-bench-dist-'))
   try {
     const catalog = await loadCatalogFile(path.join(ROOT, 'examples/demo/catalog.yaml'))
@@ -107,18 +111,22 @@ export async function agentDist (log: (line: string) => void): Promise<AgentDist
         // The same command with --help in place of the agent's arguments.
         const help = `${command.slice(0, command.indexOf('--coordinator '))}--help`
         const helpRuns: number[] = []
-        for (let i = 0; i < RUNS; i++) {
+        for (let i = 0; i < runs; i++) {
           const home = await freshHome(preloaded)
           helpRuns.push(await timed(async () => await run('/bin/sh', ['-c', help], { cwd: home, env: env(home) })))
         }
         const joinedRuns: number[] = []
         let idleRssMB = 0
-        for (let i = 0; i < RUNS; i++) {
+        for (let i = 0; i < runs; i++) {
           const home = await freshHome(preloaded)
-          const joined = new Promise<void>((resolve) => c.hub.once('joined', () => resolve()))
           const t0 = performance.now()
-          const child = spawn('/bin/sh', ['-c', command], { cwd: home, env: env(home), stdio: 'ignore', detached: true })
-          await joined
+          const child = spawn('/bin/sh', ['-c', command], { cwd: home, env: env(home), stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+          try {
+            await allJoined(c, [watchAgent('bench1', child)], 120_000)
+          } catch (err) {
+            process.kill(-(child.pid as number), 'SIGTERM')
+            throw new Error(`${form}: ${(err as Error).message}`)
+          }
           joinedRuns.push(performance.now() - t0)
           if (i === 0) {
             await new Promise((resolve) => setTimeout(resolve, 2000))

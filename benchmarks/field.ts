@@ -5,7 +5,11 @@ import { labUnavailable } from '../test/lab/lab.js'
 import { delayUnavailable } from '../test/lab/netem.js'
 import { runFieldScenario, type FieldScenario } from '../test/lab/field-scenario.js'
 
-const MESH = { hosts: 10, tcp: [9001, 9002, 9003, 9004, 9005, 9006], udp: [9101, 9102, 9103, 9104, 9105, 9106] }
+/** The hosts and ports of a field mesh. */
+export type FieldMesh = Pick<FieldScenario, 'hosts' | 'tcp' | 'udp'>
+
+/** The mesh the section reports on: 10 hosts, 6 TCP and 6 UDP ports (1,080 checks). */
+const MESH: FieldMesh = { hosts: 10, tcp: [9001, 9002, 9003, 9004, 9005, 9006], udp: [9101, 9102, 9103, 9104, 9105, 9106] }
 
 /** What ten runs of one field scenario gave. */
 export interface FieldFigures {
@@ -35,11 +39,12 @@ export const FIELD_SCENARIOS: Array<{ label: string, base: string | null, s: Omi
   { label: '400 ms between hosts, coordinator near', base: 'LAN, 20% of checks dropped', s: { delayMs: 200 } }
 ]
 
-/** Runs one scenario ten times in one timeout mode; a string says why it cannot run here. */
-export async function fieldRuns (label: string, s: Omit<FieldScenario, 'hosts' | 'tcp' | 'udp' | 'runs' | 'timeout'>, timeout: number | 'auto', runs = 10, log: (line: string) => void = () => {}): Promise<FieldFigures | string> {
+/** Runs one scenario `runs` times in one timeout mode, on `mesh`; a string says why it cannot run here. */
+export async function fieldRuns (label: string, s: Omit<FieldScenario, 'hosts' | 'tcp' | 'udp' | 'runs' | 'timeout'>, timeout: number | 'auto', runs = 10, log: (line: string) => void = () => {}, mesh: FieldMesh = MESH): Promise<FieldFigures | string> {
   const why = labUnavailable() ?? delayUnavailable()
   if (why !== null) return why
-  const out = await runFieldScenario({ ...MESH, ...s, timeout, runs }, log)
+  const out = await runFieldScenario({ ...mesh, ...s, timeout, runs }, log)
+  if (out.runs.length !== runs) throw new Error(`field, ${label}: ${out.runs.length} of ${runs} runs reported; nothing was measured`)
   const sum = (k: 'falseBlocked' | 'falseIntercepted' | 'inconclusive' | 'lossyPath' | 'trueBlocked' | 'staged'): number => out.runs.reduce((n, r) => n + r[k], 0)
   return {
     label,

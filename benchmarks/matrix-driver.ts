@@ -1,14 +1,18 @@
 // The coordinator side of the matrix-run benchmark, run as its own process (inside the lab
-// namespace when there is one). It starts N real agent processes, each bound to its own address,
+// namespace when there is one). It starts N real agent processes, each bound to its own address
+// and joining as its join command says (TLS with the coordinator's pin, its own credential),
 // runs a full mesh over several TCP and UDP ports, and compares every verdict with what the
-// firewall was set to drop. Prints one JSON line of figures.
+// firewall was set to drop. Prints one JSON line of figures; exits non-zero, printing nothing on
+// stdout, if an agent does not join.
 //   node --import tsx benchmarks/matrix-driver.ts CONFIG.json
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
+import { createSelfSigned } from '../packages/coordinator/src/security/certificate.js'
 import { buildCoordinator } from '../packages/coordinator/src/server/coordinator.js'
 import type { Catalog } from '@portcheck/protocol'
+import { agentArgs, allJoined, watchAgent } from './agent-join.js'
 
 export interface MatrixConfig {
   agents: Array<{ name: string, address: string }>
@@ -53,12 +57,17 @@ async function main (): Promise<void> {
     flows: [{ id: 'M-01', from: 'node', to: 'node', tcp: config.tcp, udp: config.udp, purpose: 'mesh' }]
   }
   const hosts = config.agents.map((a) => ({ name: a.name, address: a.address, roles: ['node'] }))
-  const coordinator = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts, settings: {}, token: 'bench-token', logger: pino({ level: 'warn' }), requireAuth: false })
+  const coordinator = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts, settings: {}, token: 'bench-token', logger: pino({ level: 'warn' }), requireAuth: false, tls: await createSelfSigned([config.coordinator]) })
   await coordinator.listen({ host: config.coordinator, port: 7070 })
   const profile = process.env.PORTCHECK_PROFILE_AGENT
-  const agents: ChildProcess[] = config.agents.map((a, i) => spawn(process.execPath, [...(profile !== undefined && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), 'packages/agent/bin/portcheck-agent.js', '--coordinator', `ws://${config.coordinator}:7070`, '--token', 'bench-token', '--name', a.name, '--bind', a.address, '--log-level', 'error'], { stdio: 'ignore' }))
-  const missing = await coordinator.waitForAgents(60_000)
-  if (missing.length > 0) throw new Error(`agents never joined: ${missing.join(', ')}`)
+  const agents: ChildProcess[] = config.agents.map((a, i) => spawn(process.execPath, [...(profile !== undefined && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), 'packages/agent/bin/portcheck-agent.js', ...agentArgs(coordinator, a.name), '--bind', a.address, '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] }))
+  try {
+    await allJoined(coordinator, agents.map((child, i) => watchAgent(config.agents[i]?.name ?? '', child)))
+  } catch (err) {
+    for (const a of agents) a.kill('SIGTERM')
+    await coordinator.close()
+    throw err
+  }
 
   const cpu0 = process.cpuUsage()
   const agentCpu0 = agents.map((a) => cpuMsOf(a.pid as number))
@@ -69,6 +78,7 @@ async function main (): Promise<void> {
   const cpu = process.cpuUsage(cpu0)
   const agentCpuMs = agents.reduce((sum, a, i) => sum + cpuMsOf(a.pid as number) - (agentCpu0[i] as number), 0)
 
+  if (summary.summary.checks === 0) throw new Error('the run had no checks: nothing was measured')
   const dropped = new Set(config.dropped)
   let wrong = 0
   const wrongSamples: string[] = []

@@ -5,6 +5,12 @@
 //   npm run bench                  all scenarios
 //   npm run bench -- matrix scale  only those (matrix, scale, agent, agent-dist, side, field, ssh-launch); the other
 //                                  sections of docs/benchmarks.md are kept as they were
+//   PORTCHECK_BENCH_QUICK=1 npm run bench [-- NAMES]
+//                                  quick mode: each scenario at a small size (4 agents, 50 simulated,
+//                                  one run of each), to see that it works end to end; prints the
+//                                  sections on stdout and writes nothing to docs/benchmarks.md
+// A scenario whose agents do not all join stops the whole run with a message saying which and
+// why (exit 1): no figures are printed or written for a run nobody took part in.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -15,6 +21,13 @@ import { agentDist } from './agent-dist.js'
 import { sshLaunchRun, sshLaunchUnavailable } from './ssh-launch.js'
 
 const SECTIONS = ['matrix', 'scale', 'agent', 'agent-dist', 'side', 'field', 'ssh-launch'] as const
+const QUICK = process.env.PORTCHECK_BENCH_QUICK === '1'
+// Scenarios clean up after themselves (finally blocks) before their error reaches here; exit even
+// if something they started still holds the event loop.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`npm run bench failed: ${err.stack ?? err.message}\nNothing was written to docs/benchmarks.md.\n`)
+  process.exit(1)
+})
 const only = new Set(process.argv.slice(2))
 for (const name of only) {
   if (!(SECTIONS as readonly string[]).includes(name)) {
@@ -35,17 +48,17 @@ function version (cmd: string, args: string[]): string {
 
 /** Where and when a section was measured: each section says it, since they can be re-run alone. */
 function measured (): string {
-  return `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node.js ${process.version}, root: ${process.getuid?.() === 0 ? 'yes' : 'no'}; \`npm run bench${only.size > 0 ? ` -- ${[...only].join(' ')}` : ''}\`.`
+  return `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node.js ${process.version}, root: ${process.getuid?.() === 0 ? 'yes' : 'no'}; \`${QUICK ? 'PORTCHECK_BENCH_QUICK=1 ' : ''}npm run bench${only.size > 0 ? ` -- ${[...only].join(' ')}` : ''}\`.`
 }
 
 if (want('matrix')) {
   log('matrix runs…')
   begin('matrix')
   lines.push('## 1. Matrix run: real agents, real sockets, 20% silently dropped', '')
-  lines.push('Each agent is its own process bound to its own address; a full mesh over TCP and UDP ports; nftables drops every fifth check. Wall time is from "every agent joined" to the final report. A verdict is wrong unless dropped checks are `blocked timeout` and the others `pass`.', '')
+  lines.push('Each agent is its own process bound to its own address, started with the arguments of its host\'s join command (TLS with the coordinator\'s pin, its own credential); a full mesh over TCP and UDP ports; nftables drops every fifth check. Wall time is from "every agent joined" to the final report. A verdict is wrong unless dropped checks are `blocked timeout` and the others `pass`.', '')
   lines.push('| agents | checks | dropped | probe timeout | wall time | ratio to timeout | p50 / p99 latency of passes | coordinator peak RSS / CPU | agent peak RSS | wrong verdicts | variant |')
   lines.push('| ---: | ---: | ---: | --- | ---: | ---: | --- | --- | ---: | ---: | --- |')
-  const runs: Array<[number, number[], number[], number | 'auto']> = [
+  const runs: Array<[number, number[], number[], number | 'auto']> = QUICK ? [[4, [9001], [9101], 3000], [4, [9001], [9101], 'auto']] : [
     [10, [9001, 9002, 9003, 9004, 9005, 9006], [9101, 9102, 9103, 9104, 9105, 9106], 3000],
     [50, [9001, 9002], [9101, 9102], 3000],
     [10, [9001, 9002, 9003, 9004, 9005, 9006], [9101, 9102, 9103, 9104, 9105, 9106], 'auto'],
@@ -63,10 +76,10 @@ if (want('scale')) {
   log('coordinator at scale…')
   begin('scale')
   lines.push('## 2. Coordinator at scale: simulated agents', '')
-  lines.push('Simulated agents speak the real protocol over real WebSockets from a separate process and answer every probe at once (result on the source\'s connection, receipt on the target\'s), so the coordinator does all its work: plan expansion, scheduling, ingestion, the barrier, verdicts and the streamed JSON report. Figures are the coordinator process\'s own.', '')
+  lines.push('Simulated agents speak the real protocol over real WebSockets (TLS, each host with its own credential) from a separate process and answer every probe at once (result on the source\'s connection, receipt on the target\'s), so the coordinator does all its work: plan expansion, scheduling, ingestion, the barrier, verdicts and the streamed JSON report. Figures are the coordinator process\'s own.', '')
   lines.push('| agents | checks | plan | run | JSON report | total | peak RSS | CPU | wrong |')
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-  for (const n of [100, 300, 1000]) {
+  for (const n of QUICK ? [50] : [100, 300, 1000]) {
     const r = await coordinatorScale(n)
     log(`  ${n} agents: ${Math.round(r.totalMs ?? 0)} ms, ${Math.round(r.peakRssMB ?? 0)} MB`)
     lines.push(`| ${r.agents} | ${r.checks} | ${Math.round(r.planMs ?? 0)} ms | ${Math.round(r.runMs ?? 0)} ms | ${Math.round(r.reportMs ?? 0)} ms (${Math.round((r.reportBytes ?? 0) / 1048576)} MB) | ${((r.totalMs ?? 0) / 1000).toFixed(1)} s | ${Math.round(r.peakRssMB ?? 0)} MB | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} s | ${r.wrong} |`)
@@ -79,7 +92,7 @@ if (want('agent')) {
   const f = await agentFootprint()
   begin('agent')
   lines.push('## 3. Agent footprint', '')
-  lines.push('Installed from its `npm pack` tarball with production dependencies only (`npm install --omit=dev`).', '')
+  lines.push('Installed from its `npm pack` tarball with production dependencies only (`npm install --omit=dev`); started with the arguments of its join command, against a TLS coordinator (the agent checks its pin before it says hello).', '')
   lines.push('| tarball | installed size | packages | start to registered (median / max of 5) | idle RSS |')
   lines.push('| --- | ---: | ---: | ---: | ---: |')
   lines.push(`| ${f.tarball} (${f.tarballKB} KB) | ${f.installedMB} MB | ${f.packages} | ${f.registerMsMedian} / ${f.registerMsMax} ms | ${f.idleRssMB} MB |`)
@@ -92,8 +105,8 @@ if (want('agent-dist')) {
   lines.push('## 3b. The agent served by the coordinator: sizes and start-up', '')
   if (process.platform !== 'linux') lines.push('Skipped: the standalone agent is made on Linux only.', '')
   else {
-    const f = await agentDist(log)
-    lines.push(`What a node downloads from \`GET /agent/…\`: the npm package ${f.tarballKB} KB, the single-file bundle ${f.bundleKB} KB, the standalone executable ${f.executableMB} MB (the coordinator's own Node.js binary with the bundle injected; made once per agent and Node.js version in ${(f.buildMs / 1000).toFixed(1)} s, then cached in the state directory). Each join form runs as printed, through \`sh -c\`, on loopback against a TLS coordinator (curl checks its pin), with a fresh HOME (an empty npm cache, nothing downloaded) each time, timed from the command's start to \`--help\` printed (the same command with \`--help\` for the agent's arguments) and to the coordinator's registration, download included unless said. Median / max of 5. Memory is the RSS of what the command leaves running, summed (npx stays as the agent's parent).`, '')
+    const f = await agentDist(log, QUICK ? 1 : 5)
+    lines.push(`What a node downloads from \`GET /agent/…\`: the npm package ${f.tarballKB} KB, the single-file bundle ${f.bundleKB} KB, the standalone executable ${f.executableMB} MB (the coordinator's own Node.js binary with the bundle injected; made once per agent and Node.js version in ${(f.buildMs / 1000).toFixed(1)} s, then cached in the state directory). Each join form runs as printed, through \`sh -c\`, on loopback against a TLS coordinator (curl checks its pin), with a fresh HOME (an empty npm cache, nothing downloaded) each time, timed from the command's start to \`--help\` printed (the same command with \`--help\` for the agent's arguments) and to the coordinator's registration, download included unless said. Median / max of ${QUICK ? 1 : 5}. Memory is the RSS of what the command leaves running, summed (npx stays as the agent's parent).`, '')
     lines.push('| form | to `--help` | to joined | memory, idle |')
     lines.push('| --- | ---: | ---: | ---: |')
     for (const x of f.forms) lines.push(`| ${x.form} | ${x.helpMs[0]} / ${x.helpMs[1]} ms | ${x.joinedMs[0]} / ${x.joinedMs[1]} ms | ${x.idleRssMB} MB |`)
@@ -105,10 +118,11 @@ if (want('side')) {
   log('side by side…')
   begin('side')
   lines.push('## 4. Side by side: portcheck, nc and nmap on the same lab', '')
-  const r = await sideBySide(10, [9001, 9002], [9101, 9102], 3000)
+  const n = QUICK ? 4 : 10
+  const r = await sideBySide(n, [9001, 9002], [9101, 9102], 3000)
   if (typeof r === 'string') lines.push(`Skipped: ${r}.`, '')
   else {
-    lines.push('Ten hosts, one network namespace each, a mesh over 2 TCP and 2 UDP ports (360 checks); every fifth check is dropped by nftables at its target. For nc and nmap, a plain process listens on every port (they cannot bring their own listeners). "Wrong" counts checks reported open that are dropped, or blocked that are open; "undecided" counts checks a tool could not call either way.', '')
+    lines.push(`${n} hosts, one network namespace each, a mesh over 2 TCP and 2 UDP ports (${n * (n - 1) * 4} checks); every fifth check is dropped by nftables at its target. portcheck runs as an operator runs it: \`portcheck run\` with TLS (its key and join token made in its state directory), each node's agent started with the arguments of the join command printed for it. For nc and nmap, a plain process listens on every port (they cannot bring their own listeners). "Wrong" counts checks reported open that are dropped, or blocked that are open; "undecided" counts checks a tool could not call either way.`, '')
     lines.push('| tool | wall time | checks | wrong | undecided | note |')
     lines.push('| --- | ---: | ---: | ---: | ---: | --- |')
     for (const t of r) lines.push(`| ${t.tool} | ${t.wallMs} ms | ${t.checks} | ${t.wrong} | ${t.undecided} | ${t.note} |`)
@@ -120,13 +134,13 @@ if (want('field')) {
   log('field conditions…')
   begin('field')
   lines.push('## 5. Field conditions: loss, latency, a silent interceptor', '')
-  lines.push('The field lab (test/lab/field-scenario.ts): ten hosts, one network namespace each, the coordinator in another; a mesh of six TCP and six UDP ports between every pair (1,080 checks), every fifth check dropped by its target\'s nftables. Loss is random, by nftables on each host\'s bridge port (`numgen random mod 1000`); delay is a TUN forwarder in each host, on what it sends to the other hosts only. Ten runs of each, with the agents staying joined. "False blocked" counts checks staged to pass that came out blocked (any reason), "false intercepted" those of them blocked as intercepted; "staged blocks reported" counts drops (and interceptions) reported with exactly their staged verdict. Wall time is from the start of a run to its report, listeners closed.', '')
+  lines.push('The field lab (test/lab/field-scenario.ts): ten hosts, one network namespace each, the coordinator in another; a mesh of six TCP and six UDP ports between every pair (1,080 checks), every fifth check dropped by its target\'s nftables. Loss is random, by nftables on each host\'s bridge port (`numgen random mod 1000`); delay is a TUN forwarder in each host, on what it sends to the other hosts only. Ten runs of each, with the agents staying joined; they join over plain `ws://` with `--insecure` and their own credentials (the lab\'s closed network: the control channel is not encrypted there). "False blocked" counts checks staged to pass that came out blocked (any reason), "false intercepted" those of them blocked as intercepted; "staged blocks reported" counts drops (and interceptions) reported with exactly their staged verdict. Wall time is from the start of a run to its report, listeners closed.', '')
   lines.push('| scenario | timeout | runs × checks | wall time, median (min–max) | × loss-free | false blocked | false intercepted | inconclusive (lossy-path) | staged blocks reported |')
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   const baselines = new Map<string, number>()
   for (const timeout of [3000, 'auto'] as const) {
     for (const sc of FIELD_SCENARIOS) {
-      const f: FieldFigures | string = await fieldRuns(sc.label, sc.s, timeout, 10, (l) => log(`  ${l}`))
+      const f: FieldFigures | string = await fieldRuns(sc.label, sc.s, timeout, QUICK ? 1 : 10, (l) => log(`  ${l}`), QUICK ? { hosts: 4, tcp: [9001, 9002], udp: [9101, 9102] } : undefined)
       if (typeof f === 'string') { lines.push(`Skipped: ${f}.`, ''); break }
       const m = median(f.wallMs)
       if (sc.base === null) baselines.set(String(timeout), m)
@@ -148,8 +162,8 @@ if (want('ssh-launch')) {
     lines.push('`portcheck run --launch ssh` in a namespace of its own, against 50 host namespaces each running Debian\'s sshd (one ed25519 key, a non-root user, the agent script run by the host\'s Node.js), then a mesh over one TCP port between every pair (every host has a permanent ARP entry for every other: Linux keeps the ARP entries of all namespaces in one table of 1,024, which 50 hosts resolving 49 peers at once overflow, as 50 real machines would not). Joined: from the coordinator listening to the last agent joined. Per host: from its ssh starting to its agent joined. Verdict: from the command\'s start to its report. Cleanup: from the report to the coordinator\'s exit, which waits for every host to confirm its agent stopped and its files removed; leftovers are processes and files found on the hosts afterwards. The hosts\' agents run on the benchmark machine\'s own 2 cores, beside the coordinator and whatever else runs there (load: its 1-minute load average at the start): on real hosts, each agent starts on a machine of its own.', '')
     lines.push('| hosts | launch concurrency | joined | per host, median / max | run (checks) | verdict | cleanup | leftovers | exit | load |')
     lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for (const concurrency of [10, 25]) {
-      const f = await sshLaunchRun(50, concurrency, log)
+    for (const concurrency of QUICK ? [10] : [10, 25]) {
+      const f = await sshLaunchRun(QUICK ? 4 : 50, concurrency, log)
       log(`  concurrency ${concurrency}: joined ${f.joinedMs} ms, run ${f.runMs} ms, cleanup ${f.cleanupMs} ms, leftovers ${f.leftovers}`)
       lines.push(`| ${f.hosts} | ${f.concurrency} | ${(f.joinedMs / 1000).toFixed(1)} s | ${f.hostMedianMs} / ${f.hostMaxMs} ms | ${(f.runMs / 1000).toFixed(1)} s (${f.pass}/${f.checks} pass) | ${(f.verdictMs / 1000).toFixed(1)} s | ${(f.cleanupMs / 1000).toFixed(1)} s | ${f.leftovers} | ${f.exitCode} | ${f.load.toFixed(1)} |`)
     }
@@ -160,7 +174,7 @@ if (want('ssh-launch')) {
 const out = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md')
 const marker = (name: string, end = false): string => `<!-- bench:${end ? '/' : ''}${name} -->`
 // Keep the sections this run did not measure, as they are in the file.
-const previous = existsSync(out) ? readFileSync(out, 'utf8') : ''
+const previous = existsSync(out) && !QUICK ? readFileSync(out, 'utf8') : ''
 const kept = (name: string): string[] | null => {
   const a = previous.indexOf(marker(name))
   const b = previous.indexOf(marker(name, true))
@@ -174,6 +188,8 @@ for (const name of SECTIONS) {
   doc.push(marker(name), ...body, marker(name, true), '')
 }
 // The record of what each optimisation changed is kept by hand beside this script.
-doc.push(readFileSync(path.join(import.meta.dirname, 'history.md'), 'utf8').trim(), '')
-writeFileSync(out, doc.join('\n') + '\n')
-log(`written to ${out}`)
+if (!QUICK) doc.push(readFileSync(path.join(import.meta.dirname, 'history.md'), 'utf8').trim(), '')
+// Quick-mode figures come from toy sizes: they are shown, never recorded.
+if (QUICK) process.stdout.write(doc.join('\n') + '\n')
+else writeFileSync(out, doc.join('\n') + '\n')
+log(QUICK ? 'quick mode: nothing written to docs/benchmarks.md' : `written to ${out}`)

@@ -1,14 +1,18 @@
 // The benchmark scenarios of `npm run bench`. Each runs real processes and returns figures;
 // benchmarks/run.ts writes them to docs/benchmarks.md.
 import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { Lab, labUnavailable } from '../test/lab/lab.js'
+import { createSelfSigned } from '../packages/coordinator/src/security/certificate.js'
 import { buildCoordinator } from '../packages/coordinator/src/server/coordinator.js'
+import { joinArgs } from '../test/support/join.js'
 import type { MatrixConfig } from './matrix-driver.js'
+import { agentArgs, allJoined, watchAgent } from './agent-join.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -157,26 +161,35 @@ export async function agentFootprint (): Promise<Record<string, number | string>
     const packages = countPackages(nodeModules)
 
     const catalog = { id: 'x', title: 'x', roles: { r: { title: 'r' } }, flows: [{ id: 'X', from: 'r', to: 'r', tcp: [9], purpose: 'x' }] }
-    const c = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts: [{ name: 'footprint', address: '127.0.0.1', roles: ['r'] }], settings: {}, token: 'bench-token', logger: pino({ level: 'silent' }), requireAuth: false })
+    // TLS, as a coordinator serves by default: the agent checks the pin before it says hello.
+    const c = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts: [{ name: 'footprint', address: '127.0.0.1', roles: ['r'] }], settings: {}, token: 'bench-token', logger: pino({ level: 'silent' }), requireAuth: false, tls: await createSelfSigned(['127.0.0.1']) })
     await c.listen({ host: '127.0.0.1', port: 0 })
     const registerMs: number[] = []
     let idleRssMB = 0
-    for (let i = 0; i < 5; i++) {
-      const joined = new Promise<void>((resolve) => c.hub.once('joined', () => resolve()))
-      const t0 = performance.now()
-      const child = spawn(process.execPath, [path.join(nodeModules, 'portcheck-agent/bin/portcheck-agent.js'), '--coordinator', c.agentUrl as string, '--token', 'bench-token', '--name', 'footprint', '--log-level', 'error'], { stdio: 'ignore' })
-      await joined
-      registerMs.push(performance.now() - t0)
-      if (i === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 3000))
-        const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid as number}/status`, 'utf8'))
-        idleRssMB = Number(m?.[1] ?? 0) / 1024
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now()
+        const agent = watchAgent('footprint', spawn(process.execPath, [path.join(nodeModules, 'portcheck-agent/bin/portcheck-agent.js'), ...agentArgs(c, 'footprint'), '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] }))
+        try {
+          await allJoined(c, [agent], 30_000)
+        } catch (err) {
+          agent.child.kill('SIGTERM')
+          throw err
+        }
+        registerMs.push(performance.now() - t0)
+        if (i === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 3000))
+          const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${agent.child.pid as number}/status`, 'utf8'))
+          idleRssMB = Number(m?.[1] ?? 0) / 1024
+        }
+        // The next agent must not be taken for this one: wait until the coordinator saw it leave.
+        const left = once(c.hub, 'left')
+        agent.child.kill('SIGTERM')
+        await Promise.all([left, agent.exited])
       }
-      const left = new Promise<void>((resolve) => c.hub.once('left', () => resolve()))
-      child.kill('SIGTERM')
-      await left
+    } finally {
+      await c.close()
     }
-    await c.close()
     registerMs.sort((a, b) => a - b)
     return {
       tarball: path.basename(tarball),
@@ -237,11 +250,22 @@ export async function sideBySide (n: number, tcp: number[], udp: number[], timeo
     writeFileSync(catalogFile, `id: sbs\ntitle: Side by side\nroles:\n  node: { title: Nodes }\nflows:\n  - { id: S-01, from: node, to: node, tcp: [${tcp.join(', ')}], udp: [${udp.join(', ')}], purpose: mesh }\n`)
     writeFileSync(inventory, `catalog: ${catalogFile}\nhosts:\n${hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, roles: [node] }`).join('\n')}\n`)
     const reportFile = path.join(dir, 'report.json')
-    const coord = lab.spawn('coord', process.execPath, [path.join(ROOT, 'packages/coordinator/bin/portcheck.js'), 'run', '-i', inventory, '--listen', '198.18.0.1:7070', '--token', 't', '--wait', '60', '--timeout', String(timeoutMs), '--format', 'json', '--output', reportFile, '--log-level', 'error'])
+    // As an operator runs it: TLS by default (key and token made in its state directory), and on
+    // each node the agent arguments of the join command the coordinator printed for it.
+    const coord = lab.spawn('coord', process.execPath, [path.join(ROOT, 'packages/coordinator/bin/portcheck.js'), 'run', '-i', inventory, '--listen', '198.18.0.1:7070', '--state-dir', path.join(dir, 'state'), '--wait', '60', '--timeout', String(timeoutMs), '--format', 'json', '--output', reportFile, '--log-level', 'error'])
     await coord.waitFor(/Waiting up to/)
-    const agents = hosts.map((h) => lab.spawn(h.name, process.execPath, [path.join(ROOT, 'packages/agent/bin/portcheck-agent.js'), '--coordinator', 'ws://198.18.0.1:7070', '--token', 't', '--name', h.name, '--log-level', 'error']))
-    await coord.exited
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { durationMs: number, checks: Array<{ from: string, to: string, protocol: string, port: number, status: string, reason: string | null }> }
+    const agents = hosts.map((h) => lab.spawn(h.name, process.execPath, [path.join(ROOT, 'packages/agent/bin/portcheck-agent.js'), ...joinArgs(coord.stderr(), h.name), '--log-level', 'error']))
+    // An agent that stops before the run is over was refused or crashed: the run would measure nobody.
+    const early = await Promise.race([coord.exited.then(() => null), ...agents.map(async (a, i) => await a.exited.then((code) => ({ i, code })))])
+    if (early !== null) {
+      coord.child.kill('SIGTERM')
+      const a = agents[early.i] as typeof agents[number]
+      throw new Error(`side by side: the agent of ${hosts[early.i]?.name ?? '?'} exited (${early.code}) before the run ended; nothing was measured\n${a.stderr().trim().split('\n').slice(-3).join('\n')}`)
+    }
+    if (!existsSync(reportFile)) throw new Error(`side by side: portcheck run exited ${await coord.exited} without a report; nothing was measured\n${coord.stderr().trim().split('\n').slice(-5).join('\n')}`)
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { durationMs: number, agents: { missing: string[] }, checks: Array<{ from: string, to: string, protocol: string, port: number, status: string, reason: string | null }> }
+    if (report.agents.missing.length > 0) throw new Error(`side by side: agents never joined portcheck run: ${report.agents.missing.join(', ')}; nothing was measured`)
+    if (report.checks.length !== checks.length) throw new Error(`side by side: portcheck run made ${report.checks.length} checks, not the ${checks.length} of the mesh`)
     let wrong = 0
     let undecided = 0
     for (const c of report.checks) {
