@@ -5,7 +5,7 @@ import type { JudgedSample } from '../src/scheduler/path-stats.js'
 import { decide, type Observation } from '../src/scheduler/verdict.js'
 
 const check = (protocol: 'tcp' | 'udp' = 'tcp'): PlannedCheck => ({
-  index: 0, flowIds: ['F'], from: 'a', to: 'b', fromRole: 'x', toRole: 'y', fromAddress: '198.18.0.1', toAddress: '198.18.0.2', protocol, port: 9638, required: true, skip: null
+  index: 0, flowIds: ['F'], from: 'a', to: 'b', fromRole: 'x', toRole: 'y', fromAddress: '198.18.0.1', toAddress: '198.18.0.2', family: 'ipv4', protocol, port: 9638, required: true, skip: null
 })
 const result = (outcome: ProbeResult['outcome'], extra: Partial<ProbeResult> = {}): ProbeResult => ({ id: 0, outcome, latencyMs: null, attempts: 1, unanswered: 0, echo: 'none', ...extra })
 /** A clean path: 200 answered attempts, none lost. */

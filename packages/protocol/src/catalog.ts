@@ -111,8 +111,17 @@ export interface Catalog {
 export interface InventoryHost {
   /** The agent's `--name`. */
   name: string
-  /** Where peers reach this host (an IP address or a DNS name). */
+  /**
+   * Where peers reach this host (an IP address or a DNS name). In a file, either this or
+   * `addresses`; once loaded, the first of the host's addresses.
+   */
   address: string
+  /**
+   * The host's IP addresses, at most one per family (`[198.18.1.5, "2001:2::5"]`): every flow is
+   * checked once per family both of its ends have. Once loaded, always set (`[address]` when the
+   * file gave `address`), in canonical form.
+   */
+  addresses?: string[]
   /**
    * Peers reach this host through NAT: its address is not on its own interfaces, so its agent
    * is not expected to have it. Default false: an agent without it is misplaced.
@@ -121,6 +130,11 @@ export interface InventoryHost {
   roles: string[]
   /** Per-host values of `scope: host` settings. */
   settings?: Record<string, SettingValue>
+}
+
+/** Every address of a host: its `addresses`, or its one `address` (an IP address or a name). */
+export function addressesOf (host: Pick<InventoryHost, 'address' | 'addresses'>): readonly string[] {
+  return host.addresses ?? [host.address]
 }
 
 export interface Inventory {

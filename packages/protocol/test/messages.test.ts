@@ -6,7 +6,7 @@ import {
 const NONCE = 'AbCdEfGhIjKlMnOp'
 
 t.test('valid agent messages parse to their typed form', async (t) => {
-  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db-1.example', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: null, addresses: ['198.18.1.5/15', '127.0.0.1/8', 'fe80::1/64', '2001:2::5/64'] }
+  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db-1.example', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: [], addresses: ['198.18.1.5/15', '127.0.0.1/8', 'fe80::1/64', '2001:2::5/64'] }
   t.same(parseAgentMessage(JSON.stringify(hello)), hello)
   const ready = { type: 'run-ready', runId: 'r1', listeners: [{ protocol: 'udp', port: 9638, state: 'in-use', error: 'EADDRINUSE' }], refPort: 41234, more: true }
   t.same(parseAgentMessage(Buffer.from(JSON.stringify(ready))), ready)
@@ -33,9 +33,9 @@ t.test('malformed, unknown and oversized agent frames are refused with the field
     ['{"type":"received","runId":"r1","items":[{"protocol":"tcp","port":1,"nonce":"short","address":"a","remotePort":1}]}', /items\[0\]\.nonce: must match/],
     ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"pass","latencyMs":null,"attempts":1,"unanswered":0,"echo":"none"}]}', /results\[0\]\.outcome: must be one of/],
     ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"timeout","latencyMs":null,"attempts":1,"unanswered":1,"echo":"none","connected":[0]}]}', /results\[0\]\.connected\[0\]: must be between 1 and 65535/],
-    ['{"type":"hello","protocol":2,"name":"../etc","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":[]}', /name: must match/],
-    ['{"type":"hello","protocol":2,"name":"a","credential":"short","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":[]}', /credential: must match/],
-    ['{"type":"hello","protocol":2,"name":"a","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":["not an address"]}', /addresses\[0\]: must match/]
+    ['{"type":"hello","protocol":2,"name":"../etc","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":[],"addresses":[]}', /name: must match/],
+    ['{"type":"hello","protocol":2,"name":"a","credential":"short","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":[],"addresses":[]}', /credential: must match/],
+    ['{"type":"hello","protocol":2,"name":"a","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":[],"addresses":["not an address"]}', /addresses\[0\]: must match/]
   ]
   for (const [raw, re] of bad) {
     t.throws(() => parseAgentMessage(raw), { name: 'MessageError', message: re }, raw.slice(0, 60))

@@ -13,6 +13,14 @@ export interface EvidenceStores {
   readonly accepted: AcceptedIndex
 }
 
+/** The first end of a check whose agent cannot serve the check's family, and why. */
+function familyGap (parts: Participants, check: PlannedCheck): Pick<Observation, 'familyGap'> {
+  for (const [host, gap] of [[check.from, parts.gapOf(check.from, check.family)], [check.to, parts.gapOf(check.to, check.family)]] as const) {
+    if (gap !== undefined && host !== null) return { familyGap: { host, ...gap } }
+  }
+  return {}
+}
+
 /**
  * Everything a run knows of one check, gathered for `decide()` (scheduler/verdict.ts), which
  * alone turns it into a verdict. `roundsLeft` is how many re-probe rounds remain (0: decide now).
@@ -28,6 +36,7 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     source: parts.endState(check.from),
     target: parts.endState(check.to),
     misplaced: { ...(src?.misplaced !== undefined ? { source: src.misplaced } : {}), ...(dst?.misplaced !== undefined ? { target: dst.misplaced } : {}) },
+    ...familyGap(parts, check),
     listener: ls?.state ?? null,
     ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
     result,
