@@ -63,6 +63,15 @@ t.test('a dual-stack report names each check\'s family, in every format', async 
   t.same(fix.rules.map((x) => [x.host, x.family, x.source, x.familyTag]), [['db1', 6, '2001:2::1', ' IPv6']], 'one IPv6 rule, for the family that is blocked')
 })
 
+t.test('two hosts of no common family: what to change', async (t) => {
+  const hosts: InventoryHost[] = [{ name: 'app1', address: '2001:2::1', roles: ['app'] }, { name: 'db1', address: '198.18.0.2', roles: ['db'] }]
+  const [check] = buildPlan({ catalog, hosts, settings: {} }).checks
+  t.match(check, { family: null, fromAddress: '2001:2::1', toAddress: '198.18.0.2' })
+  if (check === undefined) return
+  const c = checkReport(check, { status: 'inconclusive', reason: 'no-common-family', detail: 'x', observedSource: null, echo: null }, null, null, catalog)
+  t.equal(c.remedy, 'give app1 and db1 addresses of a common family (addresses: [IPv4, IPv6] in the inventory), or drop this flow between them')
+})
+
 t.test('a report of one family reads as it always did', async (t) => {
   const r = report(dual.map((h) => ({ ...h, addresses: [h.address] })))
   t.equal(r.dualStack, false)
