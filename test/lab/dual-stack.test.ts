@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
+import { browserReady, CHROMIUM, launchBrowser, watchPage } from '../browser/browser.js'
 import { joinArgs } from '../support/join.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
 import { Lab, filterRules, listNamespaces, type LabProcess } from './lab.js'
@@ -102,6 +103,33 @@ function agentArgs (output: string, h: Host): string[] {
   return [AGENT_BIN, ...args, '--log-format', 'json']
 }
 
+/** The dashboard of the first run, in Chromium in the coordinator's namespace: each port's families apart. */
+async function dashboard (t: Test, lab: Lab, dir: string, url: string): Promise<void> {
+  if (!browserReady(t)) return
+  const wrapper = path.join(dir, 'chromium-in-netns.sh')
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.host('coord').ns} ${CHROMIUM} "$@"\n`)
+  chmodSync(wrapper, 0o755)
+  const browser = await launchBrowser(t, { executablePath: wrapper })
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ignoreHTTPSErrors: true })
+  const page = await context.newPage()
+  const watch = watchPage(page, `https://${COORD[0] as string}:7070`)
+  await page.goto(url)
+  await page.waitForSelector('td.rc[data-from="app"][data-to="db"]')
+  const ports = page.locator('td.rc[data-from="app"][data-to="db"] button.port[data-port="15432"]')
+  t.same(await ports.evaluateAll((els) => els.map((e) => `${e.querySelector('.port-id')?.textContent ?? ''} ${(e as HTMLElement).dataset.worst ?? ''}`)), [
+    '15432/tcp inconclusive', // app3 → db3: no family in common
+    '15432/tcp IPv4 blocked',
+    '15432/tcp IPv6 blocked'
+  ], 'app → db, tcp/15432: one entry per family, each with its own state')
+  t.match(await ports.nth(2).textContent(), /blocked on 3 of 6 pairs/, 'IPv6: dropped on db1, from each of the three apps')
+  await ports.nth(2).click()
+  await page.waitForFunction(() => document.querySelectorAll('#detail-list li.check').length === 6)
+  t.match(await page.locator('#detail-title').textContent(), 'app → db · 15432/tcp IPv6')
+  t.same([...new Set(await page.locator('#detail-list li.check .port-id').allTextContents())], ['15432/tcp IPv6'], 'the details are the IPv6 checks only, and say so')
+  t.same(watch.errors, [], 'no script error')
+  await context.close()
+}
+
 t.test('dual-stack lab: every flow checked once per family both ends have, every verdict exact', async (t) => {
   if (!labReady(t)) return
   const lab = await Lab.create()
@@ -126,20 +154,28 @@ t.test('dual-stack lab: every flow checked once per family both ends have, every
     await Promise.all(agents.map((a) => a.exited))
     agents.length = 0
   }
-  /** One `portcheck run` with an agent on every host; resolves with its exit code and JSON report. */
-  const runOnce = async (file: string, extra: string[] = []): Promise<{ code: number | string, report: RunReport }> => {
+  /**
+   * One `portcheck run` with an agent on every host; resolves with its exit code and JSON report.
+   * With `--dashboard`, once the report is written, it first lets `whileUp` look at the dashboard.
+   */
+  const runOnce = async (file: string, extra: string[] = [], whileUp?: (url: string) => Promise<void>): Promise<{ code: number | string, report: RunReport }> => {
     const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--include-optional', '--listen', '[::]:7070',
       '--token', TOKEN, '--state-dir', state, '--wait', '10', '--timeout', '1500', '--format', 'json', '--output', file, '--log-format', 'json', ...extra])
     await coordinator.waitFor(/Waiting up to/)
     for (const h of HOSTS) agents.push(lab.spawn(h.name, 'node', agentArgs(coordinator.stderr(), h)))
+    if (whileUp !== undefined) {
+      await coordinator.waitFor(/\nDashboard: https:\/\/\S+/, 60_000)
+      await whileUp(/\nDashboard: (https:\/\/\S+)/.exec(coordinator.stderr())?.[1] ?? '')
+      coordinator.child.kill('SIGINT')
+    }
     const code = await coordinator.exited
     await stopAgents()
     return { code, report: JSON.parse(readFileSync(file, 'utf8')) as RunReport }
   }
 
   const first = path.join(dir, 'report.json')
-  const { code, report } = await runOnce(first)
-  t.equal(code, 1, 'exit code 1: required flows are blocked (over one family)')
+  const { report } = await runOnce(first, ['--dashboard'], async (url) => { await dashboard(t, lab, dir, url) })
+  t.match(report, { verdict: 'blocked', exitCode: 1 }, 'exit code 1: required flows are blocked (over one family)')
   const actual = Object.fromEntries(report.checks.map((c) => [keyOf(c), `${c.status ?? 'none'} ${c.reason ?? '-'}`]))
   t.same(actual, expected(), 'the exact status and reason of every check, per family')
   t.equal(report.dualStack, true, 'the report says it is of a dual-stack inventory')
