@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import type { Catalog, InventoryHost } from '@portcheck/protocol'
 import { buildPlan, planSize } from '../src/plan/expand.js'
@@ -6,6 +9,8 @@ import { rerunPlan } from '../src/plan/rerun-plan.js'
 import { checkKey } from '../src/report/check-key.js'
 import { parseReport } from '../src/report/read-report.js'
 import type { RunReport } from '../src/report/report.js'
+
+const run = promisify(execFile)
 
 const catalog: Catalog = {
   id: 'fam',
@@ -89,4 +94,22 @@ t.test('re-running failed checks and reading old reports: the family keeps them 
   t.equal(old.dualStack, false)
   t.same(rerunPlan(plan, old).plan.checks.map(checkKey), ['fe4>be4 tcp/5432 ipv4', 'fe4>ben tcp/5432 ipv4'], 'an old report re-runs into a new plan')
   t.throws(() => parseReport(JSON.stringify({ id: 'x1', catalog: 'fam', checks: [{ ...old.checks[0], family: 'inet6' }] }), 'bad.json'), /checks\[0\]\.family: expected ipv4, ipv6 or null, not "inet6"/)
+})
+
+t.test('portcheck plan: the family of each check of a dual-stack inventory; a bad address list, named', async (t) => {
+  const dir = t.testdir({
+    'hosts.yaml': `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n` +
+      '  - { name: app1, addresses: [198.18.0.1, "2001:2::1"], roles: [app] }\n' +
+      '  - { name: db1, addresses: [198.18.0.2, "2001:2::2"], roles: [db] }\n' +
+      '  - { name: db2, address: "2001:2::3", roles: [db] }\n' +
+      '  - { name: db3, address: 198.18.0.4, roles: [db] }\n',
+    'bad.yaml': `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n` +
+      '  - { name: app1, address: 198.18.0.1, addresses: [198.18.0.1, "2001:2::1"], roles: [app] }\n'
+  })
+  const { stdout } = await run(process.execPath, ['packages/coordinator/bin/portcheck.js', 'plan', '-i', path.join(dir, 'hosts.yaml')])
+  t.match(stdout, '  app1 -> db1  tcp/15432 IPv4  required  [DEMO-03]\n  app1 -> db1  tcp/15432 IPv6  required  [DEMO-03]\n  app1 -> db2  tcp/15432 IPv6  required  [DEMO-03]\n  app1 -> db3  tcp/15432 IPv4  required  [DEMO-03]\n')
+  t.match(stdout, '  db2 -> db3  tcp/15433  required, no common family  [DEMO-05]\n', 'a pair of no common family is planned, and marked')
+  const bad = await run(process.execPath, ['packages/coordinator/bin/portcheck.js', 'plan', '-i', path.join(dir, 'bad.yaml')]).then(() => null, (err: { code: number, stderr: string }) => err)
+  t.equal(bad?.code, 2, 'bad input: exit 2')
+  t.match(bad?.stderr, /bad\.yaml:3:\d+: hosts\[0\]\.addresses: give either address \(198\.18\.0\.1\) or addresses, not both/, 'the file, line, column and field')
 })
