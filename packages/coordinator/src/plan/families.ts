@@ -1,15 +1,26 @@
 import { ADDRESS_FAMILIES, FAMILY_LABELS, addressesOf, checkedFamily, familyOf, type AddressFamily, type InventoryHost } from '@portcheck/protocol'
 
+type HostLike = Pick<InventoryHost, 'address' | 'addresses'>
+
+/** Each host's families, worked out once: a plan asks for them once per pair of hosts. */
+const familyCache = new WeakMap<HostLike, AddressFamily[] | null>()
+
 /** The families of a host's inventory addresses; null for a host given by a DNS name (its family is what a source resolves it to). */
-export function hostFamilies (host: Pick<InventoryHost, 'address' | 'addresses'>): AddressFamily[] | null {
+export function hostFamilies (host: HostLike): AddressFamily[] | null {
+  const cached = familyCache.get(host)
+  if (cached !== undefined) return cached
   const families = addressesOf(host).map((a) => familyOf(a))
-  if (families.includes(null)) return null
-  return ADDRESS_FAMILIES.filter((f) => families.includes(f))
+  const out = families.includes(null) ? null : ADDRESS_FAMILIES.filter((f) => families.includes(f))
+  familyCache.set(host, out)
+  return out
 }
 
 /** A host's address of a family; its first address if it has none of it (a name). */
-export function addressIn (host: Pick<InventoryHost, 'address' | 'addresses'>, family: AddressFamily): string {
-  return addressesOf(host).find((a) => familyOf(a) === family) ?? host.address
+export function addressIn (host: HostLike, family: AddressFamily): string {
+  const list = addressesOf(host)
+  // One address: the plan only asks for a family it has.
+  if (list.length === 1) return list[0] as string
+  return list.find((a) => familyOf(a) === family) ?? host.address
 }
 
 /** One family a flow between two hosts is checked over, and the two addresses that check uses. */
@@ -32,9 +43,13 @@ export interface FamilyPath {
  *   whichever family the source's resolver answers first (family null in the plan);
  * - a source given by name, to a target's addresses: one per family of the target.
  */
-export function familyPaths (src: Pick<InventoryHost, 'address' | 'addresses'>, dst: Pick<InventoryHost, 'address' | 'addresses'>): FamilyPath[] {
+export function familyPaths (src: HostLike, dst: HostLike): FamilyPath[] {
   const from = hostFamilies(src)
   const to = hostFamilies(dst)
+  // The common case, first and without a list made per pair: two hosts of one family each.
+  if (from !== null && to !== null && from.length === 1 && to.length === 1) {
+    return [{ family: from[0] === to[0] ? from[0] as AddressFamily : null, fromAddress: src.address, toAddress: dst.address }]
+  }
   if (to === null) {
     const family = from !== null && from.length === 1 ? from[0] as AddressFamily : null
     return [{ family, fromAddress: family !== null ? addressIn(src, family) : src.address, toAddress: dst.address }]
@@ -47,13 +62,13 @@ export function familyPaths (src: Pick<InventoryHost, 'address' | 'addresses'>, 
 /** How a host's addresses count for the size of a plan: what {@link familyPaths} depends on. */
 export type FamilyClass = 'one' | 'dual' | 'name'
 
-export function familyClass (host: Pick<InventoryHost, 'address' | 'addresses'>): FamilyClass {
+export function familyClass (host: HostLike): FamilyClass {
   const families = hostFamilies(host)
   return families === null ? 'name' : families.length > 1 ? 'dual' : 'one'
 }
 
 /** Whether an inventory is dual-stack: a host has addresses of both families (see `RunReport.dualStack`). */
-export function isDualStack (hosts: ReadonlyArray<Pick<InventoryHost, 'address' | 'addresses'>>): boolean {
+export function isDualStack (hosts: ReadonlyArray<HostLike>): boolean {
   return hosts.some((h) => familyClass(h) === 'dual')
 }
 
