@@ -223,6 +223,14 @@ t.test('dual-stack lab: every flow checked once per family both ends have, every
   const diff = await cli('diff', first, second)
   t.match(diff, /app1 → db1 +tcp\/15432 IPv6 +blocked timeout +→ pass/, 'diff names the family of each check')
 
+  // A coordinator on an IPv6-only machine prints join commands with its IPv6 address.
+  const v6only = lab.spawn('app3', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', '[::]:7070', '--token', TOKEN,
+    '--state-dir', path.join(dir, 'state-v6'), '--wait', '1', '--format', 'json', '--output', path.join(dir, 'v6only.json')])
+  await v6only.waitFor(/Waiting up to/)
+  t.match(v6only.stderr(), /--coordinator wss:\/\/\[2001:2::16\]:7070 --token \S+ --name lb1/, 'the join commands name the coordinator by its IPv6 address')
+  v6only.child.kill('SIGINT')
+  await v6only.exited
+
   await lab.destroy()
   t.same(lab.remainingNamespaces(), [], 'no namespace left behind')
   t.notOk(listNamespaces().some((n) => n.includes(lab.id)), 'really none')
