@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { InventoryHost } from '@portcheck/protocol'
+import { AcceptedIndex } from '../src/scheduler/accepted-index.js'
 import { canonicalAddress, placementOf, type AgentWhereabouts } from '../src/scheduler/placement.js'
 
 const dual: InventoryHost = { name: 'db1', address: '198.18.1.14', addresses: ['198.18.1.14', '2001:2::14'], roles: ['db'] }
@@ -31,4 +32,18 @@ t.test('a host given by name: placed where its name resolves; a family its agent
   t.match(placementOf(named, ['198.18.1.16'], at(['198.18.1.16/24', '127.0.0.1/8', 'fe80::5/64']), ownerOf), { placed: true, gaps: { ipv6: { reason: 'no-common-family', detail: /db3's agent runs on a host with no IPv6 address/ } } })
   t.same(placementOf(named, ['198.18.1.16'], at(['198.18.1.16/24', '2001:2::16/64']), ownerOf), { placed: true, gaps: {} })
   t.same(placementOf(named, [], at(['127.0.0.1/8', '::1/128']), ownerOf), { placed: true, gaps: {} }, 'loopback only (a demo): no gap')
+})
+
+t.test('connections a listener accepted count for the check of their own family only', async (t) => {
+  const index = new AcceptedIndex()
+  // app1's IPv4 connection from local port 40001 reached db1; its IPv6 one, from port 40001 too, did not.
+  index.add('db1', { port: 15432, address: '198.18.1.12', remotePort: 40001 })
+  const app1 = new Set(['198.18.1.12', '2001:2::12'])
+  const isInventory = (a: string): boolean => app1.has(a)
+  t.equal(index.reached('db1', 15432, app1, [40001], isInventory, 'ipv4'), 1, 'the IPv4 check: its connection reached the listener')
+  t.equal(index.reached('db1', 15432, app1, [40001], isInventory, 'ipv6'), 0, 'the IPv6 check: the IPv4 connection with the same port number is not its own')
+  t.equal(index.reached('db1', 15432, app1, [40001], isInventory), 1, 'without a family (a name not resolved yet): any')
+  index.add('db1', { port: 15432, address: '203.0.113.9', remotePort: 40003 })
+  t.equal(index.reached('db1', 15432, app1, [40003], isInventory, 'ipv4'), 1, 'a NAT address of the family counts')
+  t.equal(index.reached('db1', 15432, app1, [40003], isInventory, 'ipv6'), 0, 'of the other family, not')
 })

@@ -1,4 +1,5 @@
 import type { PlannedCheck } from '../plan/expand.js'
+import { checkFamily } from '../plan/families.js'
 import type { AcceptedIndex } from './accepted-index.js'
 import type { CheckState } from './check-state.js'
 import type { Participants } from './participants.js'
@@ -42,7 +43,7 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     result,
     receipts: stores.checks.receipts(check.index),
     ownerOf: (a) => parts.ownerOf(a),
-    reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined) : 0,
+    reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined, checkFamily(check, result)) : 0,
     judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
     roundsLeft,
     aborted
