@@ -1,3 +1,4 @@
+import { addressesOf } from '@portcheck/protocol'
 import type { Coordinator } from '../server/coordinator.js'
 
 /** The lines telling an operator what to run on each node. */
@@ -13,7 +14,7 @@ export function joinInstructions (c: Coordinator): string {
     ''
   ]
   const w = Math.max(...c.hosts.map((h) => h.name.length))
-  for (const h of c.hosts) lines.push(`  # ${h.name.padEnd(w)}  ${h.address}  (${h.roles.join(', ')})\n  ${c.joinCommand(h.name)}`)
+  for (const h of c.hosts) lines.push(`  # ${h.name.padEnd(w)}  ${addressesOf(h).join(', ')}  (${h.roles.join(', ')})\n  ${c.joinCommand(h.name)}`)
   lines.push('')
   return lines.join('\n') + '\n'
 }
