@@ -17,7 +17,8 @@ import { delayUnavailable } from './netem.js'
 //   in full swing when they arrive, and the coordinator is 600 ms nearer than db2 is;
 // - db3 is named in the inventory (db3.lab.test), resolved by every host's /etc/hosts;
 // - db4 is named too, but its name does not resolve (the hosts' DNS server never answers);
-// - db5 is reached through NAT at an IPv6 address no host has a route to.
+// - db5 is reached through NAT at an address no host has a route to (off the lab's /24, no
+//   default route: an IPv6 one would be a family the sources do not have, no-common-family).
 const COORD = '198.18.2.1'
 const TOKEN = 'field-token-7e1c'
 const HOSTS: Array<{ name: string, address: string, lab?: string, role: string, nat?: boolean }> = [
@@ -28,7 +29,7 @@ const HOSTS: Array<{ name: string, address: string, lab?: string, role: string, 
   { name: 'db2', address: '198.18.2.15', role: 'db' },
   { name: 'db3', address: 'db3.lab.test', lab: '198.18.2.16', role: 'db' },
   { name: 'db4', address: 'db4.lab.test', lab: '198.18.2.17', role: 'db' },
-  { name: 'db5', address: '2001:2::99', lab: '198.18.2.18', role: 'db', nat: true }
+  { name: 'db5', address: '198.19.2.99', lab: '198.18.2.18', role: 'db', nat: true }
 ]
 const FLOODER = '198.18.2.30'
 const DEAD_DNS = '198.18.2.53'

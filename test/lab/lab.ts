@@ -13,13 +13,20 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { isIPv6 } from 'node:net'
 import { promisify } from 'node:util'
+import { isLabAddress } from './addresses.js'
 import { DelayLines, setLoss, type DelayOptions, type LossOptions } from './netem.js'
 import { nftLoad } from './ns-exec.js'
 import { removeResolver, sweepStaleResolvers, writeResolver, type ResolverOptions } from './resolver.js'
 
 const run = promisify(execFile)
 const PREFIX = 'pct'
+
+/** Throws unless `address` is a host address the lab may use: in 198.18.0.0/15 or 2001:2::/48, not loopback. */
+function labHostAddress (address: string): void {
+  if (!isLabAddress(address) || address === '::1' || address.startsWith('127.')) throw new Error(`lab addresses must be in 198.18.0.0/15 or 2001:2::/48, got ${address}`)
+}
 
 /** Why the lab cannot run here, or null if it can. Root, iproute2 and nftables are needed. */
 export function labUnavailable (): string | null {
@@ -90,7 +97,10 @@ export function redirectRules (rules: string): string {
 /** A test host in the lab. */
 export interface LabHost {
   name: string
+  /** Its first address. */
   address: string
+  /** Every address it was given: an IPv4 one in 198.18.0.0/15, an IPv6 one in 2001:2::/48, or both. */
+  addresses: string[]
   /** The namespace's name. */
   ns: string
   /** The host's veth on the bridge, in the switch namespace: what enters it, the host sent. */
@@ -158,9 +168,14 @@ export class Lab {
     await run('ip', ['-n', ns, ...args])
   }
 
-  /** Adds a host namespace with one interface (eth0) on the bridge. */
-  async addHost (name: string, address: string): Promise<LabHost> {
-    if (!/^198\.1[89]\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`lab addresses must be in 198.18.0.0/15, got ${address}`)
+  /**
+   * Adds a host namespace with one interface (eth0) on the bridge, with its address (IPv4, in
+   * 198.18.0.0/15) or addresses (IPv4 and/or IPv6, in 2001:2::/48).
+   */
+  async addHost (name: string, address: string | readonly string[]): Promise<LabHost> {
+    const addresses = typeof address === 'string' ? [address] : [...address]
+    if (addresses.length === 0) throw new Error(`lab host ${name} needs an address`)
+    for (const a of addresses) labHostAddress(a)
     const ns = this.nsName(name)
     const n = this.vethCount++
     // Interface names are limited to 15 characters.
@@ -170,18 +185,27 @@ export class Lab {
     await run('ip', ['link', 'add', outside, 'netns', this.sw, 'type', 'veth', 'peer', 'name', inside, 'netns', ns])
     await this.ip(this.sw, ['link', 'set', outside, 'master', 'br0', 'up'])
     await this.ip(ns, ['link', 'set', inside, 'name', 'eth0'])
-    await this.ip(ns, ['addr', 'add', `${address}/${this.prefixLen}`, 'dev', 'eth0'])
+    for (const a of addresses) await this.ip(ns, this.addrArgs(a))
     await this.ip(ns, ['link', 'set', 'eth0', 'up'])
     await this.ip(ns, ['link', 'set', 'lo', 'up'])
-    const host = { name, address, ns, port: outside }
+    const host = { name, address: addresses[0] as string, addresses, ns, port: outside }
     this.hosts.set(name, host)
     return host
   }
 
-  /** Adds a secondary address to a host's interface (several agents in one namespace). */
+  /** Adds a secondary address (IPv4 or IPv6) to a host's interface (several agents in one namespace). */
   async addAddress (name: string, address: string): Promise<void> {
-    if (!/^198\.1[89]\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`lab addresses must be in 198.18.0.0/15, got ${address}`)
-    await this.ip(this.host(name).ns, ['addr', 'add', `${address}/${this.prefixLen}`, 'dev', 'eth0'])
+    labHostAddress(address)
+    await this.ip(this.host(name).ns, this.addrArgs(address))
+  }
+
+  /**
+   * `ip addr add` arguments for eth0: IPv4 with the lab's prefix length; IPv6 as a /48 (all of
+   * 2001:2::/48 on the bridge) with `nodad`, so it is usable at once, not after duplicate
+   * address detection (a second or two).
+   */
+  private addrArgs (address: string): string[] {
+    return isIPv6(address) ? ['-6', 'addr', 'add', `${address}/48`, 'dev', 'eth0', 'nodad'] : ['addr', 'add', `${address}/${this.prefixLen}`, 'dev', 'eth0']
   }
 
   host (name: string): LabHost {

@@ -8,7 +8,7 @@ const targets = process.argv.slice(2)
 const orders = targets.flatMap((host, i) => (['tcp', 'udp'] as const).map((protocol, j) => ({ id: 2 * i + j, protocol, host, port: 9, nonce: `AbCdEfGhIjKlMn${i}${j}`, timeoutMs: 1500 })))
 const results: ProbeResult[] = []
 await new Promise<void>((resolve) => {
-  const runner = new ProbeRunner({ localAddress: undefined, peers: targets, onResult: (r) => { results.push(r); if (results.length === orders.length) resolve() } })
+  const runner = new ProbeRunner({ binds: [], peers: targets, onResult: (r) => { results.push(r); if (results.length === orders.length) resolve() } })
   runner.add(orders, 64)
 })
 for (const r of results.sort((a, b) => a.id - b.id)) {

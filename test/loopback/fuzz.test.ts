@@ -32,7 +32,7 @@ t.test(`the coordinator survives ${FRAMES} mutated agent frames, closing each ba
   const c = await startCoordinator(t, { catalogFile: path.join(dir, 'catalog.yaml'), hosts })
   const r = rng(SEED)
   const valid = (name: string): Array<Record<string, unknown>> => [
-    { type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: 'i1', version: '1', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: ['127.75.0.1/8'] },
+    { type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: 'i1', version: '1', hostname: 'h', platform: 'p', pid: 1, bind: [], addresses: ['127.75.0.1/8'] },
     { type: 'run-ready', runId: 'r1', listeners: [{ protocol: 'tcp', port: 25432, state: 'open' }], refPort: 40000 },
     { type: 'probe-results', runId: 'r1', results: [{ id: 0, outcome: 'timeout', latencyMs: null, attempts: 3, unanswered: 3, echo: 'none', connected: [40001] }] },
     { type: 'received', runId: 'r1', items: [{ protocol: 'tcp', port: 25432, nonce: 'AAAAAAAAAAAAAAAA', address: '127.75.0.12', remotePort: 40001 }] },

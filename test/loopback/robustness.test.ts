@@ -22,7 +22,7 @@ function closeCode (ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)))
 }
 
-const hello = (name: string, instance = 'inst1', credential = agentCredential(TOKEN, name)): string => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] })
+const hello = (name: string, instance = 'inst1', credential = agentCredential(TOKEN, name)): string => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential, instance, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: [], addresses: [] })
 
 t.test('a wrong credential is refused once, clearly, and the agent stops', async (t) => {
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(41) })

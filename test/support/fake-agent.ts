@@ -24,7 +24,7 @@ export class FakeAgent {
     this.ws = new WebSocket(`${c.agentUrl as string}/agent`, { rejectUnauthorized: false })
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => {
-        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: null, addresses: [] })
+        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: [], addresses: [] })
         resolve()
       })
       this.ws.once('error', reject)

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
+import net from 'node:net'
 import os from 'node:os'
 import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
@@ -12,7 +13,7 @@ import {
 import { Backoff, agentUrl } from './connection/backoff.js'
 import { ConnectionLog, credentialChangedMessage, explainConnectError } from './connection/connection-errors.js'
 import { peerPin } from './connection/tls-pin.js'
-import { defaultListenHost } from './listeners/listener-set.js'
+import { bindListenHosts, defaultListenHosts, type ListenHost } from './listeners/listen-hosts.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'
 import { AGENT_VERSION } from './version.js'
@@ -34,10 +35,12 @@ export interface AgentOptions {
   /** The host name this agent stands for in the inventory. Default: the OS hostname. */
   name?: string
   /**
-   * Local address for listeners and outgoing probes. Default: listeners on all addresses
-   * (`::` dual-stack, or 0.0.0.0), probes from the address the system picks.
+   * Local addresses for listeners and outgoing probes, at most one per address family (an IPv4
+   * and an IPv6 address on a dual-stack host): probes to a target go from the one of its family.
+   * Default: listeners on all addresses of both families (`::` dual-stack, or a socket per
+   * family where the system needs it), probes from the address the system picks.
    */
-  bind?: string
+  bind?: string | readonly string[]
   /** Default: a pino logger at `info` to stderr. */
   logger?: Logger
   /** First reconnect delay, in ms. Default 500. */
@@ -61,6 +64,23 @@ export interface Agent extends EventEmitter {
 }
 
 /**
+ * The `--bind` addresses, checked: IP addresses, at most one per family. Throws
+ * PC_ERR_OPTION_INVALID naming the address that is wrong.
+ */
+export function parseBinds (bind: string | readonly string[] | undefined): string[] {
+  const list = (bind === undefined ? [] : typeof bind === 'string' ? [bind] : [...bind]).flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== '')
+  const seen = new Map<number, string>()
+  for (const b of list) {
+    const family = net.isIP(b)
+    if (family === 0) throw new PortcheckError('PC_ERR_OPTION_INVALID', `--bind ${b.slice(0, 100)}: not an IP address (give this host's IPv4 and/or IPv6 address)`)
+    const other = seen.get(family)
+    if (other !== undefined) throw new PortcheckError('PC_ERR_OPTION_INVALID', `--bind ${b}: a second IPv${family} address (the first is ${other}): give at most one address per family`)
+    seen.set(family, b)
+  }
+  return list
+}
+
+/**
  * Starts an agent: connects out to the coordinator, registers, and serves runs until
  * closed, reconnecting with backoff whenever the connection drops. A refused token or an
  * incompatible coordinator stops it for good (`fatal`), since retrying cannot help.
@@ -71,6 +91,7 @@ export function startAgent (options: AgentOptions): Agent {
     throw new PortcheckError('PC_ERR_OPTION_INVALID', `invalid agent name "${name}": use letters, digits, dots, dashes and underscores`)
   }
   if (!CREDENTIAL_PATTERN.test(options.token)) throw new PortcheckError('PC_ERR_OPTION_INVALID', 'the credential (--token) is not one a coordinator prints: copy the join command of this host whole')
+  const binds = parseBinds(options.bind)
   if (options.pin !== undefined && !PIN_PATTERN.test(options.pin)) throw new PortcheckError('PC_ERR_OPTION_INVALID', `invalid --pin "${options.pin.slice(0, 100)}": expected sha256: and 64 hex digits, as the join command prints it`)
   let url: URL
   try {
@@ -90,7 +111,7 @@ export function startAgent (options: AgentOptions): Agent {
   let closing = false
   let reconnectTimer: NodeJS.Timeout | undefined
   let watchdog: NodeJS.Timeout | undefined
-  let listenHost: string | undefined
+  let listenHosts: ListenHost[] | undefined
   /** The current connection's coordinator said welcome: only then are run orders obeyed. */
   let welcomed = false
   /** Some connection was welcomed: a credential refused later means the coordinator's token changed. */
@@ -184,8 +205,8 @@ export function startAgent (options: AgentOptions): Agent {
           peers: msg.peers,
           // Whatever the coordinator says, a run's listeners never outlive MAX_RUN_TTL_MS.
           ttlMs: Math.min(msg.ttlMs, MAX_RUN_TTL_MS),
-          listenHost: listenHost ?? '0.0.0.0',
-          probeAddress: options.bind,
+          listenHosts: listenHosts ?? [{ address: '0.0.0.0', ipv6Only: false }],
+          binds,
           send,
           logger,
           onEnded: (ended) => { if (session === ended) session = null }
@@ -264,7 +285,7 @@ export function startAgent (options: AgentOptions): Agent {
         hostname: os.hostname(),
         platform: `${process.platform}-${process.arch} node ${process.version}`,
         pid: process.pid,
-        bind: options.bind ?? null,
+        bind: binds,
         addresses: interfaceAddresses()
       })
     })
@@ -300,8 +321,8 @@ export function startAgent (options: AgentOptions): Agent {
     })
   }
 
-  void (options.bind !== undefined ? Promise.resolve(options.bind) : defaultListenHost()).then((host) => {
-    listenHost = host
+  void (binds.length > 0 ? Promise.resolve(bindListenHosts(binds)) : defaultListenHosts()).then((hosts) => {
+    listenHosts = hosts
     connect()
   })
 

@@ -18,6 +18,7 @@ Options:
   --insecure          allow a plain ws:// coordinator (started with --insecure)
   --name NAME         this host's name in the inventory      [default: the hostname]
   --bind ADDRESS      listen and probe from this address only [default: all addresses]
+                      (repeat, or comma-separate, for an IPv4 and an IPv6 address)
   --log-level LEVEL   trace, debug, info, warn, error, silent [default: info]
   --log-format F      pretty or json                          [default: pretty on a terminal]
   -h, --help          show this help
@@ -38,6 +39,9 @@ Examples:
   # a multi-homed host: listen and probe on the cluster network only
   portcheck-agent --coordinator wss://10.0.0.5:7070 --token CREDENTIAL --name db1 --pin sha256:HEX --bind 10.0.2.21
 
+  # the same on a dual-stack cluster network: one address of each family
+  portcheck-agent --coordinator wss://10.0.0.5:7070 --token CREDENTIAL --name db1 --pin sha256:HEX --bind 10.0.2.21 --bind 2001:db8:2::21
+
 More: "The pre-install check, step by step" in the portcheck repository's README.
 
 Exit codes: 0 stopped by a signal, 2 bad usage, a credential the coordinator refused, a name not in
@@ -56,7 +60,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
         pin: { type: 'string' },
         insecure: { type: 'boolean' },
         name: { type: 'string' },
-        bind: { type: 'string' },
+        bind: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },

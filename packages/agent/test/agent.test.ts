@@ -58,7 +58,7 @@ async function joined (t: Test): Promise<Awaited<ReturnType<typeof fakeCoordinat
   const agent = startAgent({ coordinator: fake.url, token: CRED, insecure: true, name: 'n1', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
   t.teardown(() => agent.close())
   await fake.agent()
-  t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: '127.51.0.1', protocol: PROTOCOL_VERSION })
+  t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: ['127.51.0.1'], protocol: PROTOCOL_VERSION })
   fake.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agentId: 'a1', heartbeatMs: 60_000 })
   await agent.registered
   return fake

@@ -50,7 +50,7 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
     const ws = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: 'Bearer full-token' } })
     t.teardown(() => ws.terminate())
     await new Promise((resolve) => ws.once('open', resolve))
-    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential('full-token', name), instance: `i-${name}`, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: null, addresses: [] }))
+    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential('full-token', name), instance: `i-${name}`, version: 't', hostname: 'h', platform: 'p', pid: 1, bind: [], addresses: [] }))
     const runStart = new Promise<string>((resolve) => ws.on('message', (d) => { if (String(d).includes('run-start')) resolve(String(d)) }))
     await new Promise((resolve) => ws.once('message', resolve))
     return { ws, runStart }

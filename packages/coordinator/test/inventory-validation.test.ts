@@ -101,3 +101,35 @@ t.test('a port setting without a default must be set before a flow that uses it 
   const cerr = await expectError(() => loadCatalogFile(bad['bad.yaml'] as string))
   t.same(problemLines(cerr.problems), ['settings.mode: a default is required (only a port setting may leave it to the user)'])
 })
+
+t.test('addresses: one per family, in canonical form; address stays valid', async (t) => {
+  const dual = GOOD.replace('address: 198.18.7.21', 'addresses: [198.18.7.21, "2001:0002:0000::0021"]').replace('address: 198.18.7.11', 'address: "2001:2::11"')
+  const { catalogFile, inventoryFile } = await setup(t, dual)
+  const { catalog } = await loadCatalogFile(catalogFile)
+  const inv = await loadInventory(inventoryFile, catalog, { ha: 'true' })
+  t.same(inv.inventory.hosts.map((h) => [h.address, h.addresses]), [['2001:2::11', ['2001:2::11']], ['198.18.7.21', ['198.18.7.21', '2001:2::21']]],
+    'every host has both fields once loaded; IPv6 compressed as the system prints it')
+})
+
+t.test('addresses: both forms at once, neither, names, two of a family, bad literals, duplicates across forms', async (t) => {
+  const both = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21', 'address: 198.18.7.21, addresses: [198.18.7.22]'))
+  t.same(both.lines, ['hosts[1].addresses: give either address (198.18.7.21) or addresses, not both: list every address of the host under addresses'])
+  t.match(both.message, /i\.yaml:3:\d+: hosts\[1\]\.addresses: give either address/, 'file, line and column of the field')
+  const neither = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21, ', ''))
+  t.same(neither.lines, ['hosts[1]: needs an address: address (an IP address or a DNS name) or addresses (a list of IP addresses, one per family)'])
+  const name = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21', 'addresses: [198.18.7.21, db1.example]'))
+  t.same(name.lines, ['hosts[1].addresses[1]: "db1.example" is not an IP address: addresses lists IP addresses only (a host known by a DNS name gives it alone, as address)'])
+  const twice = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21', 'addresses: ["2001:2::21", 198.18.7.21, "2001:2::22"]'))
+  t.same(twice.lines, ['hosts[1].addresses[2]: "2001:2::22" is a second IPv6 address (addresses[0] is 2001:2::21): a host has at most one address per family, the one its peers reach it at'])
+  t.match(twice.message, /i\.yaml:3:\d+: hosts\[1\]\.addresses\[2\]/)
+  const bad = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21', 'addresses: [198.18.7.300, "2001:2::g"]').replace('address: 198.18.7.11', 'address: 198.18.7.256'))
+  t.same(bad.lines, [
+    'hosts[0].address: "198.18.7.256" is not a valid IPv4 address',
+    'hosts[1].addresses[0]: "198.18.7.300" is not a valid IPv4 address',
+    'hosts[1].addresses[1]: "2001:2::g" is not a valid IPv6 address'
+  ])
+  const empty = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21', 'addresses: []'))
+  t.same(empty.lines, ['hosts[1].addresses: must not be empty'])
+  const dup = await inventoryProblems(t, GOOD.replace('address: 198.18.7.21', 'addresses: [198.18.7.21, "2001:2:0::11"]').replace('address: 198.18.7.11', 'address: "2001:2::11"'))
+  t.same(dup.lines, ['hosts[1].addresses[1]: address 2001:2::11 is already host "app1" (hosts[0]): give one host several roles instead'], 'the same IPv6 address written two ways is one address')
+})

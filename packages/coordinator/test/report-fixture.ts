@@ -1,8 +1,9 @@
 import type { Reason, Status } from '@portcheck/protocol'
 import { loadCatalogFile } from '../src/catalog/load-catalog.js'
 import { buildPlan } from '../src/plan/expand.js'
-import { checkKey } from '../src/report/check-key.js'
+import { checkKey, type KeyFields } from '../src/report/check-key.js'
 import type { DropRule, DropSite } from '../src/report/drop-site.js'
+import { hasDualStackPairs } from '../src/report/family-text.js'
 import { remedy } from '../src/report/remedy.js'
 import { checkReport, emptyCounts, verdictOf, type CheckReport, type RunReport } from '../src/report/report.js'
 
@@ -53,6 +54,14 @@ export const OUTCOMES: Record<string, Outcome> = {
 
 const STARTED = '2026-01-15T10:00:00.000Z'
 
+/**
+ * How the fixture names a check: its ends, protocol and port (`app1>db1 tcp/15432`). Its hosts
+ * have one address each, so each pair has one check, whose family {@link checkKey} adds.
+ */
+export function fixtureKey (c: KeyFields): string {
+  return checkKey({ ...c, family: null })
+}
+
 /** Builds the fixture report; a later run of the same cluster can change what it found, and which agents never joined (default db4). */
 export async function fixtureReport (options: { id?: string, outcomes?: Record<string, Outcome>, startedAt?: string, missing?: string[] } = {}): Promise<RunReport> {
   const { catalog } = await loadCatalogFile('examples/demo/catalog.yaml')
@@ -62,7 +71,7 @@ export async function fixtureReport (options: { id?: string, outcomes?: Record<s
   const all = emptyCounts()
   const required = emptyCounts()
   const checks: CheckReport[] = plan.checks.map((check) => {
-    const o = outcomes[checkKey(check)]
+    const o = outcomes[fixtureKey(check)]
     const missing = [check.from, check.to].filter((h) => h !== null && absent.includes(h)) as string[]
     const verdict = check.skip !== null
       ? { status: 'skipped' as const, reason: check.skip, detail: null, observedSource: null, echo: null }
@@ -97,6 +106,7 @@ export async function fixtureReport (options: { id?: string, outcomes?: Record<s
     adaptive: false,
     includeOptional: true,
     settings: { metrics: true },
+    dualStack: hasDualStackPairs(checks),
     summary: all,
     required,
     progress: { done: checks.length, total: checks.length },

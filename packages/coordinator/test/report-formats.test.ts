@@ -1,6 +1,5 @@
 import t from 'tap'
 import { agentGaps } from '../src/report/agent-gaps.js'
-import { checkKey } from '../src/report/check-key.js'
 import { formatMarkdown } from '../src/report/format-markdown.js'
 import { formatTable } from '../src/report/format-table.js'
 import { parseReport } from '../src/report/read-report.js'
@@ -8,15 +7,15 @@ import { remedy } from '../src/report/remedy.js'
 import { roleMatrix } from '../src/report/views.js'
 import { equalsExpected } from './expected-output.js'
 import { expectError } from './helpers.js'
-import { DB1_REJECT, fixtureReport } from './report-fixture.js'
+import { DB1_REJECT, fixtureKey, fixtureReport } from './report-fixture.js'
 
 t.test('the JSON report carries each check\'s fix and flow purpose', async (t) => {
   const report = await fixtureReport()
-  const c = report.checks.find((x) => checkKey(x) === 'app1>db1 tcp/15432')
+  const c = report.checks.find((x) => fixtureKey(x) === 'app1>db1 tcp/15432')
   t.match(c, { remedy: 'allow tcp 15432 from 198.18.1.12 to 198.18.1.14 (inbound on db1, and on any firewall between)', purpose: 'Application queries the database', ref: 'demo, tier 2' })
   const pass = report.checks.find((x) => x.status === 'pass')
   t.match(pass, { remedy: null, purpose: /./ }, 'a pass has a purpose and no fix')
-  const missing = report.checks.find((x) => checkKey(x) === 'app1>db4 tcp/15432')
+  const missing = report.checks.find((x) => fixtureKey(x) === 'app1>db4 tcp/15432')
   t.match(missing, { reason: 'agent-missing', agentHosts: ['db4'], remedy: 'start the agent on db4' })
   t.equal(JSON.parse(JSON.stringify(report)).checks.every((x: Record<string, unknown>) => 'remedy' in x && 'purpose' in x), true, 'in every check of the JSON')
 })
@@ -74,7 +73,7 @@ t.test('reading a saved report', async (t) => {
   delete old.rerunOf
   for (const c of old.checks) { delete c.remedy; delete c.purpose; delete c.ref; delete c.agentHosts }
   const read = parseReport(JSON.stringify(old), 'old.json')
-  t.match(read.checks.find((c) => checkKey(c) === 'app1>db4 tcp/15432'), { agentHosts: ['db4'], remedy: 'start the agent on db4', purpose: null }, 'agents from the report\'s missing list, the fix recomputed')
+  t.match(read.checks.find((c) => fixtureKey(c) === 'app1>db4 tcp/15432'), { agentHosts: ['db4'], remedy: 'start the agent on db4', purpose: null }, 'agents from the report\'s missing list, the fix recomputed')
   t.equal(read.rerunOf, null)
   const bad = JSON.parse(JSON.stringify(report)) as { checks: Array<Record<string, unknown>> }
   Object.assign(bad.checks[3] as object, { port: 70000, from: 'a;rm -rf /', droppedAt: 'moon', rule: { family: 'inet', table: 'filter', chain: 'input', handle: 0, text: '' } })

@@ -5,7 +5,7 @@ import type { JudgedSample } from '../src/scheduler/path-stats.js'
 import { decide, type Observation } from '../src/scheduler/verdict.js'
 
 const check = (protocol: 'tcp' | 'udp' = 'tcp'): PlannedCheck => ({
-  index: 0, flowIds: ['F'], from: 'a', to: 'b', fromRole: 'x', toRole: 'y', fromAddress: '198.18.0.1', toAddress: '198.18.0.2', protocol, port: 9638, required: true, skip: null
+  index: 0, flowIds: ['F'], from: 'a', to: 'b', fromRole: 'x', toRole: 'y', fromAddress: '198.18.0.1', toAddress: '198.18.0.2', family: 'ipv4', protocol, port: 9638, required: true, skip: null
 })
 const result = (outcome: ProbeResult['outcome'], extra: Partial<ProbeResult> = {}): ProbeResult => ({ id: 0, outcome, latencyMs: null, attempts: 1, unanswered: 0, echo: 'none', ...extra })
 /** A clean path: 200 answered attempts, none lost. */
@@ -80,4 +80,22 @@ t.test('listeners that could not be opened', async (t) => {
   t.match(decide(check(), obs({ listener: 'in-use', result: result('timeout', { unanswered: 10 }) })), { status: 'blocked', reason: 'timeout' })
   t.match(decide(check(), obs({ listener: 'denied', listenerError: 'EACCES' })), { status: 'inconclusive', reason: 'bind-denied', detail: /EACCES/ })
   t.match(decide(check(), obs({ listener: 'failed', listenerError: 'EADDRNOTAVAIL' })), { status: 'inconclusive', reason: 'bind-failed' })
+})
+
+t.test('address families: none in common, a gap on one end, proof over the other family', async (t) => {
+  const v6to4: PlannedCheck = { ...check(), fromAddress: '2001:2::1', toAddress: '198.18.0.2', family: null }
+  t.match(decide(v6to4, obs({ result: null, listener: null })), { status: 'inconclusive', reason: 'no-common-family', detail: /a has only an IPv6 address in the inventory \(2001:2::1\) and b only an IPv4 one \(198\.18\.0\.2\)/ }, 'whatever the agents did')
+  t.match(decide(v6to4, obs({ source: 'missing' })), { reason: 'no-common-family' }, 'before any agent question: no agent would change it')
+  const six: PlannedCheck = { ...check(), fromAddress: '2001:2::1', toAddress: '2001:2::2', family: 'ipv6' }
+  t.match(decide(six, obs({ familyGap: { host: 'b', reason: 'agent-misplaced', detail: "b's agent does not have b's inventory IPv6 address" }, listener: null })),
+    { status: 'inconclusive', reason: 'agent-misplaced', agentHosts: ['b'], detail: /IPv6 address/ }, 'an end that cannot serve the family')
+  t.match(decide(six, obs({ familyGap: { host: 'a', reason: 'no-common-family', detail: "a's agent runs on a host with no IPv6 address" }, listener: null })),
+    { status: 'inconclusive', reason: 'no-common-family', detail: /no IPv6 address/ })
+  t.match(decide(six, obs({ result: result('connected', { echo: 'ours' }), receipts: [{ ...proof, address: '2001:2::1' }] })), { status: 'pass', observedSource: '2001:2::1' }, 'proof from the source\'s IPv6 address')
+  t.match(decide(six, obs({ result: result('connected', { echo: 'ours' }), receipts: [{ ...proof, address: '198.18.0.99' }] })),
+    { status: 'inconclusive', reason: 'translated', observedSource: '198.18.0.99', detail: /from 198\.18\.0\.99, an IPv4 address, though it was sent over IPv6 to 2001:2::2/ }, 'an IPv6 check proven over IPv4 is no pass')
+  const named: PlannedCheck = { ...check(), toAddress: 'b.example', family: null }
+  t.match(decide(named, obs({ result: result('connected', { echo: 'ours', address: '2001:2::2' }), receipts: [{ ...proof, address: '198.18.0.1' }] })),
+    { status: 'inconclusive', reason: 'translated' }, 'a name resolved to IPv6, proven over IPv4: translated')
+  t.match(decide(named, obs({ result: result('connected', { echo: 'ours', address: '198.18.0.2' }), receipts: [proof] })), { status: 'pass' }, 'resolved to IPv4, proven over IPv4')
 })

@@ -7,7 +7,7 @@
 import { GuardError, arr, bool, int, num, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
 import {
   AGENT_NAME_PATTERN, CIDR_PATTERN, CREDENTIAL_PATTERN, HOST_PATTERN, ID_PATTERN, MAX_AGENT_ADDRESSES, MAX_AGENT_FRAME_BYTES,
-  MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, NONCE_RE, PROTOS, type Proto
+  MAX_BINDS, MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
 
@@ -29,8 +29,11 @@ export interface HelloMessage {
   hostname: string
   platform: string
   pid: number
-  /** The address the agent binds its listeners and probes to, or null for the default. */
-  bind: string | null
+  /**
+   * The addresses the agent binds its listeners and probes to (`--bind`, at most one per address
+   * family), or empty for the default: listeners on every address of both families.
+   */
+  bind: string[]
   /**
    * Every address on the agent's network interfaces, with its prefix length (`198.18.1.5/15`),
    * loopback included: the coordinator checks that the host's inventory address is one of them.
@@ -216,7 +219,8 @@ export function assertAgentMessage (m: Obj): AgentMessage {
       str(m.hostname, 'hostname', { max: 253 })
       str(m.platform, 'platform', { max: 64 })
       int(m.pid, 'pid', 0, 2 ** 31)
-      if (m.bind !== null) address(m.bind, 'bind')
+      const binds = arr(m.bind, 'bind', MAX_BINDS)
+      for (let i = 0; i < binds.length; i++) address(binds[i], `bind[${i}]`)
       const list = arr(m.addresses, 'addresses', MAX_AGENT_ADDRESSES)
       for (let i = 0; i < list.length; i++) str(list[i], `addresses[${i}]`, { pattern: CIDR_PATTERN })
       return m as unknown as HelloMessage

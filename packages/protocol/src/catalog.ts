@@ -132,8 +132,17 @@ export interface SshSettings {
 export interface InventoryHost {
   /** The agent's `--name`. */
   name: string
-  /** Where peers reach this host (an IP address or a DNS name). */
+  /**
+   * Where peers reach this host (an IP address or a DNS name). In a file, either this or
+   * `addresses`; once loaded, the first of the host's addresses.
+   */
   address: string
+  /**
+   * The host's IP addresses, at most one per family (`[198.18.1.5, "2001:2::5"]`): every flow is
+   * checked once per family both of its ends have. Once loaded, always set (`[address]` when the
+   * file gave `address`), in canonical form.
+   */
+  addresses?: string[]
   /**
    * Peers reach this host through NAT: its address is not on its own interfaces, so its agent
    * is not expected to have it. Default false: an agent without it is misplaced.
@@ -144,6 +153,11 @@ export interface InventoryHost {
   settings?: Record<string, SettingValue>
   /** How to reach this host over SSH; overrides the inventory's `ssh:` field by field. */
   ssh?: SshSettings
+}
+
+/** Every address of a host: its `addresses`, or its one `address` (an IP address or a name). */
+export function addressesOf (host: Pick<InventoryHost, 'address' | 'addresses'>): readonly string[] {
+  return host.addresses ?? [host.address]
 }
 
 export interface Inventory {

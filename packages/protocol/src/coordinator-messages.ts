@@ -8,6 +8,7 @@ import {
   MAX_PEERS, MAX_PROBE_TIMEOUT_MS, MAX_PROBES_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
+import { ADDRESS_FAMILIES, type AddressFamily } from './families.js'
 
 export interface WelcomeMessage {
   type: 'welcome'
@@ -63,6 +64,11 @@ export interface ProbeOrder {
   need?: number
   /** Another process holds this TCP port on the target: a completed handshake is all there is to see. */
   held?: boolean
+  /**
+   * When `host` is a name: resolve it to an address of this family only (the source host has no
+   * other in the inventory). Without it, the first address the source's resolver returns.
+   */
+  family?: AddressFamily
 }
 
 /** A target's reference listener, where sources measure their path to it. */
@@ -128,7 +134,7 @@ export function parseCoordinatorMessage (raw: string | Buffer): CoordinatorMessa
 
 function probeOrder (v: unknown, p: string): ProbeOrder {
   const o = obj(v, p)
-  onlyKeys(o, p, ['id', 'protocol', 'host', 'port', 'nonce', 'timeoutMs', 'need', 'held'])
+  onlyKeys(o, p, ['id', 'protocol', 'host', 'port', 'nonce', 'timeoutMs', 'need', 'held', 'family'])
   return {
     id: int(o.id, `${p}.id`, 0, 2 ** 31),
     protocol: proto(o.protocol, `${p}.protocol`),
@@ -137,7 +143,8 @@ function probeOrder (v: unknown, p: string): ProbeOrder {
     nonce: str(o.nonce, `${p}.nonce`, { pattern: NONCE_RE }),
     timeoutMs: int(o.timeoutMs, `${p}.timeoutMs`, 1, MAX_PROBE_TIMEOUT_MS),
     ...(o.need !== undefined ? { need: int(o.need, `${p}.need`, 1, MAX_ATTEMPTS_PER_ROUND) } : {}),
-    ...(o.held !== undefined ? { held: bool(o.held, `${p}.held`) } : {})
+    ...(o.held !== undefined ? { held: bool(o.held, `${p}.held`) } : {}),
+    ...(o.family !== undefined ? { family: oneOf(o.family, `${p}.family`, ADDRESS_FAMILIES) } : {})
   }
 }
 

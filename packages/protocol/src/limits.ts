@@ -3,7 +3,7 @@
  */
 
 /** Bumped on any incompatible change to the control messages or the data-port format. */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** The HTTP path agents upgrade to a WebSocket on. */
 export const AGENT_WS_PATH = '/agent'
@@ -21,6 +21,8 @@ export const MAX_PROBES_PER_FRAME = 2000
 export const MAX_LISTENERS_PER_FRAME = 2 * 65535
 /** Most results, receipts or path figures in one agent frame. */
 export const MAX_ITEMS_PER_FRAME = 4000
+/** Most `--bind` addresses an agent reports in `hello`: one per address family. */
+export const MAX_BINDS = 2
 /** Most interface addresses an agent reports in `hello`. */
 export const MAX_AGENT_ADDRESSES = 256
 /** Most local ports of connected attempts one probe result lists. */

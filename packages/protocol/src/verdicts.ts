@@ -24,6 +24,8 @@ export const Reasons = {
     'bind-failed': 'The target agent could not listen on this port for another reason (see detail).',
     'agent-missing': 'The agent of the source or target host never joined.',
     'agent-lost': 'The agent of the source or target host left or stopped answering during the run.',
+    'no-common-family': 'Source and target share no address family (one has IPv4 addresses only, the other IPv6 only, or the source host has no address of the family asked for): no packet of this flow can go between them (see detail).',
+    translated: "The nonce reached the target's listener, but from an address of the other family than the check's: something on the way translates between IPv4 and IPv6 (NAT64, a proxy), so the path over this family is not proven.",
     'agent-misplaced': "The host's agent does not run on the host's inventory address (see detail for where it runs): nothing it sees would prove anything about this host, so it opens no listener and sends no probe.",
     'lossy-path': 'The path loses so many packets that the attempts made were not evidence enough either way: the port may be open or dropped (the detail gives the measured loss).',
     unresolved: "The source could not resolve the target's name to an address (see detail): nothing was sent.",

@@ -6,8 +6,10 @@ import {
 const NONCE = 'AbCdEfGhIjKlMnOp'
 
 t.test('valid agent messages parse to their typed form', async (t) => {
-  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db-1.example', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: null, addresses: ['198.18.1.5/15', '127.0.0.1/8', 'fe80::1/64', '2001:2::5/64'] }
+  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db-1.example', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: [], addresses: ['198.18.1.5/15', '127.0.0.1/8', 'fe80::1/64', '2001:2::5/64'] }
   t.same(parseAgentMessage(JSON.stringify(hello)), hello)
+  const bound = { ...hello, bind: ['198.18.1.5', '2001:2::5'] }
+  t.same(parseAgentMessage(JSON.stringify(bound)), bound, 'an agent bound to one address per family')
   const ready = { type: 'run-ready', runId: 'r1', listeners: [{ protocol: 'udp', port: 9638, state: 'in-use', error: 'EADDRINUSE' }], refPort: 41234, more: true }
   t.same(parseAgentMessage(Buffer.from(JSON.stringify(ready))), ready)
   const results = { type: 'probe-results', runId: 'r1', results: [{ id: 3, outcome: 'connected', latencyMs: 0.4, attempts: 2, unanswered: 1, answered: 2, echo: 'ours' }, { id: 4, outcome: 'connected', latencyMs: null, attempts: 3, unanswered: 3, connected: [40001, 40002], echo: 'none', address: '198.18.0.9' }] }
@@ -33,9 +35,11 @@ t.test('malformed, unknown and oversized agent frames are refused with the field
     ['{"type":"received","runId":"r1","items":[{"protocol":"tcp","port":1,"nonce":"short","address":"a","remotePort":1}]}', /items\[0\]\.nonce: must match/],
     ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"pass","latencyMs":null,"attempts":1,"unanswered":0,"echo":"none"}]}', /results\[0\]\.outcome: must be one of/],
     ['{"type":"probe-results","runId":"r1","results":[{"id":1,"outcome":"timeout","latencyMs":null,"attempts":1,"unanswered":1,"echo":"none","connected":[0]}]}', /results\[0\]\.connected\[0\]: must be between 1 and 65535/],
-    ['{"type":"hello","protocol":2,"name":"../etc","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":[]}', /name: must match/],
-    ['{"type":"hello","protocol":2,"name":"a","credential":"short","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":[]}', /credential: must match/],
-    ['{"type":"hello","protocol":2,"name":"a","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":["not an address"]}', /addresses\[0\]: must match/]
+    ['{"type":"hello","protocol":2,"name":"../etc","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":[],"addresses":[]}', /name: must match/],
+    ['{"type":"hello","protocol":2,"name":"a","credential":"short","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":[],"addresses":[]}', /credential: must match/],
+    ['{"type":"hello","protocol":2,"name":"a","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":[],"addresses":["not an address"]}', /addresses\[0\]: must match/],
+    ['{"type":"hello","protocol":2,"name":"a","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":null,"addresses":[]}', /bind: must be an array/],
+    ['{"type":"hello","protocol":2,"name":"a","credential":"' + 'c'.repeat(43) + '","instance":"x","version":"1","hostname":"h","platform":"p","pid":1,"bind":["a","b","c"],"addresses":[]}', /bind: must have at most 2 items/]
   ]
   for (const [raw, re] of bad) {
     t.throws(() => parseAgentMessage(raw), { name: 'MessageError', message: re }, raw.slice(0, 60))
@@ -49,6 +53,9 @@ t.test('coordinator messages are validated by the agent too', async (t) => {
   t.same(parseCoordinatorMessage(JSON.stringify(probe)), probe)
   t.throws(() => parseCoordinatorMessage(JSON.stringify({ ...probe, probes: [{ ...probe.probes[0], host: 'evil host; rm -rf' }] })), /probes\[0\]\.host: must match/)
   t.throws(() => parseCoordinatorMessage(JSON.stringify({ ...probe, probes: [{ ...probe.probes[0], need: 1000 }] })), /probes\[0\]\.need: must be between 1 and 40/)
+  const named = { ...probe, probes: [{ ...probe.probes[0], host: 'db1.example', family: 'ipv6' }] }
+  t.same(parseCoordinatorMessage(JSON.stringify(named)), named, 'a name to resolve in one family')
+  t.throws(() => parseCoordinatorMessage(JSON.stringify({ ...probe, probes: [{ ...probe.probes[0], family: 'inet6' }] })), /probes\[0\]\.family: must be one of ipv4, ipv6/)
   t.throws(() => parseCoordinatorMessage(JSON.stringify({ type: 'run-start', runId: 'r1', ttlMs: 0, listeners: [], peers: [] })), /ttlMs: must be between/)
   t.throws(() => parseCoordinatorMessage(JSON.stringify({ type: 'run-start', runId: 'r1', ttlMs: 1000, listeners: [] })), /peers: must be an array/, 'a run says which hosts the agent may probe')
   t.throws(() => parseCoordinatorMessage('{"type":"hello"}'), /unknown coordinator message type "hello"/)

@@ -1,7 +1,7 @@
-import net from 'node:net'
 import { openFileLimit } from '@portcheck/protocol/node'
 import { type AcceptedConnection, type ListenOrder, type ListenerState, type Receipt } from '@portcheck/protocol'
 import { errorCodeOf } from '../probes/classify.js'
+import type { ListenHost } from './listen-hosts.js'
 import { PendingConnections } from './pending-connections.js'
 import { TcpListener } from './tcp-listener.js'
 import { UdpListener } from './udp-listener.js'
@@ -22,22 +22,6 @@ export function maxListeners (): number {
 
 type Listener = TcpListener | UdpListener
 
-/** Works out once whether this host can take a dual-stack `::` bind; if not, listeners use 0.0.0.0. */
-export async function defaultListenHost (): Promise<string> {
-  const server = net.createServer()
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host: '::', port: 0, ipv6Only: false }, resolve)
-    })
-    return '::'
-  } catch {
-    return '0.0.0.0'
-  } finally {
-    server.close()
-  }
-}
-
 function stateOf (err: unknown): Pick<ListenerState, 'state' | 'error'> {
   const code = errorCodeOf(err) ?? 'EUNKNOWN'
   if (code === 'EADDRINUSE') return { state: 'in-use', error: code }
@@ -51,18 +35,25 @@ export interface ListenerSink {
   accepted: (c: AcceptedConnection) => void
 }
 
+/** Closes listeners, whatever state their binds are in. */
+async function closeEach (list: readonly Listener[]): Promise<void> {
+  await Promise.all(list.map((l) => l.close()))
+}
+
 /**
  * The listeners of one run on one agent: the ordered ones, and a reference listener (UDP, on a
  * port of the system's choosing) that acknowledges any probe datagram, where the run's sources
- * measure the round trip and loss of their path to this host.
+ * measure the round trip and loss of their path to this host. Each is one socket per listen host
+ * (see {@link ListenHost}): one dual-stack socket, or one per family, all on the same port.
  */
 export class ListenerSet {
-  private readonly open = new Map<string, Listener>()
+  private readonly open = new Map<string, Listener[]>()
   private readonly pending = new PendingConnections()
-  private reference: UdpListener | null = null
+  private reference: Listener[] = []
   private closed = false
 
-  constructor (private readonly host: string, private readonly sink: ListenerSink) {}
+  /** @param hosts where each listener binds: one socket per entry (at least one) */
+  constructor (private readonly hosts: readonly ListenHost[], private readonly sink: ListenerSink) {}
 
   /** Opens every ordered listener, then the reference listener, and reports how each bind went. Never rejects. */
   async openAll (orders: ListenOrder[]): Promise<{ states: ListenerState[], refPort: number | null }> {
@@ -73,7 +64,8 @@ export class ListenerSet {
       while (next < orders.length) {
         const i = next++
         const order = orders[i] as ListenOrder
-        states[i] = i < limit ? await this.openOne(order) : { protocol: order.protocol, port: order.port, state: 'failed', error: 'ELIMIT' }
+        // A listener is a socket per listen host: the descriptor budget counts sockets.
+        states[i] = i < Math.floor(limit / this.hosts.length) ? await this.openOne(order) : { protocol: order.protocol, port: order.port, state: 'failed', error: 'ELIMIT' }
       }
     }
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, orders.length) }, worker))
@@ -81,37 +73,59 @@ export class ListenerSet {
     return { states, refPort: await this.openReference() }
   }
 
-  /** Number of listeners currently bound, the reference listener included. */
+  /** Number of listeners currently bound, the reference listener included (a listener of several sockets counts once). */
   get size (): number {
-    return this.open.size + (this.reference !== null ? 1 : 0)
+    return this.open.size + (this.reference.length > 0 ? 1 : 0)
   }
 
   /** Reports every TCP connection still waiting for its nonce (the end-of-probing barrier). */
   reportPending (): void {
-    for (const l of this.open.values()) if (l instanceof TcpListener) l.reportPending()
+    for (const list of this.open.values()) for (const l of list) if (l instanceof TcpListener) l.reportPending()
   }
 
   /** Closes every listener; later receipts are not reported. */
   async closeAll (): Promise<void> {
     this.closed = true
-    const all: Listener[] = [...this.open.values()]
-    if (this.reference !== null) all.push(this.reference)
+    const all: Listener[] = [...this.open.values()].flat()
+    all.push(...this.reference)
     this.open.clear()
-    this.reference = null
-    await Promise.all(all.map((l) => l.close()))
+    this.reference = []
+    await closeEach(all)
+  }
+
+  /**
+   * Binds one listener's sockets, one per listen host, all on one port: the first on `port`,
+   * the others on the port it got (the reference listener asks for any). Rejects with the first
+   * bind error, having closed what it bound.
+   */
+  private async bindAll (make: () => Listener, port: number): Promise<{ sockets: Listener[], port: number }> {
+    const sockets: Listener[] = []
+    let bound = port
+    try {
+      for (const host of this.hosts) {
+        const l = make()
+        sockets.push(l)
+        bound = await l.listen(host, bound)
+      }
+    } catch (err) {
+      await closeEach(sockets)
+      throw err
+    }
+    return { sockets, port: bound }
   }
 
   private async openReference (): Promise<number | null> {
-    if (this.closed) return null
-    const ref = new UdpListener(0, null)
-    try {
-      const port = await ref.listen(this.host)
-      if (this.closed) { await ref.close(); return null }
-      this.reference = ref
-      return port
-    } catch {
-      return null
+    // With a socket per family, the port the system gave the first may be taken in the other
+    // family: a few tries, each on a fresh port.
+    for (let attempt = 0; attempt < 3 && !this.closed; attempt++) {
+      try {
+        const { sockets, port } = await this.bindAll(() => new UdpListener(0, null), 0)
+        if (this.closed) { await closeEach(sockets); return null }
+        this.reference = sockets
+        return port
+      } catch { /* another try */ }
     }
+    return null
   }
 
   private async openOne (order: ListenOrder): Promise<ListenerState> {
@@ -122,18 +136,20 @@ export class ListenerSet {
       receipt: (r) => { if (!this.closed) this.sink.receipt(r) },
       accepted: (c) => { if (!this.closed) this.sink.accepted(c) }
     }
-    const listener = order.protocol === 'tcp' ? new TcpListener(order.port, this.pending, sink) : new UdpListener(order.port, sink.receipt)
+    const make = (): Listener => order.protocol === 'tcp' ? new TcpListener(order.port, this.pending, sink) : new UdpListener(order.port, sink.receipt)
+    let sockets: Listener[]
     try {
-      await listener.listen(this.host)
+      // A port bound in one family and not the other proves nothing in the other: all or none.
+      sockets = (await this.bindAll(make, order.port)).sockets
     } catch (err) {
       return { ...base, ...stateOf(err) }
     }
     if (this.closed) {
       // The run ended while this bind was in flight: do not leave it open.
-      await listener.close()
+      await closeEach(sockets)
       return { ...base, state: 'failed', error: 'ECANCELED' }
     }
-    this.open.set(key, listener)
+    this.open.set(key, sockets)
     return { ...base, state: 'open' }
   }
 }

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { encodeAck, parseProbe, MAX_PROBE_BYTES, PROBE_READ_TIMEOUT_MS, type AcceptedConnection, type Receipt } from '@portcheck/protocol'
 import { normalizeAddress } from './address.js'
+import type { ListenHost } from './listen-hosts.js'
 import type { PendingConnections } from './pending-connections.js'
 
 /** Where a TCP listener reports what it saw; a reference listener reports nothing. */
@@ -41,13 +42,16 @@ export class TcpListener {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
   }
 
-  /** Binds; rejects with the system error (EADDRINUSE, EACCES, ...). Resolves with the bound port. */
-  listen (host: string): Promise<number> {
+  /**
+   * Binds; rejects with the system error (EADDRINUSE, EACCES, ...). Resolves with the bound port.
+   * @param port the port, or undefined for the constructor's
+   */
+  listen (host: ListenHost, port = this.port): Promise<number> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.server.once('error', onError)
       // exclusive: never share the port with a cluster primary; a held port must show as EADDRINUSE.
-      this.server.listen({ host, port: this.port, exclusive: true, ipv6Only: false }, () => {
+      this.server.listen({ host: host.address, port, exclusive: true, ipv6Only: host.ipv6Only }, () => {
         this.server.off('error', onError)
         this.server.on('error', () => { /* after bind, errors are per connection */ })
         resolve((this.server.address() as net.AddressInfo).port)

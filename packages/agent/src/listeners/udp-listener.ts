@@ -2,6 +2,7 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import { encodeAck, parseProbe, type Receipt } from '@portcheck/protocol'
 import { normalizeAddress } from './address.js'
+import type { ListenHost } from './listen-hosts.js'
 
 /** Most distinct nonces remembered per listener, to report each once despite retries. */
 const MAX_REMEMBERED = 100_000
@@ -21,11 +22,14 @@ export class UdpListener {
    */
   constructor (readonly port: number, private readonly onReceipt: ((r: Receipt) => void) | null) {}
 
-  /** Binds; rejects with the system error (EADDRINUSE, EACCES, ...). Resolves with the bound port. */
-  listen (host: string): Promise<number> {
+  /**
+   * Binds; rejects with the system error (EADDRINUSE, EACCES, ...). Resolves with the bound port.
+   * @param port the port, or undefined for the constructor's (0: the system's choice)
+   */
+  listen (host: ListenHost, port = this.port): Promise<number> {
     return new Promise((resolve, reject) => {
-      const type = net.isIPv6(host) ? 'udp6' : 'udp4'
-      const socket = dgram.createSocket({ type, ipv6Only: false, reuseAddr: false })
+      const type = net.isIPv6(host.address) ? 'udp6' : 'udp4'
+      const socket = dgram.createSocket({ type, ipv6Only: host.ipv6Only, reuseAddr: false })
       this.socket = socket
       const onError = (err: Error): void => {
         this.socket = null
@@ -34,7 +38,7 @@ export class UdpListener {
       }
       socket.once('error', onError)
       socket.on('message', (msg, rinfo) => this.receive(msg, rinfo))
-      socket.bind({ address: host, port: this.port, exclusive: true }, () => {
+      socket.bind({ address: host.address, port, exclusive: true }, () => {
         socket.off('error', onError)
         // After the bind, errors come from ICMP for our acks (the sender went away): nothing to do.
         socket.on('error', () => {})

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import net from 'node:net'
-import type { ProbeOrder, ProbeResult, ReferenceEndpoint } from '@portcheck/protocol'
+import type { AddressFamily, ProbeOrder, ProbeResult, ReferenceEndpoint } from '@portcheck/protocol'
+import { localAddressFor } from '../listeners/listen-hosts.js'
 import { SocketBudget, type ProbeContext } from './attempt-clock.js'
 import { PathTable } from './path-table.js'
 import { ReferenceStream } from './reference-stream.js'
@@ -17,8 +18,8 @@ const byProtocol: ProbeFn = (order, address, localAddress, signal, ctx) =>
 
 /** Options of {@link ProbeRunner}. */
 export interface ProbeRunnerOptions {
-  /** Address to send from, or undefined for the system's choice. */
-  localAddress: string | undefined
+  /** The `--bind` addresses, at most one per family: probes go from the one of their target's family. Empty: the system's choice. */
+  binds: readonly string[]
   /** The hosts probe orders may name (the run's peers); any other order is refused. */
   peers: readonly string[]
   onResult: (result: ProbeResult) => void
@@ -54,6 +55,10 @@ export class ProbeRunner {
   private readonly refs = new Map<string, number>()
   /** Each host's reference stream, the last one started (null while its name resolves). */
   private readonly streams = new Map<string, ReferenceStream | null>()
+  /** The family each target name is resolved in (from its orders; one source's orders to a name all ask the same). */
+  private readonly families = new Map<string, AddressFamily | undefined>()
+  /** With `--bind` of one family only, names resolve in that family: nothing may leave from elsewhere. */
+  private readonly bindFamily: AddressFamily | undefined
 
   private readonly peers: ReadonlySet<string>
 
@@ -62,6 +67,8 @@ export class ProbeRunner {
     this.ctx = { adaptive: false, paths: this.paths, sockets: new SocketBudget(opts.socketBudget), measure: (host) => this.reference(host) }
     this.resolver = new Resolver(opts.lookup)
     this.probe = opts.probe ?? byProtocol
+    const bound = new Set(opts.binds.map((b) => net.isIPv6(b) ? 'ipv6' as const : 'ipv4' as const))
+    this.bindFamily = bound.size === 1 ? [...bound][0] : undefined
   }
 
   /**
@@ -75,6 +82,7 @@ export class ProbeRunner {
     for (const r of refs) this.refs.set(r.host, r.port)
     for (const o of orders) {
       this.queue.push(o)
+      this.families.set(o.host, o.family ?? this.bindFamily)
       this.pendingByHost.set(o.host, (this.pendingByHost.get(o.host) ?? 0) + 1)
     }
     this.pump()
@@ -124,11 +132,11 @@ export class ProbeRunner {
     // own loopback services unless the inventory names a loopback address.
     if (!this.peers.has(order.host)) return refused(order, 'ENOTPEER')
     try {
-      const target = await this.resolver.resolve(order.host)
+      const target = await this.resolver.resolve(order.host, this.families.get(order.host))
       if ('address' in target && isLoopback(target.address) && !isLoopback(order.host)) return refused(order, 'ELOOPBACK')
       if (this.stopped) return { id: order.id, outcome: 'error', error: 'ECANCELED', latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
       if ('error' in target) return { id: order.id, outcome: 'unresolved', error: target.error, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
-      const result = await this.probe(order, target.address, this.opts.localAddress, this.controller.signal, this.ctx)
+      const result = await this.probe(order, target.address, localAddressFor(this.opts.binds, target.address), this.controller.signal, this.ctx)
       return target.address !== order.host ? { ...result, address: target.address } : result
     } catch (err) {
       // A probe function must not throw; if one does, report a local error rather than lose the check.
@@ -147,9 +155,9 @@ export class ProbeRunner {
     if (port === undefined || this.stopped || current === null || current?.running === true || current?.dead === true) return
     // Resolving: nothing may start a second stream meanwhile.
     this.streams.set(host, null)
-    void this.resolver.resolve(host).then((target) => {
+    void this.resolver.resolve(host, this.families.get(host)).then((target) => {
       if ('error' in target || this.stopped || (isLoopback(target.address) && !isLoopback(host))) { this.streams.delete(host); return }
-      const stream = new ReferenceStream(host, target.address, port, this.opts.localAddress, this.paths, () => (this.pendingByHost.get(host) ?? 0) > 0 && !this.stopped)
+      const stream = new ReferenceStream(host, target.address, port, localAddressFor(this.opts.binds, target.address), this.paths, () => (this.pendingByHost.get(host) ?? 0) > 0 && !this.stopped)
       this.streams.set(host, stream)
       stream.start()
     })

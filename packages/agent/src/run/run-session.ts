@@ -1,5 +1,6 @@
 import { MAX_ITEMS_PER_FRAME, type AcceptedConnection, type AgentMessage, type ListenOrder, type ProbeMessage, type ProbeResult, type Receipt } from '@portcheck/protocol'
 import type { Logger } from 'pino'
+import type { ListenHost } from '../listeners/listen-hosts.js'
 import { ListenerSet } from '../listeners/listener-set.js'
 import { ProbeRunner } from '../probes/probe-runner.js'
 import type { LookupFn } from '../probes/resolver.js'
@@ -17,10 +18,10 @@ export interface RunSessionOptions {
   peers: readonly string[]
   /** The session ends by itself after this long, in ms. */
   ttlMs: number
-  /** Address listeners bind to. */
-  listenHost: string
-  /** Address probes are sent from, or undefined for the system's choice. */
-  probeAddress: string | undefined
+  /** Where listeners bind: one socket per entry. */
+  listenHosts: readonly ListenHost[]
+  /** The `--bind` addresses (one per family at most): probes go from the one of their target's family; empty for the system's choice. */
+  binds: readonly string[]
   send: (msg: AgentMessage) => void
   logger: Logger
   /** Called once when the session ended, for whatever reason. */
@@ -51,8 +52,8 @@ export class RunSession {
     this.receipts = new Batcher(MAX_ITEMS_PER_FRAME, (items) => opts.send({ type: 'received', runId, items }))
     this.accepted = new Batcher(MAX_ITEMS_PER_FRAME, (items) => opts.send({ type: 'accepted', runId, items }))
     this.results = new Batcher(MAX_ITEMS_PER_FRAME, (results) => opts.send({ type: 'probe-results', runId, results }))
-    this.listeners = new ListenerSet(opts.listenHost, { receipt: (r) => this.receipts.push(r), accepted: (c) => this.accepted.push(c) })
-    this.runner = new ProbeRunner({ localAddress: opts.probeAddress, peers: opts.peers, onResult: (r) => this.results.push(r), ...(opts.lookup !== undefined ? { lookup: opts.lookup } : {}) })
+    this.listeners = new ListenerSet(opts.listenHosts, { receipt: (r) => this.receipts.push(r), accepted: (c) => this.accepted.push(c) })
+    this.runner = new ProbeRunner({ binds: opts.binds, peers: opts.peers, onResult: (r) => this.results.push(r), ...(opts.lookup !== undefined ? { lookup: opts.lookup } : {}) })
     this.ttl = setTimeout(() => {
       opts.logger.warn({ runId }, 'run reached its time limit without run-end; closing its listeners')
       void this.end()

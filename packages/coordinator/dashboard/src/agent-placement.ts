@@ -11,14 +11,16 @@ import type { HostAgentStatus } from '../../src/server/api-types.js'
  */
 export function placementFindings (host: HostAgentStatus): string[] {
   const p = host.placement
-  if (p === null || p.placed || p.detail === null) return []
-  return [p.detail]
+  if (p === null) return []
+  // Placed, an agent may still lack the host's address of one family: its checks over it fail.
+  if (p.placed) return p.gaps
+  return p.detail === null ? [] : [p.detail]
 }
 
 /** A remark on a placed agent that is not where its inventory address is, because the host is reached through NAT. */
 export function placementNote (host: HostAgentStatus): string | null {
   const a = host.agent
   if (host.placement === null || !host.placement.nat || a === null) return null
-  const where = a.bind ?? a.addresses.map((c) => c.split('/')[0]).find((x) => x !== undefined && !x.startsWith('127.') && x !== '::1' && !x.startsWith('fe80:'))
+  const where = a.bind[0] ?? a.addresses.map((c) => c.split('/')[0]).find((x) => x !== undefined && !x.startsWith('127.') && x !== '::1' && !x.startsWith('fe80:'))
   return `reached through NAT at ${host.address}${where !== undefined ? `; its agent runs on ${where}` : ''}`
 }

@@ -119,7 +119,7 @@ function placementCell (x: HostAgentStatus): HTMLTableCellElement {
   if (a === null) return h('td', { class: 'mono' }, '–')
   const findings = placementFindings(x)
   const note = placementNote(x)
-  return h('td', { class: 'mono' }, `${a.remoteAddress}${a.bind !== null && a.bind !== '' ? ` (bind ${a.bind})` : ''}`,
+  return h('td', { class: 'mono' }, `${a.remoteAddress}${a.bind.length > 0 ? ` (bind ${a.bind.join(', ')})` : ''}`,
     findings.length > 0
       ? h('div', { class: 'placement-warning' },
         h('span', { class: 'st st-inconclusive' }, h('span', { class: 'icon', 'aria-hidden': 'true', text: '!' }), ' not at its inventory address'),
@@ -150,7 +150,7 @@ function hostRow (x: HostAgentStatus): HTMLTableRowElement {
     : h('div', {}, forms, hidden)
   return h('tr', { 'data-host': x.name, 'data-state': x.state, 'data-placement': placementFindings(x).length > 0 ? 'misplaced' : null },
     h('th', { scope: 'row' }, x.name),
-    h('td', { class: 'mono', text: x.address }),
+    h('td', { class: 'mono', text: x.addresses.join(', ') }),
     h('td', { text: x.roles.join(', ') }),
     h('td', {}, stateBadge(x.state), a !== null && a.lostReason !== null && a.lostReason !== '' ? h('div', { class: 'hint', text: a.lostReason }) : null, launchHint(x)),
     h('td', { text: a?.version ?? '–' }),

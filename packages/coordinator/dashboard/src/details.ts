@@ -5,7 +5,7 @@ import type { CheckDetail } from '../../src/report/views.js'
 import type { ChecksPage } from '../../src/server/api-types.js'
 import { api, describeError, filterQuery, isUnauthorized, runPath } from './api.js'
 import { $, badge, h } from './dom.js'
-import { fmt, portLabel } from './format.js'
+import { fmt, portLabel, runFamilies, shownFamily } from './format.js'
 import { state, type DetailSpec } from './state.js'
 import { SEVERITY, STATUS, meaningDefersToDetail, reasonMeaning, totalOf, type ShownStatus } from './statuses.js'
 
@@ -14,7 +14,7 @@ const DETAIL_PAGE = 100
 
 function detailTitle (spec: DetailSpec): string {
   if (spec.kind === 'status') return `${STATUS[spec.status].label} checks`
-  const port = spec.port !== undefined && spec.protocol !== undefined ? ` · ${portLabel({ protocol: spec.protocol, port: spec.port, portEnd: spec.portEnd })}` : ''
+  const port = spec.port !== undefined && spec.protocol !== undefined ? ` · ${portLabel({ protocol: spec.protocol, port: spec.port, portEnd: spec.portEnd, family: runFamilies() ? spec.family : null })}` : ''
   return `${spec.from} → ${spec.to}${port}`
 }
 
@@ -23,6 +23,7 @@ function detailQuery (spec: DetailSpec): Record<string, string | number> {
   if (spec.kind === 'status') return { status: spec.status }
   const own: Record<string, string | number> = spec.kind === 'role' ? { fromRole: spec.from, toRole: spec.to } : { from: spec.from, to: spec.to }
   if (spec.protocol !== undefined && spec.port !== undefined) { own.protocol = spec.protocol; own.port = spec.port }
+  if (spec.family !== undefined && spec.family !== null) own.family = spec.family
   return own
 }
 
@@ -178,7 +179,7 @@ function renderCheck (c: CheckDetail): HTMLLIElement {
   return h('li', { class: `check st-border-${status}`, 'data-index': c.index, 'data-status': status },
     h('div', { class: 'check-head' },
       badge(status, c.reason !== null ? `${STATUS[status].label} · ${c.reason}` : STATUS[status].label),
-      h('span', { class: 'port-id', text: portLabel(c) })),
+      h('span', { class: 'port-id', text: portLabel({ ...c, family: shownFamily(c) }) })),
     h('div', { class: 'check-route' },
       h('span', { class: 'host' }, h('strong', { text: fromName }), c.fromAddress !== null ? h('span', { class: 'mono addr', text: ` ${c.fromAddress}` }) : null, h('span', { class: 'role', text: ` (${c.fromRole})` })),
       h('span', { class: 'arrow', 'aria-hidden': 'true', text: ' → ' }), h('span', { class: 'sr-only', text: ' to ' }),

@@ -5,7 +5,7 @@ import { api, describeError, filterQuery, isUnauthorized, runPath } from './api.
 import { openDetail } from './details.js'
 import { $, badge, h, icon } from './dom.js'
 import { setFilters } from './filters.js'
-import { fmt, portLabel } from './format.js'
+import { fmt, portLabel, shownFamily } from './format.js'
 import { isFinal, shownRun, state } from './state.js'
 import { STATUS, reasonMeaning } from './statuses.js'
 
@@ -49,9 +49,9 @@ export async function loadFix (): Promise<void> {
           type: 'button',
           class: 'fix-open',
           'data-index': c.index,
-          onclick: (e) => void openDetail({ kind: 'host', from, to, protocol: c.protocol, port: c.port, portEnd: c.portEnd ?? null }, { origin: e.currentTarget })
+          onclick: (e) => void openDetail({ kind: 'host', from, to, protocol: c.protocol, port: c.port, portEnd: c.portEnd ?? null, family: c.family }, { origin: e.currentTarget })
         },
-        h('span', { class: 'fix-line' }, badge(status, c.reason ?? STATUS[status].label), h('span', { class: 'port-id', text: portLabel(c) })),
+        h('span', { class: 'fix-line' }, badge(status, c.reason ?? STATUS[status].label), h('span', { class: 'port-id', text: portLabel({ ...c, family: shownFamily(c) }) })),
         h('span', { class: 'fix-route', text: `${from} → ${to}` }),
         h('span', { class: 'fix-remedy', text: c.remedy !== null ? `to fix: ${c.remedy}` : reasonMeaning(c.status, c.reason) ?? '' }))))
       }

@@ -1,5 +1,7 @@
 // Numbers, times and phrases, in the words the page uses everywhere.
 import type { StatusCounts } from '../../src/report/views.js'
+import { FAMILY_LABELS, checkedFamily, type AddressFamily } from '@portcheck/protocol'
+import { shownRun } from './state.js'
 import { SEVERITY, STATUS } from './statuses.js'
 
 const nf = new Intl.NumberFormat('en')
@@ -30,9 +32,22 @@ export function clock (t: string | number): string {
   return Number.isNaN(d.getTime()) ? '–' : d.toLocaleTimeString('en-GB')
 }
 
-/** `5432/tcp`, or `30000-32767/tcp` for a range. */
-export function portLabel (p: { protocol: string, port: number, portEnd?: number | null | undefined }): string {
-  return `${p.port}${p.portEnd !== undefined && p.portEnd !== null ? `-${p.portEnd}` : ''}/${p.protocol}`
+/** `5432/tcp`, or `30000-32767/tcp` for a range; `5432/tcp IPv6` with a family (see {@link runFamilies}). */
+export function portLabel (p: { protocol: string, port: number, portEnd?: number | null | undefined, family?: AddressFamily | null | undefined }): string {
+  return `${p.port}${p.portEnd !== undefined && p.portEnd !== null ? `-${p.portEnd}` : ''}/${p.protocol}${p.family !== undefined && p.family !== null ? ` ${FAMILY_LABELS[p.family]}` : ''}`
+}
+
+/**
+ * Whether the shown run is of a dual-stack inventory: only then do ports and checks name their
+ * family, as the terminal and Markdown reports do.
+ */
+export function runFamilies (): boolean {
+  return shownRun()?.dualStack === true
+}
+
+/** A check's family as shown (see {@link runFamilies}): the plan's, or the family of the address a name resolved to. */
+export function shownFamily (c: { family: AddressFamily | null, targetAddress: string | null }): AddressFamily | null {
+  return runFamilies() ? checkedFamily(c.family, c.targetAddress) : null
 }
 
 export function pairsWord (n: number): string {

@@ -18,7 +18,7 @@ let shownCells = new Map<string, HostCell>()
 function hostTitle (name: string): string {
   const info = state.hostInfo.get(name)
   if (info === undefined) return name.startsWith('(') ? `${name}: an external endpoint, no agent` : name
-  return `${name} · ${info.address} · ${info.roles.join(', ')}`
+  return `${name} · ${info.addresses.join(', ')} · ${info.roles.join(', ')}`
 }
 
 function showPage (offset: number, limit = state.hostPage.limit): void {

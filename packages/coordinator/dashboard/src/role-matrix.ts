@@ -4,7 +4,7 @@ import type { RoleCell, RoleMatrix, StatusCounts } from '../../src/report/views.
 import { openDetail } from './details.js'
 import { $, h, icon } from './dom.js'
 import { NO_FILTERS, setFilters } from './filters.js'
-import { countsText, fmt, pairsWord, portLabel, portPhraseParts } from './format.js'
+import { countsText, fmt, pairsWord, portLabel, portPhraseParts, runFamilies } from './format.js'
 import { state } from './state.js'
 import { SEVERITY, totalOf } from './statuses.js'
 import { focusKey, replaceView, restoreFocus } from './view-panel.js'
@@ -114,19 +114,21 @@ function roleCell (cell: RoleCell, baseCell: RoleCell): HTMLTableCellElement {
   const ports = h('ul', { class: 'ports' })
   const external = isExternalRole(r) || isExternalRole(col)
   for (const p of cell.ports) {
-    const bp = baseCell.ports.find((x) => x.protocol === p.protocol && x.port === p.port && (x.portEnd ?? null) === (p.portEnd ?? null)) ?? p
+    const bp = baseCell.ports.find((x) => x.protocol === p.protocol && x.port === p.port && (x.portEnd ?? null) === (p.portEnd ?? null) && x.family === p.family) ?? p
+    // A port of a dual-stack run is one entry per family, each named.
+    const label = portLabel({ ...p, family: runFamilies() ? p.family : null })
     const parts = p.worst === 'skipped' && external ? { head: `not tested: external end, no agent (${fmt(bp.pairs)} ${pairsWord(bp.pairs)})`, rest: '' } : portPhraseParts(p.counts, bp.pairs)
     const phrase = parts.head + parts.rest
     ports.append(h('li', {}, h('button', {
       type: 'button',
       class: `port st-${p.worst}`,
-      'data-key': `port:${r}>${col}:${portLabel(p)}`,
+      'data-key': `port:${r}>${col}:${label}`,
       'data-protocol': p.protocol,
       'data-port': p.port,
       'data-worst': p.worst,
-      'aria-label': `${portLabel(p)} from ${r} to ${col}: ${phrase}. Open the details.`,
-      onclick: (e) => void openDetail({ kind: 'role', from: r, to: col, protocol: p.protocol, port: p.port, portEnd: p.portEnd ?? null }, { origin: e.currentTarget })
-    }, icon(p.worst), h('span', { class: 'port-id', text: portLabel(p) }),
+      'aria-label': `${label} from ${r} to ${col}: ${phrase}. Open the details.`,
+      onclick: (e) => void openDetail({ kind: 'role', from: r, to: col, protocol: p.protocol, port: p.port, portEnd: p.portEnd ?? null, family: p.family }, { origin: e.currentTarget })
+    }, icon(p.worst), h('span', { class: 'port-id', text: label }),
     totalOf(p.required) === 0 ? h('span', { class: 'tag', text: 'optional' }) : null,
     h('span', { class: 'port-text' }, h('span', { class: 'port-head', text: parts.head }), parts.rest !== '' ? h('span', { class: 'port-rest', text: parts.rest }) : null))))
   }

@@ -2,6 +2,7 @@
 // reads and writes this one object; rendering functions turn it into DOM.
 import type { RunState } from '../../src/report/report.js'
 import type { Access, AgentsResponse, CatalogResponse, DashboardEvent, HostAgentStatus, RunListEntry } from '../../src/server/api-types.js'
+import type { AddressFamily } from '@portcheck/protocol'
 import type { ShownStatus, StatusFilter } from './statuses.js'
 
 /** The views of the main panel. */
@@ -31,6 +32,8 @@ export type DetailSpec =
     port?: number
     /** Set when a port was clicked: null for a single port, the last port of a range. */
     portEnd?: number | null
+    /** Set when a port of one family was clicked (a dual-stack run). */
+    family?: AddressFamily | null
   }
 
 /** The open details panel, and how far its checks are loaded. */

@@ -1,3 +1,4 @@
+import { addressesOf } from '@portcheck/protocol'
 import type { Coordinator } from '../server/coordinator.js'
 
 /** The coordinator's address and how agents trust it: the head of what `run` and `serve` print. */
@@ -15,7 +16,7 @@ export function joinInstructions (c: Coordinator): string {
     ''
   ]
   const w = Math.max(...c.hosts.map((h) => h.name.length))
-  for (const h of c.hosts) lines.push(`  # ${h.name.padEnd(w)}  ${h.address}  (${h.roles.join(', ')})\n  ${c.joinCommand(h.name)}`)
+  for (const h of c.hosts) lines.push(`  # ${h.name.padEnd(w)}  ${addressesOf(h).join(', ')}  (${h.roles.join(', ')})\n  ${c.joinCommand(h.name)}`)
   const first = c.hosts[0]
   const standalone = first !== undefined ? c.executableJoinCommand(first.name) : null
   if (first !== undefined && standalone !== null) {

@@ -1,6 +1,8 @@
 import type { Argv } from 'yargs'
 import { loadInputs } from '../api.js'
 import { buildPlan } from '../plan/expand.js'
+import { isDualStack, noCommonFamily } from '../plan/families.js'
+import { portFamilyLabel } from '../report/family-text.js'
 import { emit, examples, setOverrides, withInputs } from './options.js'
 
 /** `portcheck plan`: the checks a run would make, without any agent. */
@@ -22,9 +24,11 @@ export function planCommand (y: Argv): Argv {
     }
     const tested = plan.checks.filter((c) => c.skip === null)
     const lines = [`${catalog.catalog.title}: ${plan.checks.length} checks, ${tested.length} to test, ${plan.checks.length - tested.length} skipped`]
+    const dual = isDualStack(plan.hosts)
     for (const c of plan.checks) {
-      const port = `${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''}`
-      lines.push(`  ${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`}  ${port}  ${c.skip !== null ? `skipped: ${c.skip}` : c.required ? 'required' : 'optional'}  [${c.flowIds.join(', ')}]`)
+      // Hosts of no common family: planned, but no packet can go between them.
+      const gap = c.skip === null && noCommonFamily(c) ? ', no common family' : ''
+      lines.push(`  ${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`}  ${portFamilyLabel(c, dual)}  ${c.skip !== null ? `skipped: ${c.skip}` : c.required ? 'required' : 'optional'}${gap}  [${c.flowIds.join(', ')}]`)
     }
     await emit(lines.join('\n') + '\n', args.output)
   })

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import { PortcheckError } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapSummary, isAgentGap } from '../report/agent-gaps.js'
-import { portLabel } from '../report/check-text.js'
+import { familyTag, portFamilyLabel } from '../report/family-text.js'
 import type { CheckReport, RunReport } from '../report/report.js'
 
 /**
@@ -24,6 +24,8 @@ export interface FixRule {
   direction: 'inbound' | 'outbound'
   /** The IP version of the addresses matched. */
   family: 4 | 6
+  /** ` IPv4`, ` IPv6` in labels of a dual-stack report (see `RunReport.dualStack`); empty otherwise. */
+  familyTag: string
   /** The source's IP address: matched by inbound and network rules; null when not matched. */
   source: string | null
   /** The target's IP address: matched by outbound and network rules; null when not matched. */
@@ -58,9 +60,9 @@ export interface FixPlanOptions {
   host?: string
 }
 
-/** `app1->db2 tcp/15432 [DEMO-03]`: ASCII, so it can go into any script's comments. */
-export function checkSubject (c: CheckReport): string {
-  return `${c.from ?? `(${c.fromRole})`}->${c.to ?? `(${c.toRole})`} ${portLabel(c)} [${c.flowIds.join(',')}]`
+/** `app1->db2 tcp/15432 [DEMO-03]` (`tcp/15432 IPv6` when families are shown): ASCII, so it can go into any script's comments. */
+export function checkSubject (c: CheckReport, families = false): string {
+  return `${c.from ?? `(${c.fromRole})`}->${c.to ?? `(${c.toRole})`} ${portFamilyLabel(c, families)} [${c.flowIds.join(',')}]`
 }
 
 function finding (c: CheckReport): string {
@@ -87,21 +89,23 @@ export function planFixes (report: RunReport, options: FixPlanOptions): FixPlan 
   const concerns = (c: CheckReport): boolean => only === null || c.from === only || c.to === only
   const plan: FixPlan = { run: { id: report.id, catalog: report.catalog, catalogTitle: report.catalogTitle, startedAt: report.startedAt }, scope: options.scope, host: only, rules: [], investigate: [], elsewhere: [] }
   const mine = report.checks.filter(concerns)
+  const families = report.dualStack
+  const subject = (c: CheckReport): string => checkSubject(c, families)
   for (const gap of agentGaps(mine, report.agents.launchErrors)) {
     plan.investigate.push({ subject: gap.host, text: `${gapSummary(gap)}: ${gapRemedy(gap)}, then re-run` })
   }
   for (const c of mine) {
     if (c.status === 'pass' || c.status === 'skipped' || isAgentGap(c)) continue
-    const note = (text: string): void => { plan.investigate.push({ subject: checkSubject(c), text }) }
+    const note = (text: string): void => { plan.investigate.push({ subject: subject(c), text }) }
     if (c.status !== 'blocked' || c.reason === 'intercepted' || c.from === null || c.to === null) { note(finding(c)); continue }
     const site = c.droppedAt ?? (c.reason === 'egress-denied' ? 'source' : null)
     if (options.scope === 'host' && site === 'network') {
-      plan.elsewhere.push({ subject: checkSubject(c), text: `dropped in the network between ${c.from} and ${c.to}, not on either host: ${NETWORK_FORMATS}` })
+      plan.elsewhere.push({ subject: subject(c), text: `dropped in the network between ${c.from} and ${c.to}, not on either host: ${NETWORK_FORMATS}` })
       continue
     }
     if (options.scope === 'network' && (site === 'source' || site === 'target')) {
       const on = site === 'source' ? c.from : c.to
-      plan.elsewhere.push({ subject: checkSubject(c), text: `dropped by ${on}'s own firewall (${site === 'source' ? 'outbound' : 'inbound'}): ${HOST_FORMATS} --host ${on}` })
+      plan.elsewhere.push({ subject: subject(c), text: `dropped by ${on}'s own firewall (${site === 'source' ? 'outbound' : 'inbound'}): ${HOST_FORMATS} --host ${on}` })
       continue
     }
     const outbound = options.scope === 'host' && site === 'source'
@@ -117,14 +121,15 @@ export function planFixes (report: RunReport, options: FixPlanOptions): FixPlan 
       note(`${finding(c)}; no rule written: the report has no IP address for ${names.map(([, name, address]) => `${name} (${address ?? 'none'})`).join(' and ')}, and rules match addresses only. Put its address in the inventory and re-run, or write the rule by hand`)
       continue
     }
-    const families = new Set(needed.map(([, , address]) => net.isIP(address as string)))
-    if (families.size > 1) { note(`${finding(c)}; no rule written: ${c.fromAddress ?? ''} and ${c.toAddress ?? ''} are of different IP versions`); continue }
+    const ipVersions = new Set(needed.map(([, , address]) => net.isIP(address as string)))
+    if (ipVersions.size > 1) { note(`${finding(c)}; no rule written: ${c.fromAddress ?? ''} and ${c.toAddress ?? ''} are of different IP versions`); continue }
     const address = (end: 'source' | 'target'): string | null => needed.find(([e]) => e === end)?.[2] ?? null
     plan.rules.push({
       host,
       hostAddress: outbound ? c.fromAddress : c.toAddress,
       direction: outbound ? 'outbound' : 'inbound',
-      family: [...families][0] === 6 ? 6 : 4,
+      family: [...ipVersions][0] === 6 ? 6 : 4,
+      familyTag: familyTag(c, families),
       source: address('source'),
       target: address('target'),
       check: c

@@ -17,7 +17,7 @@ export function shQuote (s: string): string {
  */
 export function ruleLabel (r: FixRule, max = 128): string {
   const c = r.check
-  const text = `portcheck ${c.flowIds.join(',')} ${c.from ?? ''}->${c.to ?? ''} ${c.protocol}/${portText(r, '-')}`
+  const text = `portcheck ${c.flowIds.join(',')} ${c.from ?? ''}->${c.to ?? ''} ${c.protocol}/${portText(r, '-')}${r.familyTag}`
   return text.length <= max ? text : text.slice(0, max - 1) + '~'
 }
 

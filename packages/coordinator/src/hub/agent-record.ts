@@ -13,7 +13,8 @@ export interface AgentRecord {
   platform: string
   /** The address the control connection came from. */
   remoteAddress: string
-  bind: string | null
+  /** The agent's `--bind` addresses (one per family at most); empty when it listens on every address. */
+  bind: string[]
   /** The agent's interface addresses, with prefix lengths, as it reported them. */
   addresses: string[]
   connectedAt: number

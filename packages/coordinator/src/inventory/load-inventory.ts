@@ -1,4 +1,3 @@
-import net from 'node:net'
 import type { Catalog, Inventory, Problem, SettingValue } from '@portcheck/protocol'
 import type { SettingValues } from '../catalog/conditions.js'
 import { schemaProblemsOfInventory } from '../catalog/schema.js'
@@ -8,6 +7,13 @@ import { cut, quote } from '../quote.js'
 import { SourceFile } from '../catalog/source-file.js'
 import { assertPlanSize } from '../plan/plan-size.js'
 import { resolveSshSettings, type ResolveSshOptions, type SshByHost } from './ssh-settings.js'
+import { checkHostAddresses } from './host-addresses.js'
+
+/** An address as duplicates are found: lower case, without a zone. */
+function comparable (address: string): string {
+  const zone = address.indexOf('%')
+  return (zone === -1 ? address : address.slice(0, zone)).toLowerCase()
+}
 
 /** An inventory that passed validation against a catalog, with its settings resolved. */
 export interface LoadedInventory {
@@ -68,13 +74,20 @@ export function validateInventorySource (source: SourceFile, catalog: Catalog, o
     const firstName = names.get(host.name)
     if (firstName !== undefined) problems.push(source.problem(['hosts', i, 'name'], `duplicate host name ${quote(host.name)} (also hosts[${firstName}])`))
     else names.set(host.name, i)
-    const addr = host.address.toLowerCase()
-    const firstAddr = addresses.get(addr)
-    if (firstAddr !== undefined) {
-      problems.push(source.problem(['hosts', i, 'address'], `address ${cut(host.address)} is already host ${quote(inv.hosts[firstAddr]?.name ?? '')} (hosts[${firstAddr}]): give one host several roles instead`))
-    } else addresses.set(addr, i)
-    if (host.address.includes(':') && !net.isIPv6(host.address.split('%')[0] ?? '')) {
-      problems.push(source.problem(['hosts', i, 'address'], `${quote(host.address)} is not a valid IPv6 address`))
+    const listed = host.addresses !== undefined
+    const list = checkHostAddresses(host, (path, message) => problems.push(source.problem(['hosts', i, ...path], message)))
+    if (list !== null) {
+      // Once loaded, every host has both: its addresses, and the first of them as its address.
+      host.addresses = list
+      host.address = list[0] as string
+      list.forEach((a, j) => {
+        const key = comparable(a)
+        const first = addresses.get(key)
+        const at = listed ? ['hosts', i, 'addresses', j] : ['hosts', i, 'address']
+        if (first !== undefined) {
+          problems.push(source.problem(at, `address ${cut(a)} is already host ${quote(inv.hosts[first]?.name ?? '')} (hosts[${first}]): give one host several roles instead`))
+        } else addresses.set(key, i)
+      })
     }
     host.roles.forEach((role, j) => {
       const def = catalog.roles[role]

@@ -1,7 +1,8 @@
-import { PortcheckError, type Catalog, type Flow, type InventoryHost, type Proto, type SettingValue, type SkipReason } from '@portcheck/protocol'
+import { PortcheckError, type AddressFamily, type Catalog, type Flow, type InventoryHost, type Proto, type SettingValue, type SkipReason } from '@portcheck/protocol'
 import { evaluate, formatCondition, type SettingValues } from '../catalog/conditions.js'
 import { parsePortSpec } from '../catalog/load-catalog.js'
 import { hostPortSetting } from '../catalog/settings.js'
+import { familyPaths } from './families.js'
 import { assertPlanSize } from './plan-size.js'
 
 export { MAX_CHECKS, planSize, type PlanSize } from './plan-size.js'
@@ -20,8 +21,16 @@ export interface PlannedCheck {
   to: string | null
   fromRole: string
   toRole: string
+  /** The source's address this check goes from (its address of `family`), or null for an external source. */
   fromAddress: string | null
+  /** The target's address probed (its address of `family`, or its name), or null for an external target. */
   toAddress: string | null
+  /**
+   * The IP version the check goes over: one check per family both ends have (see
+   * {@link familyPaths}). Null for external ends and same-host skips, for two hosts with no
+   * family in common, and for a name target that a dual-stack source resolves as its resolver answers.
+   */
+  family: AddressFamily | null
   protocol: Proto
   port: number
   /** Last port of a range, for external flows kept as one range. */
@@ -91,7 +100,7 @@ export function buildPlan (input: PlanInput): Plan {
     }
   }
   const checks: PlannedCheck[] = []
-  // Dedup key as a number (source, target, protocol, port: 16+16+1+16 bits, exact in a double):
+  // Dedup key as a number (source, target, protocol, family, port: 16+16+1+1+16 bits, exact in a double):
   // a million string keys would cost hundreds of megabytes. Ranges kept whole (external flows)
   // are rare and keyed by string.
   const index = new Map<number, PlannedCheck>()
@@ -107,6 +116,22 @@ export function buildPlan (input: PlanInput): Plan {
     let shared = idLists.get(key)
     if (shared === undefined) { shared = Object.freeze([...list]) as string[]; idLists.set(key, shared) }
     return shared
+  }
+  /** Another flow names an existing check: it joins its flows, and a flow that tests the check wins over flows that skip it. */
+  const merge = (existing: PlannedCheck, flowId: string, fromRole: string, toRole: string, skip: SkipReason | null, optional: boolean): void => {
+    if (!existing.flowIds.includes(flowId)) existing.flowIds = ids([...existing.flowIds, flowId])
+    if (skip === null && existing.skip !== null) {
+      // The testing flow also names the roles.
+      existing.skip = null
+      existing.required = !optional
+      existing.fromRole = fromRole
+      existing.toRole = toRole
+    } else if (skip === null || existing.skip === null) {
+      if (skip === null) existing.required ||= !optional
+    } else {
+      if (SKIP_PRIORITY[skip] > SKIP_PRIORITY[existing.skip]) existing.skip = skip
+      existing.required ||= !optional
+    }
   }
 
   for (const flow of catalog.flows) {
@@ -125,14 +150,20 @@ export function buildPlan (input: PlanInput): Plan {
       for (const dst of targets) {
         if (src !== null && dst !== null && src.name === dst.name && mesh) continue
         const skip: SkipReason | null = src !== null && dst !== null && src.name === dst.name ? 'same-host' : flowSkip
+        const srcId = src === null ? roleIds.get(flow.from) as number : hostIds.get(src.name) as number
+        const dstId = dst === null ? roleIds.get(flow.to) as number : hostIds.get(dst.name) as number
+        // Between two hosts, one check per family; an external end or one host has no family.
+        const paths: ReadonlyArray<Pick<PlannedCheck, 'family' | 'fromAddress' | 'toAddress'>> = src !== null && dst !== null && skip !== 'same-host'
+          ? familyPaths(src, dst)
+          : [{ family: null, fromAddress: src?.address ?? null, toAddress: dst?.address ?? null }]
         for (const proto of ['tcp', 'udp'] as const) {
           for (const [port, portEnd] of portsFor(catalog, flow, proto, settings, dst, skip === null)) {
-            const srcId = src === null ? roleIds.get(flow.from) as number : hostIds.get(src.name) as number
-            const dstId = dst === null ? roleIds.get(flow.to) as number : hostIds.get(dst.name) as number
-            const key = ((srcId * 65536 + dstId) * 2 + (proto === 'tcp' ? 0 : 1)) * 65536 + port
-            const rangeKey = portEnd !== port ? `${key}-${portEnd}` : null
-            const existing = rangeKey === null ? index.get(key) : rangeIndex.get(rangeKey)
-            if (existing === undefined) {
+            for (const path of paths) {
+              // 16+16+1+1+16 bits: a pair never has both a check without a family and one with.
+              const key = (((srcId * 65536 + dstId) * 2 + (proto === 'tcp' ? 0 : 1)) * 2 + (path.family === 'ipv6' ? 1 : 0)) * 65536 + port
+              const rangeKey = portEnd !== port ? `${key}-${portEnd}` : null
+              const existing = rangeKey === null ? index.get(key) : rangeIndex.get(rangeKey)
+              if (existing !== undefined) { merge(existing, flow.id, flow.from, flow.to, skip, optional); continue }
               const check: PlannedCheck = {
                 index: checks.length,
                 flowIds: ids([flow.id]),
@@ -140,8 +171,9 @@ export function buildPlan (input: PlanInput): Plan {
                 to: dst?.name ?? null,
                 fromRole: flow.from,
                 toRole: flow.to,
-                fromAddress: src?.address ?? null,
-                toAddress: dst?.address ?? null,
+                fromAddress: path.fromAddress,
+                toAddress: path.toAddress,
+                family: path.family,
                 protocol: proto,
                 port,
                 ...(portEnd !== port ? { portEnd } : {}),
@@ -151,20 +183,6 @@ export function buildPlan (input: PlanInput): Plan {
               checks.push(check)
               if (rangeKey === null) index.set(key, check)
               else rangeIndex.set(rangeKey, check)
-              continue
-            }
-            if (!existing.flowIds.includes(flow.id)) existing.flowIds = ids([...existing.flowIds, flow.id])
-            if (skip === null && existing.skip !== null) {
-              // A flow that tests the check wins over flows that skip it; it also names the roles.
-              existing.skip = null
-              existing.required = !optional
-              existing.fromRole = flow.from
-              existing.toRole = flow.to
-            } else if (skip === null || existing.skip === null) {
-              if (skip === null) existing.required ||= !optional
-            } else {
-              if (SKIP_PRIORITY[skip] > SKIP_PRIORITY[existing.skip]) existing.skip = skip
-              existing.required ||= !optional
             }
           }
         }

@@ -2,6 +2,9 @@ import { PortcheckError, type Catalog, type InventoryHost } from '@portcheck/pro
 import { evaluate, type SettingValues } from '../catalog/conditions.js'
 import { parsePortSpec } from '../catalog/load-catalog.js'
 import { hostPortSetting } from '../catalog/settings.js'
+import { familyClass, familyPathCount, type FamilyClass } from './families.js'
+
+const FAMILY_CLASSES: readonly FamilyClass[] = ['one', 'dual', 'name']
 
 /**
  * Most checks one plan may hold (default 1,000,000). What the rest of the tool is measured
@@ -16,7 +19,7 @@ export interface FlowSize {
   flowId: string
   from: string
   to: string
-  /** (source, target) pairs: hosts of the roles, or one for an external end. */
+  /** (source, target) pairs: hosts of the roles, or one for an external end; a pair checked over two families counts twice. */
   pairs: number
   /** Ports per pair, TCP and UDP together; a range toward hosts counts each of its ports. */
   ports: number
@@ -88,13 +91,27 @@ function portCount (specs: ReadonlyArray<ReturnType<typeof parsePortSpec>>, exte
 export function planSize (input: PlanSizeInput): PlanSize {
   const { catalog, hosts, settings } = input
   const defs = catalog.settings ?? {}
-  const perRole = new Map<string, number>()
-  for (const h of hosts) for (const r of h.roles) perRole.set(r, (perRole.get(r) ?? 0) + 1)
-  const ends = (role: string): number => catalog.roles[role]?.external === true ? 1 : perRole.get(role) ?? 0
+  // Hosts per role and family class: a pair of hosts is checked once per family they share.
+  const perRole = new Map<string, Record<FamilyClass, number>>()
+  for (const h of hosts) {
+    const c = familyClass(h)
+    for (const r of h.roles) {
+      let counts = perRole.get(r)
+      if (counts === undefined) { counts = { one: 0, dual: 0, name: 0 }; perRole.set(r, counts) }
+      counts[c]++
+    }
+  }
+  const EXTERNAL: Record<FamilyClass, number> = { one: 1, dual: 0, name: 0 }
+  const NONE: Record<FamilyClass, number> = { one: 0, dual: 0, name: 0 }
+  const ends = (role: string): Record<FamilyClass, number> => catalog.roles[role]?.external === true ? EXTERNAL : perRole.get(role) ?? NONE
   const pairsOf = (from: string, to: string): number => {
-    const n = ends(from)
+    const a = ends(from)
+    const b = ends(to)
+    let n = 0
+    for (const x of FAMILY_CLASSES) for (const y of FAMILY_CLASSES) n += a[x] * b[y] * familyPathCount(x, y)
     // A flow from a role to itself is a mesh: every host to every other one.
-    return from === to && catalog.roles[from]?.external !== true ? n * (n - 1) : n * ends(to)
+    if (from === to && catalog.roles[from]?.external !== true) for (const x of FAMILY_CLASSES) n -= a[x] * familyPathCount(x, x)
+    return n
   }
 
   const valuedFor = (role: string) => (setting: string): boolean =>

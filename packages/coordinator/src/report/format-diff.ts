@@ -1,4 +1,5 @@
-import { flowsLabel, portLabel } from './check-text.js'
+import { flowsLabel } from './check-text.js'
+import { portFamilyLabel } from './family-text.js'
 import { mdCell } from './markdown-text.js'
 import { CHANGES, type Change, type CheckChange, type CheckState, type ReportDiff } from './report-diff.js'
 
@@ -54,6 +55,8 @@ export function formatDiffTable (diff: ReportDiff, options: DiffFormatOptions = 
     if (list.length === 0) continue
     out.push('', `${MARK[change]} ${TITLE[change]} (${list.length})`)
     const shown = list.slice(0, limit)
+    const families = diff.dualStack
+    const portLabel = (c: CheckChange): string => portFamilyLabel(c, families)
     const endW = Math.max(...shown.map((c) => [...endpoints(c)].length))
     const portW = Math.max(...shown.map((c) => portLabel(c).length))
     const beforeW = Math.max(...shown.map((c) => stateText(c.before).length))
@@ -80,7 +83,7 @@ export function formatDiffMarkdown (diff: ReportDiff, options: DiffFormatOptions
     const fix = list.some((c) => c.remedy !== null)
     out.push('', `### ${MARK[change]} ${TITLE[change]} (${list.length})`, '', `| source | target | port | before | after | flows |${fix ? ' to fix |' : ''}`, `| --- | --- | --- | --- | --- | --- |${fix ? ' --- |' : ''}`)
     for (const c of list.slice(0, limit)) {
-      const cells = [c.from ?? `(${c.fromRole})`, c.to ?? `(${c.toRole})`, portLabel(c), stateText(c.before), stateText(c.after), flowsLabel(c), ...(fix ? [c.remedy ?? ''] : [])]
+      const cells = [c.from ?? `(${c.fromRole})`, c.to ?? `(${c.toRole})`, portFamilyLabel(c, diff.dualStack), stateText(c.before), stateText(c.after), flowsLabel(c), ...(fix ? [c.remedy ?? ''] : [])]
       out.push(`| ${cells.map(mdCell).join(' | ')} |`)
     }
     if (list.length > limit) out.push('', `… and ${list.length - limit} more (see \`portcheck diff --format json\`).`)

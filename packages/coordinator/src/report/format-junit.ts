@@ -1,3 +1,4 @@
+import { portFamilyLabel } from './family-text.js'
 import type { CheckReport, RunReport } from './report.js'
 
 function esc (s: string): string {
@@ -6,7 +7,8 @@ function esc (s: string): string {
 
 function testcase (report: RunReport, c: CheckReport): string {
   const suite = `${c.fromRole}-${c.toRole}`
-  const name = `${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`} ${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''} [${c.flowIds.join(',')}]`
+  // Named with the family in a dual-stack run: each family's check is a case of its own.
+  const name = `${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`} ${portFamilyLabel(c, report.dualStack)} [${c.flowIds.join(',')}]`
   const time = ((c.latencyMs ?? 0) / 1000).toFixed(6)
   const open = `    <testcase classname="portcheck.${esc(report.catalog)}.${esc(suite)}" name="${esc(name)}" time="${time}"`
   const body = [c.detail, c.remedy !== null ? `to fix: ${c.remedy}` : null, ...c.notes].filter((x) => x !== null).join('\n')

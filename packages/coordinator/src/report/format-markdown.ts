@@ -1,7 +1,8 @@
 import type { Status } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
 import { cellParts } from './cell-text.js'
-import { flowsLabel, portLabel } from './check-text.js'
+import { flowsLabel } from './check-text.js'
+import { portFamilyLabel } from './family-text.js'
 import { SYMBOL, reasonMeanings, runFacts, verdictLine } from './format-table.js'
 import { mdCell } from './markdown-text.js'
 import type { CheckReport, Counts, RunReport } from './report.js'
@@ -44,9 +45,10 @@ function section (report: RunReport, status: Status, title: string, limit: numbe
   const list = gaps.length > 0 ? all.filter((c) => !isAgentGap(c)) : all
   if (list.length === 0) return out
   out.push('', '| source | target | port | reason | flows | what was seen | to fix |', '| --- | --- | --- | --- | --- | --- | --- |')
+  const families = report.dualStack
   for (const c of list.slice(0, limit)) {
     const seen = [c.detail, ...c.notes.map((n) => `note: ${n}`)].filter((x) => x !== null).join('; ')
-    out.push(`| ${[endpoint(c.from, c.fromRole, c.fromAddress), endpoint(c.to, c.toRole, c.toAddress), portLabel(c), c.reason ?? '', flowsLabel(c), seen, c.remedy ?? ''].map(mdCell).join(' | ')} |`)
+    out.push(`| ${[endpoint(c.from, c.fromRole, c.fromAddress), endpoint(c.to, c.toRole, c.toAddress), portFamilyLabel(c, families), c.reason ?? '', flowsLabel(c), seen, c.remedy ?? ''].map(mdCell).join(' | ')} |`)
   }
   if (list.length > limit) out.push('', `… and ${list.length - limit} more (see \`--format json\`).`)
   return out

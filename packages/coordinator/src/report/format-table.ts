@@ -1,7 +1,8 @@
 import { describeReason, type Status } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
 import { cellParts } from './cell-text.js'
-import { flowsLabel, portLabel } from './check-text.js'
+import { flowsLabel } from './check-text.js'
+import { portFamilyLabel } from './family-text.js'
 import type { Counts, RunReport } from './report.js'
 import { roleMatrix, type RoleCell } from './views.js'
 
@@ -85,10 +86,11 @@ function listing (report: RunReport, status: Status, title: string, opts: Listin
   const list = gaps.length > 0 ? all.filter((c) => !isAgentGap(c)) : all
   if (list.length === 0) return out
   const shown = list.slice(0, opts.limit)
+  const families = report.dualStack
   const fromW = Math.max(...shown.map((c) => endpoint(c.from, c.fromRole).length))
   const toW = Math.max(...shown.map((c) => endpoint(c.to, c.toRole).length))
   for (const c of shown) {
-    out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(portLabel(c), 11)} ${pad(c.reason ?? '', 17)} ${flowsLabel(c)}`)
+    out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(portFamilyLabel(c, families), families ? 16 : 11)} ${pad(c.reason ?? '', 17)} ${flowsLabel(c)}`)
     if (status !== 'pass' && status !== 'skipped') {
       if (c.detail !== null) out.push(`      ${c.detail}`)
       if (c.remedy !== null) out.push(`      to fix: ${c.remedy}`)

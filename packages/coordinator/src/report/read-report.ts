@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import {
-  AGENT_NAME_PATTERN, HOST_PATTERN, ID_PATTERN, PROTOS, PortcheckError, STATUSES, problemsError, type Problem
+  ADDRESS_FAMILIES, AGENT_NAME_PATTERN, HOST_PATTERN, ID_PATTERN, PROTOS, PortcheckError, STATUSES, familyOf, problemsError,
+  type AddressFamily, type Problem
 } from '@portcheck/protocol'
 import { DROP_SITES, dropRuleProblem } from './drop-site.js'
+import { hasDualStackPairs } from './family-text.js'
 import { remedy } from './remedy.js'
 import type { CheckReport, RunReport } from './report.js'
 
@@ -37,6 +39,8 @@ function checkProblems (c: unknown, path: string, problem: (path: string, messag
   str('fromAddress', HOST_PATTERN, true)
   str('toAddress', HOST_PATTERN, true)
   str('reason', REASON, true)
+  if (c.family !== undefined && c.family !== null && !ADDRESS_FAMILIES.includes(c.family as never)) problem(`${path}.family`, `expected ipv4, ipv6 or null, not ${JSON.stringify(c.family)}`)
+  if (c.targetAddress !== undefined) str('targetAddress', HOST_PATTERN, true)
   str('detail', null, true)
   if (!PROTOS.includes(c.protocol as never)) problem(`${path}.protocol`, `expected tcp or udp, not ${JSON.stringify(c.protocol)}`)
   for (const k of ['port', 'portEnd']) {
@@ -55,6 +59,19 @@ function checkProblems (c: unknown, path: string, problem: (path: string, messag
   }
 }
 
+/**
+ * The family a report written before checks had one would have given a check (it had one address
+ * per host): the family of its addresses, that of the one IP address beside a name, none for an
+ * external end, a check within one host, or two names.
+ */
+function legacyFamily (c: CheckReport): AddressFamily | null {
+  if (c.fromAddress === null || c.toAddress === null || c.from === c.to) return null
+  const a = familyOf(c.fromAddress)
+  const b = familyOf(c.toAddress)
+  if (a !== null && b !== null) return a === b ? a : null
+  return a ?? b
+}
+
 /** The hosts of `names` among a check's ends, for reports written before checks named them. */
 function endsAmong (c: CheckReport, names: readonly string[]): string[] {
   return [c.from, c.to].filter((h) => h !== null && names.includes(h)) as string[]
@@ -63,8 +80,8 @@ function endsAmong (c: CheckReport, names: readonly string[]): string[] {
 /**
  * Parses a saved run report (`portcheck run --format json`, `GET /api/runs/:id`, `export.json`).
  * Checks what fixes, diffs and re-runs rely on, and fills in what reports written before they
- * existed lack: each check's `remedy`, `purpose`, `ref` and `agentHosts` (from the report's
- * `agents.missing` and `agents.lost`), and `rerunOf`. Throws PC_ERR_REPORT_INVALID naming the
+ * existed lack: each check's `remedy`, `purpose`, `ref`, `family`, `targetAddress` and
+ * `agentHosts` (from the report's `agents.missing` and `agents.lost`), and `rerunOf`. Throws PC_ERR_REPORT_INVALID naming the
  * file, the field and what is wrong.
  */
 export function parseReport (text: string, file: string): RunReport {
@@ -104,12 +121,16 @@ export function parseReport (text: string, file: string): RunReport {
     c.notes ??= []
     c.purpose ??= null
     c.ref ??= null
+    if (c.family === undefined) c.family = legacyFamily(c)
+    if (c.targetAddress === undefined) c.targetAddress = c.toAddress !== null && familyOf(c.toAddress) !== null ? c.toAddress : null
     if (c.agentHosts === undefined && c.status === 'inconclusive' && (c.reason === 'agent-missing' || c.reason === 'agent-lost')) {
       const hosts = endsAmong(c, c.reason === 'agent-missing' ? missing : lost)
       if (hosts.length > 0) c.agentHosts = hosts
     }
     if (c.remedy === undefined) c.remedy = remedy(c)
   }
+  // From the checks, whatever the file says: they are what every text shows.
+  report.dualStack = hasDualStackPairs(report.checks)
   return report
 }
 

@@ -43,6 +43,7 @@ export function remedy (c: RemedyInput): string | null {
       case 'agent-misplaced': return `run the agent of ${hosts} on the host itself, at its inventory address (or set nat: true for a host reached through NAT)`
       case 'bind-denied': return `run the agent on ${target} as root (or with CAP_NET_BIND_SERVICE) so it can listen on ${c.protocol} ${c.port}`
       case 'port-in-use': return `stop what holds ${c.protocol} ${c.port} on ${target}, then re-run`
+      case 'no-common-family': return `give ${source} and ${target} addresses of a common family (addresses: [IPv4, IPv6] in the inventory), or drop this flow between them`
       default: return null
     }
   }

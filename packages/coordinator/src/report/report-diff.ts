@@ -1,4 +1,4 @@
-import { PortcheckError, type Status } from '@portcheck/protocol'
+import { PortcheckError, type AddressFamily, type Status } from '@portcheck/protocol'
 import { checkKey } from './check-key.js'
 import type { CheckReport, RunReport, RunVerdict } from './report.js'
 
@@ -27,6 +27,8 @@ export interface CheckChange {
   to: string | null
   fromRole: string
   toRole: string
+  /** The family the check goes over (part of its identity: a flow's IPv4 and IPv6 checks are two). */
+  family: AddressFamily | null
   protocol: 'tcp' | 'udp'
   port: number
   portEnd?: number
@@ -54,6 +56,8 @@ export interface ReportDiff {
   catalogTitle: string
   before: DiffSide
   after: DiffSide
+  /** Either report is of a dual-stack inventory: the formats name each check's family. */
+  dualStack: boolean
   counts: Record<Change, number>
   /** Every check that is not `unchanged`: the later report's order, then what only the earlier one has. */
   changes: CheckChange[]
@@ -83,6 +87,7 @@ function entry (change: Change, c: CheckReport, before: CheckReport | null, afte
     to: c.to,
     fromRole: c.fromRole,
     toRole: c.toRole,
+    family: c.family,
     protocol: c.protocol,
     port: c.port,
     ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}),
@@ -96,8 +101,8 @@ function entry (change: Change, c: CheckReport, before: CheckReport | null, afte
 }
 
 /**
- * Compares two reports of the same catalog, check by check, matched by their ends, protocol and
- * port. Throws PC_ERR_REPORT_MISMATCH for reports of different catalogs.
+ * Compares two reports of the same catalog, check by check, matched by their ends, protocol,
+ * port and family ({@link checkKey}). Throws PC_ERR_REPORT_MISMATCH for reports of different catalogs.
  */
 export function diffReports (before: RunReport, after: RunReport, names: { before: string, after: string } = { before: 'the first report', after: 'the second report' }): ReportDiff {
   if (before.catalog !== after.catalog) {
@@ -120,5 +125,5 @@ export function diffReports (before: RunReport, after: RunReport, names: { befor
     counts['only-before']++
     changes.push(entry('only-before', a, a, null))
   }
-  return { catalog: after.catalog, catalogTitle: after.catalogTitle, before: side(before), after: side(after), counts, changes }
+  return { catalog: after.catalog, catalogTitle: after.catalogTitle, before: side(before), after: side(after), dualStack: before.dualStack || after.dualStack, counts, changes }
 }

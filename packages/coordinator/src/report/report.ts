@@ -1,4 +1,4 @@
-import { ExitCodes, type Catalog, type EchoKind, type Reason, type SettingValue, type Status, type StatusTally, emptyTally } from '@portcheck/protocol'
+import { ExitCodes, familyOf, type Catalog, type EchoKind, type Reason, type SettingValue, type Status, type StatusTally, emptyTally } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
 import type { DropRule, DropSite } from './drop-site.js'
@@ -14,6 +14,11 @@ export interface CheckReport extends Omit<PlannedCheck, 'skip'> {
   /** TCP: handshake time; UDP: echo round trip. In ms. */
   latencyMs: number | null
   attempts: number | null
+  /**
+   * The IP address the probe went to: `toAddress`, or what the source resolved a name to; null
+   * when no address is known (an external end, a name not resolved).
+   */
+  targetAddress: string | null
   /** The source address the target listener saw. */
   observedSource: string | null
   /** What came back to the source: our listener's acknowledgement, something else, or nothing. */
@@ -45,7 +50,7 @@ export type RunVerdict = 'pass' | 'blocked' | 'inconclusive'
 export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'closing' | 'done' | 'aborted'
 
 /** The fields of a check the matrices and filters need: its plan entry, status and reason. */
-export type CheckRow = Pick<CheckReport, 'index' | 'from' | 'to' | 'fromRole' | 'toRole' | 'protocol' | 'port' | 'portEnd' | 'required' | 'status' | 'reason'>
+export type CheckRow = Pick<CheckReport, 'index' | 'from' | 'to' | 'fromRole' | 'toRole' | 'family' | 'protocol' | 'port' | 'portEnd' | 'required' | 'status' | 'reason'>
 
 /** A run's report without its checks. */
 export type RunSummary = Omit<RunReport, 'checks'>
@@ -65,6 +70,12 @@ export interface RunReport {
   adaptive: boolean
   includeOptional: boolean
   settings: Record<string, SettingValue>
+  /**
+   * A host has addresses of both families, so flows are checked over each: the terminal, Markdown,
+   * JUnit, diff, fix and dashboard texts name each check's family (`tcp/15432 IPv6`). False: the
+   * report reads as one of a single family.
+   */
+  dualStack: boolean
   /** Counts over every check. */
   summary: Counts
   /** Counts over required checks only: these decide the verdict. */
@@ -97,16 +108,18 @@ export function verdictOf (required: Counts): { verdict: RunVerdict, exitCode: n
   return { verdict: 'pass', exitCode: ExitCodes.ok }
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
-
 /**
  * Builds the report entry of a check from its plan entry, verdict and probe figures; with the
  * plan's catalog, it carries its flows' purpose and document reference.
+ *
+ * @param resolved the address the source resolved a target name to, if it did
  */
-export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog): CheckReport {
+export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog, resolved?: string): CheckReport {
   const notes: string[] = []
   const seen = verdict?.observedSource ?? null
-  if (seen !== null && check.fromAddress !== null && seen !== check.fromAddress && (IPV4.test(check.fromAddress) || check.fromAddress.includes(':'))) {
+  // Only an address of the same family says something about NAT: a dual-stack source's other one is just another family.
+  const fromFamily = check.fromAddress !== null ? familyOf(check.fromAddress) : null
+  if (seen !== null && check.fromAddress !== null && seen !== check.fromAddress && fromFamily !== null && familyOf(seen) === fromFamily) {
     notes.push(`the target saw the probe come from ${seen}, not ${check.fromAddress}: NAT or another interface in the path`)
   }
   if (verdict?.status === 'pass' && check.protocol === 'udp' && verdict.echo === 'none') {
@@ -122,6 +135,8 @@ export function checkReport (check: PlannedCheck, verdict: Verdict | null, laten
     toRole: check.toRole,
     fromAddress: check.fromAddress,
     toAddress: check.toAddress,
+    family: check.family,
+    targetAddress: check.toAddress !== null && familyOf(check.toAddress) !== null ? check.toAddress : resolved ?? null,
     protocol: check.protocol,
     port: check.port,
     ...(check.portEnd !== undefined ? { portEnd: check.portEnd } : {}),

@@ -1,5 +1,6 @@
 import { ExitCodes, type Status } from '@portcheck/protocol'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
+import { isDualStack } from '../plan/families.js'
 import type { Participants } from '../scheduler/participants.js'
 import { emptyCounts, verdictOf, type CheckReport, type RunState, type RunSummary } from './report.js'
 
@@ -54,6 +55,7 @@ export function summarize (run: SummarySource, statusOf: (index: number) => Stat
     adaptive: run.opts.adaptive,
     includeOptional: run.plan.includeOptional,
     settings: { ...run.plan.settings },
+    dualStack: isDualStack(run.plan.hosts),
     summary: all,
     required,
     progress: { done, total: n },

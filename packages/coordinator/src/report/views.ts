@@ -1,4 +1,4 @@
-import { emptyTally, type Catalog, type Status, type StatusTally } from '@portcheck/protocol'
+import { emptyTally, type AddressFamily, type Catalog, type Status, type StatusTally } from '@portcheck/protocol'
 import type { CheckReport, CheckRow, RunReport } from './report.js'
 
 /** Per-status counts of a set of checks; `pending` are checks still running. */
@@ -43,6 +43,8 @@ export interface CheckFilter {
   toRole?: string
   from?: string
   to?: string
+  /** Only checks the plan runs over this family. */
+  family?: AddressFamily
   /** Only checks that decide the verdict. */
   requiredOnly?: boolean
 }
@@ -60,15 +62,18 @@ export function matches (c: CheckRow, f: CheckFilter): boolean {
   if (f.toRole !== undefined && c.toRole !== f.toRole) return false
   if (f.from !== undefined && (c.from ?? `(${c.fromRole})`) !== f.from) return false
   if (f.to !== undefined && (c.to ?? `(${c.toRole})`) !== f.to) return false
+  if (f.family !== undefined && c.family !== f.family) return false
   if (f.requiredOnly === true && !c.required) return false
   return true
 }
 
-/** One port in a role-matrix cell, with its state over every host pair. */
+/** One port in a role-matrix cell (of one family, in a dual-stack run), with its state over every host pair. */
 export interface PortCell {
   protocol: 'tcp' | 'udp'
   port: number
   portEnd?: number
+  /** In a dual-stack run, the family of its checks (a port is one cell per family, and one for checks without any); otherwise null. */
+  family: AddressFamily | null
   counts: StatusCounts
   /** The required checks among `counts`. */
   required: StatusCounts
@@ -102,10 +107,11 @@ export interface RoleMatrix {
 }
 
 /**
- * Aggregates checks by (source role, target role), then by port: what the role matrix shows, in
- * the dashboard and in the terminal alike.
+ * Aggregates checks by (source role, target role), then by port (and family, with `byFamily`: a
+ * dual-stack run, see `RunReport.dualStack`): what the role matrix shows, in the dashboard and in
+ * the terminal alike.
  */
-export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}): RoleMatrix {
+export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}, byFamily = false): RoleMatrix {
   const cells = new Map<string, { cell: RoleCell, ports: Map<string, PortCell> }>()
   const rows: string[] = []
   const cols: string[] = []
@@ -121,10 +127,11 @@ export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
     }
     add(entry.cell.counts, c.status)
     add(c.required ? entry.cell.required : entry.cell.optional, c.status)
-    const pk = `${c.protocol}/${c.port}/${c.portEnd ?? ''}`
+    const family = byFamily ? c.family : null
+    const pk = `${c.protocol}/${c.port}/${c.portEnd ?? ''}/${family ?? ''}`
     let port = entry.ports.get(pk)
     if (port === undefined) {
-      port = { protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), counts: emptyLiveCounts(), required: emptyLiveCounts(), optional: emptyLiveCounts(), pairs: 0, worst: 'skipped' }
+      port = { protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), family, counts: emptyLiveCounts(), required: emptyLiveCounts(), optional: emptyLiveCounts(), pairs: 0, worst: 'skipped' }
       entry.ports.set(pk, port)
     }
     add(port.counts, c.status)
@@ -134,7 +141,7 @@ export function roleMatrix (checks: Iterable<CheckRow>, filter: CheckFilter = {}
   const out: RoleCell[] = []
   for (const { cell, ports } of cells.values()) {
     cell.worst = cellWorst(cell.required, cell.optional)
-    cell.ports = [...ports.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol))
+    cell.ports = [...ports.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || (a.family ?? '').localeCompare(b.family ?? ''))
     for (const p of cell.ports) p.worst = cellWorst(p.required, p.optional)
     out.push(cell)
   }
@@ -210,7 +217,7 @@ export function csvField (v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes'] as const
+const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'family', 'targetAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes'] as const
 
 /** The report as CSV, one check per line, with a header. */
 export function formatCsv (report: RunReport): string {

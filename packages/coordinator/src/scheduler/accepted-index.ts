@@ -1,4 +1,4 @@
-import type { AcceptedConnection } from '@portcheck/protocol'
+import { familyOf, type AcceptedConnection, type AddressFamily } from '@portcheck/protocol'
 
 /** Most accepted-without-nonce connections remembered per run (a flood must not grow this without end). */
 export const MAX_ACCEPTED_PER_RUN = 200_000
@@ -27,14 +27,17 @@ export class AcceptedIndex {
    * How many of a source's connections (its local ports) the target's TCP listener on `port`
    * accepted. A peer address other than the source's counts only if it is no inventory host's
    * (NAT on the way); another host's address with the same port is another host's connection.
+   * With a family, only peers of that family count: the source's connections of the other
+   * family have local ports of their own, which may be the same numbers.
    */
-  reached (target: string, port: number, sourceAddresses: ReadonlySet<string>, localPorts: readonly number[], isInventoryAddress: (a: string) => boolean): number {
+  reached (target: string, port: number, sourceAddresses: ReadonlySet<string>, localPorts: readonly number[], isInventoryAddress: (a: string) => boolean, family: AddressFamily | null = null): number {
     const ports = this.byListener.get(`${target}|${port}`)
     if (ports === undefined) return 0
+    const ours = (a: string): boolean => (family === null || familyOf(a) === family) && (sourceAddresses.has(a) || !isInventoryAddress(a))
     let n = 0
     for (const p of localPorts) {
       const seen = ports.get(p)
-      if (seen !== undefined && seen.some((a) => sourceAddresses.has(a) || !isInventoryAddress(a))) n++
+      if (seen !== undefined && seen.some(ours)) n++
     }
     return n
   }

@@ -1,4 +1,5 @@
 import type { PlannedCheck } from '../plan/expand.js'
+import { checkFamily } from '../plan/families.js'
 import type { AcceptedIndex } from './accepted-index.js'
 import type { CheckState } from './check-state.js'
 import type { Participants } from './participants.js'
@@ -11,6 +12,14 @@ export interface EvidenceStores {
   readonly checks: CheckState
   readonly stats: PathStats
   readonly accepted: AcceptedIndex
+}
+
+/** The first end of a check whose agent cannot serve the check's family, and why. */
+function familyGap (parts: Participants, check: PlannedCheck): Pick<Observation, 'familyGap'> {
+  for (const [host, gap] of [[check.from, parts.gapOf(check.from, check.family)], [check.to, parts.gapOf(check.to, check.family)]] as const) {
+    if (gap !== undefined && host !== null) return { familyGap: { host, ...gap } }
+  }
+  return {}
 }
 
 /**
@@ -29,12 +38,13 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     target: parts.endState(check.to),
     misplaced: { ...(src?.misplaced !== undefined ? { source: src.misplaced } : {}), ...(dst?.misplaced !== undefined ? { target: dst.misplaced } : {}) },
     missing: endsOf(parts.missingReason(check.from), parts.missingReason(check.to)),
+    ...familyGap(parts, check),
     listener: ls?.state ?? null,
     ...(ls?.error !== undefined ? { listenerError: ls.error } : {}),
     result,
     receipts: stores.checks.receipts(check.index),
     ownerOf: (a) => parts.ownerOf(a),
-    reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined) : 0,
+    reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined, checkFamily(check, result)) : 0,
     judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
     roundsLeft,
     aborted

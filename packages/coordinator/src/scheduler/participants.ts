@@ -1,10 +1,10 @@
 import dns from 'node:dns'
 import net from 'node:net'
 import type { Logger } from 'pino'
-import type { InventoryHost, ListenOrder, ListenerState, Proto } from '@portcheck/protocol'
+import { addressesOf, type AddressFamily, type InventoryHost, type ListenOrder, type ListenerState, type Proto } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan } from '../plan/expand.js'
-import { canonicalAddress, placementOf } from './placement.js'
+import { canonicalAddress, placementOf, type FamilyGap, type FamilyGaps } from './placement.js'
 import type { EndState } from './verdict.js'
 
 /** Longest the coordinator waits for an inventory name to resolve, in ms, to check where its agent runs. */
@@ -16,6 +16,8 @@ export class Participant {
   state: Exclude<EndState, 'missing'> = 'ok'
   /** Where a misplaced agent really runs, in words. */
   misplaced: string | undefined
+  /** The host's families its agent cannot serve, though it runs on the host (see {@link placementOf}). */
+  gaps: FamilyGaps = {}
   readonly listeners: ListenOrder[] = []
   /** The target hosts it probes in this run: the only ones it will accept probe orders to. */
   readonly peers = new Set<string>()
@@ -38,11 +40,8 @@ export class Participant {
   flushedSeq = 0
   closed = false
 
-  /**
-   * @param address the host's inventory address (where its peers probe it)
-   * @param addresses the host's addresses, canonical: the inventory address, or what its name resolved to
-   */
-  constructor (readonly host: InventoryHost, readonly address: string, readonly addresses: ReadonlySet<string>, readonly conn: AgentConnection) {}
+  /** @param addresses the host's addresses, canonical: its inventory addresses, or what its name resolved to */
+  constructor (readonly host: InventoryHost, readonly addresses: ReadonlySet<string>, readonly conn: AgentConnection) {}
 
   get name (): string {
     return this.host.name
@@ -113,7 +112,7 @@ export class Participants {
   private readonly whyMissing = new Map<string, string>()
 
   constructor (private readonly plan: Plan, readonly hub: AgentHub, private readonly logger: Logger) {
-    for (const h of plan.hosts) this.owners.set(canonicalAddress(h.address), h.name)
+    for (const h of plan.hosts) for (const a of addressesOf(h)) this.owners.set(canonicalAddress(a), h.name)
   }
 
   /**
@@ -135,13 +134,16 @@ export class Participants {
         if (why !== undefined) this.whyMissing.set(h.name, why)
         continue
       }
-      const addresses = net.isIP(h.address) !== 0 ? [canonicalAddress(h.address)] : resolved.get(h.name) ?? []
-      const p = new Participant(h, h.address, new Set(addresses), conn)
+      const addresses = net.isIP(h.address) !== 0 ? addressesOf(h).map(canonicalAddress) : resolved.get(h.name) ?? []
+      const p = new Participant(h, new Set(addresses), conn)
       const placement = placementOf(h, addresses, { bind: conn.record.bind, addresses: conn.record.addresses }, (a) => this.ownerOf(a))
       if (!placement.placed) {
         p.state = 'misplaced'
         p.misplaced = placement.detail
         this.logger.warn({ agent: h.name, detail: placement.detail }, 'agent is not on its inventory host; its checks are inconclusive (agent-misplaced)')
+      } else {
+        p.gaps = placement.gaps
+        for (const gap of Object.values(placement.gaps)) this.logger.warn({ agent: h.name, detail: gap.detail }, `its checks over this family are inconclusive (${gap.reason})`)
       }
       this.byName.set(h.name, p)
     }
@@ -155,6 +157,20 @@ export class Participants {
   active (name: string): Participant | undefined {
     const p = this.byName.get(name)
     return p?.state === 'ok' ? p : undefined
+  }
+
+  /**
+   * The participant of a host if it serves the run over a family (joined, placed, not lost, and
+   * able to serve that family); `family` null: over whichever family a name resolves to.
+   */
+  serving (name: string, family: AddressFamily | null): Participant | undefined {
+    const p = this.active(name)
+    return p === undefined || (family !== null && p.gaps[family] !== undefined) ? undefined : p
+  }
+
+  /** Why a host's agent cannot serve a family, if it cannot. */
+  gapOf (name: string | null, family: AddressFamily | null): FamilyGap | undefined {
+    return name === null || family === null ? undefined : this.byName.get(name)?.gaps[family]
   }
 
   all (): Participant[] {

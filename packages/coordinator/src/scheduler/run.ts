@@ -4,13 +4,14 @@ import type { Logger } from 'pino'
 import { MAX_RUN_TTL_MS, type AgentMessage, type ProbeOrder, type Status } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
+import { noCommonFamily } from '../plan/families.js'
 import { checkReport, type CheckReport, type CheckRow, type RunReport, type RunState, type RunSummary } from '../report/report.js'
 import { streamJson, summarize } from '../report/run-summary.js'
 import { AcceptedIndex } from './accepted-index.js'
 import { CheckState } from './check-state.js'
 import { Participants, type Participant } from './participants.js'
 import { PathStats } from './path-stats.js'
-import { probeFrames } from './probe-orders.js'
+import { pathHints, probeFrames, probeOrder } from './probe-orders.js'
 import { observation } from './observe.js'
 import { takeLeave, takeMessage } from './run-inbox.js'
 import { decide, type Observation, type Verdict } from './verdict.js'
@@ -177,7 +178,7 @@ export class Run extends EventEmitter<RunEvents> {
     // Until a check is settled, its verdict is pending; afterwards it is recomputed from the
     // stored observations, which no longer change.
     const verdict = this.checks.status(index) === null ? null : decide(check, this.observe(check, 0))
-    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null, this.plan.catalog)
+    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null, this.plan.catalog, result?.address)
   }
 
   /** Every check's plan entry with its current status and reason, without building reports. */
@@ -185,7 +186,7 @@ export class Run extends EventEmitter<RunEvents> {
     const n = this.plan.checks.length
     for (let i = 0; i < n; i++) {
       const c = this.plan.checks[i] as PlannedCheck
-      yield { index: i, from: c.from, to: c.to, fromRole: c.fromRole, toRole: c.toRole, protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), required: c.required, status: this.checks.status(i), reason: this.checks.reason(i) }
+      yield { index: i, from: c.from, to: c.to, fromRole: c.fromRole, toRole: c.toRole, family: c.family, protocol: c.protocol, port: c.port, ...(c.portEnd !== undefined ? { portEnd: c.portEnd } : {}), required: c.required, status: this.checks.status(i), reason: this.checks.reason(i) }
     }
   }
 
@@ -207,9 +208,10 @@ export class Run extends EventEmitter<RunEvents> {
   private async prepare (): Promise<void> {
     await this.participants.place()
     for (const check of this.plan.checks) {
-      if (check.skip !== null) { this.settle(check); continue }
-      const src = this.participants.active(check.from as string)
-      const dst = this.participants.active(check.to as string)
+      if (check.skip !== null || noCommonFamily(check)) { this.settle(check); continue }
+      // An end that cannot serve the check's family settles it too (see Participants.serving).
+      const src = this.participants.serving(check.from as string, check.family)
+      const dst = this.participants.serving(check.to as string, check.family)
       if (src === undefined || dst === undefined) { this.settle(check); continue }
       this.checks.markProbed(check.index)
       src.probes++
@@ -246,6 +248,7 @@ export class Run extends EventEmitter<RunEvents> {
     const round = this.round
     const perSource = new Map<Participant, Map<string, number[]>>()
     const need = new Map<number, number>()
+    const targetOf = new Map<string, Participant>()
     for (const check of this.plan.checks) {
       const i = check.index
       if (!this.checks.isProbed(i) || this.checks.status(i) !== null) continue
@@ -261,30 +264,30 @@ export class Run extends EventEmitter<RunEvents> {
       if (src.state !== 'ok' || dst.state !== 'ok' || !dst.probeable(check.protocol, check.port)) { this.settle(check); continue }
       let byTarget = perSource.get(src)
       if (byTarget === undefined) { byTarget = new Map(); perSource.set(src, byTarget) }
-      let list = byTarget.get(dst.name)
-      if (list === undefined) { list = []; byTarget.set(dst.name, list) }
+      // Per target address: each of a host's families is a path of its own.
+      const to = check.toAddress as string
+      let list = byTarget.get(to)
+      if (list === undefined) { list = []; byTarget.set(to, list) }
       list.push(i)
+      targetOf.set(to, dst)
     }
     let sent = 0
     let longest = 0
     for (const [p, byTarget] of perSource) {
-      const targets = [...byTarget.keys()].map((n) => this.participants.get(n) as Participant)
       const build = (i: number): ProbeOrder => {
         const c = this.plan.checks[i] as PlannedCheck
         const dst = this.participants.get(c.to as string) as Participant
         this.checks.await(i, round)
-        const n = need.get(i)
-        return {
-          id: i, protocol: c.protocol, host: c.toAddress as string, port: c.port, nonce: this.checks.nonceFor(i), timeoutMs: this.opts.timeoutMs,
-          ...(n !== undefined ? { need: n } : {}),
-          ...(dst.listenerState(c.protocol, c.port)?.state === 'in-use' ? { held: true } : {})
-        }
+        return probeOrder(c, this.checks.nonceFor(i), this.opts.timeoutMs, need.get(i), dst.listenerState(c.protocol, c.port)?.state === 'in-use')
       }
+      const targets = [...byTarget.keys()].map((address) => {
+        const t = targetOf.get(address) as Participant
+        return { address, refPort: t.refPort, rttMs: t.conn.rttMs }
+      })
       const frames = probeFrames(this.id, round, [...byTarget.values()], build, {
         concurrency: this.opts.concurrency,
         adaptive: this.opts.adaptive,
-        refs: targets.filter((t) => t.refPort !== null).map((t) => ({ host: t.address, port: t.refPort as number })),
-        rttHints: p.conn.rttMs === null ? [] : targets.filter((t) => t.conn.rttMs !== null).map((t) => ({ host: t.address, ms: Math.round(((p.conn.rttMs as number) + (t.conn.rttMs as number)) * 1000) / 1000 }))
+        ...pathHints(p.conn.rttMs, targets)
       })
       const count = [...byTarget.values()].reduce((n, l) => n + l.length, 0)
       p.resultsPending = count

@@ -1,8 +1,10 @@
 import {
-  MAX_ATTEMPTS_PER_ROUND, isEvidenceOfDrop, lossRate,
+  FAMILY_LABELS, MAX_ATTEMPTS_PER_ROUND, familyOf, isEvidenceOfDrop, lossRate,
   type EchoKind, type ListenerStateName, type ProbeResult, type Proto, type Reason, type Status
 } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
+import { checkFamily, noCommonFamily, noCommonFamilyText } from '../plan/families.js'
+import type { FamilyGap } from './placement.js'
 import { moreAttemptsNeeded, type JudgedSample } from './path-stats.js'
 
 /** A nonce seen by some agent's listener. */
@@ -26,6 +28,8 @@ export interface Observation {
   misplaced: { source?: string, target?: string }
   /** Why a missing end has no agent, when known (its launch failed), in words. */
   missing?: { source?: string, target?: string }
+  /** An end whose agent runs on its host but cannot serve the check's family (see placement.ts). */
+  familyGap?: FamilyGap & { host: string }
   /** How the target agent's listener bind went; null if the target never said. */
   listener: ListenerStateName | null
   listenerError?: string
@@ -122,12 +126,19 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
   const echo = obs.result?.echo ?? null
   const from = check.from ?? ''
   const to = check.to ?? ''
+  if (noCommonFamily(check)) return v('inconclusive', 'no-common-family', noCommonFamilyText(from, check.fromAddress ?? '', to, check.toAddress ?? ''))
 
   const proof = provingReceipt(check, obs.receipts)
   if (proof !== undefined) {
     const owner = obs.ownerOf(proof.address)
     if (owner !== undefined && owner !== check.from) {
       return v('inconclusive', 'agent-misplaced', `the probe arrived from ${proof.address}, which is ${owner}'s address, not from ${from} (${check.fromAddress ?? ''}): ${from}'s agent does not run on ${from}`, { observedSource: proof.address, echo, agentHosts: [from] })
+    }
+    // Proof of a path of one family: a nonce that came in over the other was translated on the way.
+    const family = checkFamily(check, obs.result)
+    const came = familyOf(proof.address)
+    if (family !== null && came !== null && came !== family) {
+      return v('inconclusive', 'translated', `the nonce reached ${to}'s listener from ${proof.address}, an ${FAMILY_LABELS[came]} address, though it was sent over ${FAMILY_LABELS[family]} to ${obs.result?.address ?? check.toAddress ?? to}: something on the way translates between IPv4 and IPv6 (NAT64, a proxy), so the ${FAMILY_LABELS[family]} path itself is not proven`, { observedSource: proof.address, echo })
     }
     return v('pass', null, null, { observedSource: proof.address, echo })
   }
@@ -142,6 +153,10 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
   if (obs.source === 'misplaced' || obs.target === 'misplaced') {
     const who = [obs.source === 'misplaced' ? check.from : null, obs.target === 'misplaced' ? check.to : null].filter((x) => x !== null)
     return v('inconclusive', 'agent-misplaced', [obs.misplaced.source, obs.misplaced.target].filter((x) => x !== undefined).join('; '), { agentHosts: who })
+  }
+  if (obs.familyGap !== undefined) {
+    const gap = obs.familyGap
+    return v('inconclusive', gap.reason, gap.detail, gap.reason === 'agent-misplaced' ? { agentHosts: [gap.host] } : {})
   }
 
   const elsewhere = obs.receipts[0]

@@ -1,8 +1,9 @@
 import { PassThrough, type Readable } from 'node:stream'
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, formatProblem } from '@portcheck/protocol'
+import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, addressesOf, formatProblem } from '@portcheck/protocol'
 import { catalogRows } from '../plan/expand.js'
+import { isDualStack } from '../plan/families.js'
 import { formatJunit } from '../report/format-junit.js'
 import { canonicalAddress, placementOf } from '../scheduler/placement.js'
 import { SEVERITY, detailed, emptyLiveCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
@@ -33,6 +34,7 @@ const filterProps = {
   status: { enum: ['pass', 'blocked', 'inconclusive', 'skipped', 'pending', 'failing'] },
   reason: { type: 'string', maxLength: 64 },
   protocol: { enum: ['tcp', 'udp'] },
+  family: { enum: ['ipv4', 'ipv6'] },
   port: { type: 'integer', minimum: 1, maximum: 65535 },
   role: { type: 'string', maxLength: 64 },
   fromRole: { type: 'string', maxLength: 64 },
@@ -109,18 +111,20 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     // The join command carries the join token, which grants full access: viewers get a placeholder.
     const full = req.access === 'full'
     const records = new Map(c.hub.records().map((r) => [r.name, r]))
-    const owners = new Map(c.hosts.map((h) => [canonicalAddress(h.address), h.name]))
+    const owners = new Map(c.hosts.flatMap((h) => addressesOf(h).map((a) => [canonicalAddress(a), h.name] as const)))
     const expected = c.hosts.map((h) => {
       const rec = records.get(h.name)
       const state: HostAgentState = rec === undefined ? 'missing' : rec.state
       // Names are resolved when a run starts; here only addresses can be compared.
       const placement = rec === undefined || rec.state !== 'connected'
         ? null
-        : placementOf(h, net.isIP(h.address) !== 0 ? [h.address] : [], rec, (a) => owners.get(canonicalAddress(a)))
+        : placementOf(h, net.isIP(h.address) !== 0 ? addressesOf(h) : [], rec, (a) => owners.get(canonicalAddress(a)))
       return {
-        name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
+        name: h.name, address: h.address, addresses: [...addressesOf(h)], roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
         executableJoinCommand: c.executableJoinCommand(h.name, full),
-        placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true },
+        placement: placement === null
+          ? null
+          : { placed: placement.placed, detail: placement.placed ? null : placement.detail, gaps: placement.placed ? Object.values(placement.gaps).map((g) => g.detail) : [], nat: h.nat === true },
         launch: c.hub.launches.get(h.name) ?? null
       }
     })
@@ -183,7 +187,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     const { by, offset, limit, ...filter } = req.query
     const checks = run.rows()
     if (by === 'host') return hostMatrix(checks, toFilter(filter), { ...(offset !== undefined ? { offset } : {}), ...(limit !== undefined ? { limit } : {}) })
-    return roleMatrix(checks, toFilter(filter))
+    return roleMatrix(checks, toFilter(filter), isDualStack(run.plan.hosts))
   })
 
   app.get<{ Params: { id: string }, Querystring: FilterQuery & { offset?: number, limit?: number, sort?: 'plan' | 'severity' } }>('/api/runs/:id/checks', {

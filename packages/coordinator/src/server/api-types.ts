@@ -55,8 +55,10 @@ export interface SessionResponse {
 /** An inventory host and its agent, in `GET /api/agents`. */
 export interface HostAgentStatus {
   name: string
-  /** The inventory address: where peers probe this host. */
+  /** The inventory address: where peers probe this host (its first, when it has one per family). */
   address: string
+  /** Every inventory address of the host, one per family at most (or its DNS name). */
+  addresses: string[]
   roles: string[]
   state: HostAgentState
   /** Null while no agent of this name ever joined. */
@@ -70,10 +72,12 @@ export interface HostAgentStatus {
   executableJoinCommand: string | null
   /**
    * Whether its agent runs on its inventory address (null while no agent is connected): not
-   * placed, the detail says where it runs, and its checks will be `agent-misplaced`. `nat` marks
-   * a host declared as reached through NAT, whose agent is not expected to have that address.
+   * placed, the detail says where it runs, and its checks will be `agent-misplaced`. Placed, `gaps`
+   * names each family of the host its agent cannot serve (its address of that family is not the
+   * agent's), whose checks will be inconclusive. `nat` marks a host declared as reached through
+   * NAT, whose agent is not expected to have that address.
    */
-  placement: { placed: boolean, detail: string | null, nat: boolean } | null
+  placement: { placed: boolean, detail: string | null, gaps: string[], nat: boolean } | null
   /** How the coordinator's launch of this host's agent goes (`--launch ssh`); null when it launches none. */
   launch: LaunchInfo | null
 }

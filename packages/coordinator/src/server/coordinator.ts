@@ -121,14 +121,13 @@ export interface Coordinator {
   readonly executableTarget: string | null
 }
 
-/** The address other hosts most likely reach this one at: the first non-internal IPv4. */
+/**
+ * The address other hosts most likely reach this one at: the first non-internal IPv4, else (an
+ * IPv6-only machine) the first global IPv6 one, else loopback.
+ */
 export function guessAdvertiseAddress (): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal) return a.address
-    }
-  }
-  return '127.0.0.1'
+  const all = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal)
+  return all.find((a) => a.family === 'IPv4')?.address ?? all.find((a) => a.family === 'IPv6' && !a.address.startsWith('fe80:'))?.address ?? '127.0.0.1'
 }
 
 /**
