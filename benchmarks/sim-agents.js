@@ -45,7 +45,7 @@ export async function startSimAgents ({ url, token, hosts, blockedPorts = new Se
     ws.once('error', reject)
     ws.once('close', (code, reason) => reject(new Error(`simulated agent ${host.name} was not let in: ${rejected ?? `connection closed ${code} ${String(reason)}`}`)))
     ws.once('open', () => {
-      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name: host.name, credential: agentCredential(token, host.name), instance: randomBytes(6).toString('base64url'), version: 'sim', hostname: host.name, platform: 'sim', pid: 1, bind: host.address, addresses: [`${host.address}/32`] }))
+      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name: host.name, credential: agentCredential(token, host.name), instance: randomBytes(6).toString('base64url'), version: 'sim', hostname: host.name, platform: 'sim', pid: 1, bind: [host.address], addresses: [`${host.address}/32`] }))
     })
     ws.on('message', (data) => {
       frames++

@@ -37,6 +37,18 @@ t.test('a wrong credential is refused once, clearly, and the agent stops', async
   t.same(c.hub.connectedNames(), [])
 })
 
+t.test('an agent of an older protocol is told which version to run, not "invalid message"', async (t) => {
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(43) })
+  const old = await rawClient(c)
+  const closed = closeCode(old)
+  const said = new Promise<string>((resolve) => old.once('message', (d) => resolve(d.toString())))
+  // Protocol 3's hello: `bind` was one address, which this version's schema does not accept.
+  old.send(JSON.stringify({ type: 'hello', protocol: 3, name: 'lb1', credential: agentCredential(TOKEN, 'lb1'), instance: 'i', version: 't', hostname: 'h', platform: 'p', pid: 1, bind: '127.0.0.1', addresses: [] }))
+  t.match(JSON.parse(await said), { type: 'rejected', code: 'PC_ERR_PROTOCOL_VERSION', fatal: true, message: new RegExp(`speaks protocol ${PROTOCOL_VERSION}, the agent 3`) })
+  t.equal(await closed, 1008)
+  t.same(c.hub.connectedNames(), [])
+})
+
 t.test('malformed, oversized and out-of-order frames close that connection only', async (t) => {
   const hosts = demoHosts(42)
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })

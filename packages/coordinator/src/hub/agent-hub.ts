@@ -226,6 +226,15 @@ export class AgentHub extends EventEmitter<HubEvents> {
         if (isBinary) throw new MessageError('binary frames are not part of the protocol')
         msg = parseAgentMessage(data)
       } catch (err) {
+        const other = conn === null ? otherProtocol(data, isBinary) : null
+        if (other !== null) {
+          // An agent of another protocol version sends a hello this version's schema cannot read:
+          // tell it which version to install rather than "invalid message".
+          this.refusals.note('agent refused: another protocol version', { remote, protocol: other })
+          ws.send(JSON.stringify({ type: 'rejected', code: 'PC_ERR_PROTOCOL_VERSION', message: versionMessage(other), fatal: true } satisfies CoordinatorMessage))
+          ws.close(1008, 'PC_ERR_PROTOCOL_VERSION')
+          return
+        }
         if (conn === null) this.refusals.note('agent connection closed: invalid message before hello', { remote, err: { message: cut((err as Error).message) } })
         else this.logger.warn({ agent: conn.name, remote, err: { message: cut((err as Error).message) } }, 'invalid message from agent; closing its connection')
         ws.close(1008, 'invalid message')
@@ -277,7 +286,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
     }
     if (hello.protocol !== PROTOCOL_VERSION) {
       this.refusals.note('agent refused: another protocol version', { agent: hello.name, remote, protocol: hello.protocol })
-      return reject('PC_ERR_PROTOCOL_VERSION', `this coordinator speaks protocol ${PROTOCOL_VERSION}, the agent ${hello.protocol}: install matching versions`, true)
+      return reject('PC_ERR_PROTOCOL_VERSION', versionMessage(hello.protocol), true)
     }
     const authentic = credentialMatches(hello.credential, this.options.token, hello.name)
     if (!this.names.has(hello.name)) {
@@ -336,3 +345,24 @@ export class AgentHub extends EventEmitter<HubEvents> {
 }
 
 const normalize = (a: string): string => a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a
+
+/** The refusal text for an agent of another protocol version. */
+function versionMessage (protocol: number): string {
+  return `this coordinator speaks protocol ${PROTOCOL_VERSION}, the agent ${protocol}: run the agent this coordinator serves (its join command fetches it)`
+}
+
+/**
+ * The protocol version of a frame that is a `hello` of another version, else null: read before
+ * validation, which only knows this version's shape.
+ */
+function otherProtocol (data: Buffer, isBinary: boolean): number | null {
+  if (isBinary) return null
+  try {
+    const m: unknown = JSON.parse(data.toString('utf8'))
+    if (typeof m !== 'object' || m === null) return null
+    const { type, protocol } = m as { type?: unknown, protocol?: unknown }
+    return type === 'hello' && Number.isSafeInteger(protocol) && protocol !== PROTOCOL_VERSION ? protocol as number : null
+  } catch {
+    return null
+  }
+}
