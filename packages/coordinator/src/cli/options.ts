@@ -62,12 +62,12 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
     }) as unknown as Argv<T & ServerArgs>
 }
 
-/** Parses `--listen HOST:PORT` (IPv6 as [::]:7070). */
-export function parseListen (value: string): { host: string, port: number } {
+/** Parses `--listen HOST:PORT` (IPv6 as [::]:7070); `option` names the option in the error. */
+export function parseListen (value: string, option = '--listen'): { host: string, port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value)
   const port = Number(m?.[3])
   if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new PortcheckError('PC_ERR_USAGE', `--listen ${value}: expected HOST:PORT, e.g. 0.0.0.0:7070`)
+    throw new PortcheckError('PC_ERR_USAGE', `${option} ${value}: expected HOST:PORT, e.g. 0.0.0.0:7070`)
   }
   return { host: m[1] ?? (m[2] !== '' && m[2] !== undefined ? m[2] : '0.0.0.0'), port }
 }

@@ -3,13 +3,18 @@ import type { Argv } from 'yargs'
 import { loadInputs } from '../api.js'
 import { buildCoordinator } from '../server/coordinator.js'
 import { joinInstructions } from './join-help.js'
+import { withServeOptions } from './serve-options.js'
 import { loadSecurity, withSecurity } from './security-options.js'
 import { createLogger, examples, parseListen, setOverrides, timing, withInputs, withLogging, withServer } from './options.js'
 
-/** `portcheck serve`: a long-lived coordinator; runs are started through the API or the dashboard. */
+/**
+ * `portcheck serve`: a long-lived coordinator; runs are started through the API or the dashboard,
+ * and with `--every` on a schedule.
+ */
 export function serveCommand (y: Argv): Argv {
-  return y.command('serve', 'run a coordinator that stays up: start runs from the dashboard or POST /api/runs', (a) => withSecurity(withLogging(withServer(withInputs(a))))
+  return y.command('serve', 'run a coordinator that stays up: start runs from the dashboard or POST /api/runs, or on a schedule with --every', (a) => withServeOptions(withSecurity(withLogging(withServer(withInputs(a)))))
     .epilogue(examples([
+      ['keep checking after the install: the whole matrix every 5 minutes, with\nmetrics for Prometheus at /metrics and the differences POSTed to a webhook', 'portcheck serve -i hosts.yaml --every 5m --notify-url https://hooks.example/portcheck'],
       ['a coordinator that stays up: start runs, and re-run the failed checks,\nfrom its dashboard', 'portcheck serve -i hosts.yaml'],
       ['a run from a script (the token is the one printed in the join commands)', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{}\''],
       ['re-check only what was blocked or unproven in run RUN-ID', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{"rerunOf":"RUN-ID"}\'']
@@ -27,11 +32,25 @@ export function serveCommand (y: Argv): Argv {
         tls,
         allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
-        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] }
+        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] },
+        keepChecks: args['keep-checks'],
+        ...(args['notify-url'] !== undefined ? { notify: { url: args['notify-url'], headers: Object.fromEntries(args['notify-header']) } } : {}),
+        ...(args['metrics-listen'] !== undefined ? { metricsListen: args['metrics-listen'] } : {})
       })
+      // A scheduled run plans nothing new: a plan that cannot be made fails here, before listening.
+      if (args.every !== undefined) {
+        try {
+          coordinator.plan()
+        } catch (err) {
+          await coordinator.close()
+          throw err
+        }
+      }
       await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
       process.stderr.write(joinInstructions(coordinator))
       process.stderr.write(`Dashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run from it, or: curl -X POST ${coordinator.httpUrl ?? ''}api/runs -H 'Authorization: Bearer ${coordinator.token}'${coordinator.pin !== null ? ` --cacert ${args['tls-cert'] ?? path.join(stateDir, 'tls', 'cert.pem')}` : ''} -H 'content-type: application/json' -d '{}'\n`)
+      if (coordinator.metricsAddress !== null) process.stderr.write(`Metrics (no token): http://${coordinator.metricsAddress.host.includes(':') ? `[${coordinator.metricsAddress.host}]` : coordinator.metricsAddress.host}:${coordinator.metricsAddress.port}/metrics\n`)
+      if (args.every !== undefined) coordinator.startSchedule({ everyMs: args.every })
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve())
         process.once('SIGTERM', () => resolve())
