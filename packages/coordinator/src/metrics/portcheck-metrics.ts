@@ -43,8 +43,11 @@ export class PortcheckMetrics {
 
   constructor (src: MetricsSources) {
     const registers = [this.registry]
-    // process_* and nodejs_*: the coordinator's own memory, CPU and event loop.
+    // process_* and nodejs_*: the coordinator's own memory, CPU and event loop. prom-client names
+    // three of its gauges *_total, which promtool refuses (a suffix for counters only); their
+    // breakdowns by type (nodejs_active_handles, …) stay.
     collectDefaultMetrics({ register: this.registry })
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name)
     const runs = new Counter({ name: 'portcheck_runs_total', help: 'Runs ended, by verdict (aborted: stopped before the end).', labelNames: ['verdict'], registers })
     for (const verdict of RUN_OUTCOMES) runs.inc({ verdict }, 0)
     const duration = new Histogram({ name: 'portcheck_run_duration_seconds', help: 'How long runs took, from start to listeners closed.', buckets: RUN_DURATION_BUCKETS, registers })
