@@ -5,10 +5,10 @@ import type { Access, AgentsResponse, CatalogResponse, DashboardEvent, HostAgent
 import type { ShownStatus, StatusFilter } from './statuses.js'
 
 /** The views of the main panel. */
-export type View = 'role' | 'host' | 'agents'
+export type View = 'role' | 'host' | 'agents' | 'history'
 
 /** Each view's name, as its button and the panel's label say it. */
-export const VIEW_LABELS: Readonly<Record<View, string>> = { role: 'Role matrix', host: 'Host matrix', agents: 'Agents' }
+export const VIEW_LABELS: Readonly<Record<View, string>> = { role: 'Role matrix', host: 'Host matrix', agents: 'Agents', history: 'History' }
 
 /** The global filters, as the controls hold them ('' is "any"). */
 export interface Filters {
