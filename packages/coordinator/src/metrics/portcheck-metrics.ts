@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type GaugeConfiguration } from 'prom-client'
 import type { InventoryHost } from '@portcheck/protocol'
 import { STATUSES } from '@portcheck/protocol'
 import type { AgentHub } from '../hub/agent-hub.js'
@@ -55,18 +55,19 @@ export class PortcheckMetrics {
     const blocked = new Gauge({ name: 'portcheck_flow_blocked_pairs', help: 'Host pairs of a catalog flow and port (or range) blocked in the last complete run; 0 for those that were tested and not blocked.', labelNames: FLOW_LABELS, registers })
     const regressions = new Counter({ name: 'portcheck_flow_regressions_total', help: 'Host pairs of a catalog flow and port that passed in a complete run and were blocked in the next.', labelNames: FLOW_LABELS, registers })
     const lastRun = new Gauge({ name: 'portcheck_last_complete_run_timestamp_seconds', help: 'When the last complete run ended (Unix time): a schedule that stopped shows here.', registers })
-    const running = new Gauge({ name: 'portcheck_run_in_progress', help: '1 while a run is in progress.', registers, collect () { this.set(src.runs.current !== null ? 1 : 0) } })
-    const kept = new Gauge({ name: 'portcheck_kept_checks', help: 'Checks of the runs kept in memory, as counted against --keep-checks.', registers, collect () { this.set(src.runs.kept().checks) } })
-    new Gauge({ name: 'portcheck_agents_connected', help: 'Agents connected now.', registers, collect () { this.set(src.hub.connectedNames().length) } })
-    new Gauge({
-      name: 'portcheck_agent_up',
-      help: '1 if the inventory host\'s agent is connected now, else 0.',
-      labelNames: ['host'],
-      registers,
-      collect () { for (const h of src.hosts) this.set({ host: h.name }, src.hub.get(h.name) !== undefined ? 1 : 0) }
-    })
-    void running
-    void kept
+    // Read at each scrape: what is true now, whatever the runs.
+    const now: Array<GaugeConfiguration<string>> = [
+      { name: 'portcheck_run_in_progress', help: '1 while a run is in progress.', collect () { this.set(src.runs.current !== null ? 1 : 0) } },
+      { name: 'portcheck_kept_checks', help: 'Checks of the runs kept in memory, as counted against --keep-checks.', collect () { this.set(src.runs.kept().checks) } },
+      { name: 'portcheck_agents_connected', help: 'Agents connected now.', collect () { this.set(src.hub.connectedNames().length) } },
+      {
+        name: 'portcheck_agent_up',
+        help: '1 if the inventory host\'s agent is connected now, else 0.',
+        labelNames: ['host'],
+        collect () { for (const h of src.hosts) this.set({ host: h.name }, src.hub.get(h.name) !== undefined ? 1 : 0) }
+      }
+    ]
+    for (const config of now) this.registry.registerMetric(new Gauge({ ...config, registers: [] }))
     if (src.notifier !== null) {
       const notifications = new Counter({ name: 'portcheck_notifications_total', help: 'Webhook messages, by how their delivery ended.', labelNames: ['outcome'], registers })
       const outcomes: DeliveryOutcome[] = ['delivered', 'failed', 'dropped']
