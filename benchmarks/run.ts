@@ -3,16 +3,18 @@
 // (nftables drops, side by side with nc and nmap); without root the matrix runs on loopback
 // without drops and the side-by-side scenario is skipped.
 //   npm run bench                  all scenarios
-//   npm run bench -- matrix scale  only those (matrix, scale, agent, side, field); the other
-//                                  sections of docs/benchmarks.md are kept as they were
+//   npm run bench -- matrix scale  only those (matrix, scale, agent, side, field, serve-memory);
+//                                  the other sections of docs/benchmarks.md are kept as they were
+// A section whose target is missed says so in docs/benchmarks.md, and the command exits 1.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { FIELD_SCENARIOS, fieldRuns, median, type FieldFigures } from './field.js'
 import { agentFootprint, coordinatorScale, matrixRun, sideBySide, type MatrixFigures } from './scenarios.js'
+import { sampleAt, serveMemory } from './serve-memory.js'
 
-const SECTIONS = ['matrix', 'scale', 'agent', 'side', 'field'] as const
+const SECTIONS = ['matrix', 'scale', 'agent', 'side', 'field', 'serve-memory'] as const
 const only = new Set(process.argv.slice(2))
 for (const name of only) {
   if (!(SECTIONS as readonly string[]).includes(name)) {
@@ -26,6 +28,8 @@ let lines: string[] = []
 const sections = new Map<string, string[]>()
 const begin = (name: string): void => { lines = []; sections.set(name, lines) }
 const log = (s: string): void => { process.stderr.write(s + '\n') }
+/** Targets missed, said at the end (the command then exits 1). */
+const missed: string[] = []
 
 function version (cmd: string, args: string[]): string {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0]?.trim() ?? '' } catch { return 'not installed' }
@@ -121,6 +125,25 @@ if (want('field')) {
   lines.push('', 'Targets: 0 false blocked and 0 false intercepted in every scenario; 5% loss: 0 inconclusive, wall time at most 1.5 × the loss-free run; 20% loss: every drop reported (`lossy-path` allowed for open ports); 150–400 ms between hosts: exact; a LAN with drops and a silent interceptor under `--timeout auto`: under 1 s.', '')
 }
 
+if (want('serve-memory')) {
+  log('serve memory (about 17 minutes)…')
+  begin('serve-memory')
+  lines.push('## 6. A coordinator that stays up: `serve --every 1s`, 1,000 scheduled runs', '')
+  const f = await serveMemory({ log: (l) => log(`  ${l}`) })
+  lines.push(`\`portcheck serve --every 1s --insecure\` as an operator starts it (its own process, default \`--keep-checks\` 2,000,000), ${f.agents} simulated agents in another process (benchmarks/sim-agents.js: the real protocol over real WebSockets, every probe answered at once), a mesh on one TCP port: ${f.checksPerRun.toLocaleString('en')} checks a run, every one passing, for ${f.runs.toLocaleString('en')} scheduled runs. RSS is read from /proc every second (VmRSS, and the kernel's peak, VmHWM), the heap from the coordinator's own \`/metrics\` (\`nodejs_heap_size_used_bytes\`). The kept runs reach the 2,000,000-check bound after about ${Math.ceil(2_000_000 / f.checksPerRun)} runs; the warm-up is the first ${f.warmupRuns}.`, '')
+  lines.push('| runs done | RSS | heap used | checks kept |')
+  lines.push('| ---: | ---: | ---: | ---: |')
+  for (const n of [10, 100, 200, 250, 500, 750, f.runs]) {
+    const s = sampleAt(f.samples, n) ?? f.samples.at(-1)
+    if (s !== undefined) lines.push(`| ${s.runs.toLocaleString('en')} | ${Math.round(s.rssMB)} MB | ${Math.round(s.heapUsedMB)} MB | ${s.keptChecks.toLocaleString('en')} |`)
+  }
+  const holds = f.growthMB <= f.limitMB && f.exitCode === 0
+  lines.push('', `Peak RSS: ${Math.round(f.peakWarmupMB)} MB over the warm-up (runs 1–${f.warmupRuns}), ${Math.round(f.peakEndMB)} MB over all ${f.runs.toLocaleString('en')} runs: **+${f.growthMB.toFixed(1)} MB after the warm-up** (target: at most +${f.limitMB} MB): ${holds ? 'holds' : '**FAILS**'}. ${f.runs.toLocaleString('en')} runs in ${Math.round(f.wallS)} s (a run took ${Math.round(f.runMsAvg)} ms on average); Ctrl-C then stopped it with exit code ${String(f.exitCode)}.`, '')
+  lines.push(`Target: after the warm-up, peak RSS flat within +${f.limitMB} MB.`, '')
+  log(`  growth after warm-up: ${f.growthMB.toFixed(1)} MB: ${holds ? 'holds' : 'FAILS'}`)
+  if (!holds) missed.push(`serve-memory: peak RSS grew ${f.growthMB.toFixed(1)} MB after the warm-up (limit ${f.limitMB} MB), exit ${String(f.exitCode)}`)
+}
+
 const out = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md')
 const marker = (name: string, end = false): string => `<!-- bench:${end ? '/' : ''}${name} -->`
 // Keep the sections this run did not measure, as they are in the file.
@@ -141,3 +164,5 @@ for (const name of SECTIONS) {
 doc.push(readFileSync(path.join(import.meta.dirname, 'history.md'), 'utf8').trim(), '')
 writeFileSync(out, doc.join('\n') + '\n')
 log(`written to ${out}`)
+for (const m of missed) log(`target missed: ${m}`)
+if (missed.length > 0) process.exitCode = 1

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
@@ -38,7 +38,7 @@ async function until<T> (get: () => T | undefined | Promise<T | undefined>, what
 }
 
 t.test('namespace lab: serve --every, unattended; a drop rule added between two runs is in the log, the metrics, Prometheus and a webhook, and fixed once removed', async (t) => {
-  if (!labReady(t, () => null)) return
+  if (!labReady(t, () => existsSync(PROMETHEUS) ? null : `Prometheus is not installed at ${PROMETHEUS} (Debian package \`prometheus\`)`)) return
   const lab = await Lab.create()
   t.teardown(() => lab.destroy())
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-continuous-'))
