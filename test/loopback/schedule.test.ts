@@ -2,10 +2,10 @@ import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import { PROTOCOL_VERSION, PortcheckError } from '@portcheck/protocol'
 import { RunSchedule } from '../../packages/coordinator/src/schedule/run-schedule.js'
-import type { Run } from '../../packages/coordinator/src/scheduler/run.js'
+import type { Run, RunOptions } from '../../packages/coordinator/src/scheduler/run.js'
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
-import { captureLog } from '../support/log-lines.js'
+import { captureLog, type CapturedLog } from '../support/log-lines.js'
 import { startCoordinator } from '../support/loopback.js'
 
 // Loopback addresses 127.83.0.x belong to this file (its agents bind nothing).
@@ -31,6 +31,15 @@ function timeline (c: Coordinator): Array<{ what: 'started' | 'finished', run: R
   return events
 }
 
+/** A coordinator with a captured log, two silent agents joined, and the timeline of its runs. */
+async function setup (t: Test, runDefaults: RunOptions): Promise<{ c: Coordinator, log: CapturedLog, events: ReturnType<typeof timeline> }> {
+  const log = captureLog()
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: HOSTS, logger: log.logger, runDefaults })
+  await silentAgent(t, c, 'app1')
+  await silentAgent(t, c, 'db1')
+  return { c, log, events: timeline(c) }
+}
+
 async function until (test: () => boolean, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!test()) {
@@ -40,11 +49,7 @@ async function until (test: () => boolean, what: string, ms = 20_000): Promise<v
 }
 
 t.test('runs that outlast the period: never two at once, the next one as soon as the last ended, said once', async (t) => {
-  const log = captureLog()
-  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: HOSTS, logger: log.logger, runDefaults: SLOW })
-  await silentAgent(t, c, 'app1')
-  await silentAgent(t, c, 'db1')
-  const events = timeline(c)
+  const { c, log, events } = await setup(t, SLOW)
   const schedule = c.startSchedule({ everyMs: 1000 })
   await until(() => events.filter((e) => e.what === 'finished').length >= 4, 'four scheduled runs')
   await schedule.stop()
@@ -61,11 +66,7 @@ t.test('runs that outlast the period: never two at once, the next one as soon as
 })
 
 t.test('a run started from the API is waited for; a run that cannot start is logged and the schedule goes on; stop() starts nothing more', async (t) => {
-  const log = captureLog()
-  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: HOSTS, logger: log.logger, runDefaults: SLOW })
-  await silentAgent(t, c, 'app1')
-  await silentAgent(t, c, 'db1')
-  const events = timeline(c)
+  const { c, log, events } = await setup(t, SLOW)
   const manual = c.startRun()
   let attempts = 0
   // The coordinator as the schedule sees it, whose second scheduled start fails as a bad plan would.
@@ -98,11 +99,7 @@ t.test('a run started from the API is waited for; a run that cannot start is log
 })
 
 t.test('close() stops the schedule and aborts its run in progress', async (t) => {
-  const log = captureLog()
-  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: HOSTS, logger: log.logger, runDefaults: { listenTimeoutMs: 10_000, closeTimeoutMs: 300 } })
-  await silentAgent(t, c, 'app1')
-  await silentAgent(t, c, 'db1')
-  const events = timeline(c)
+  const { c, events } = await setup(t, { listenTimeoutMs: 10_000, closeTimeoutMs: 300 })
   c.startSchedule({ everyMs: 1000 })
   await until(() => c.runs.current !== null, 'the first scheduled run')
   const run = c.runs.current as Run

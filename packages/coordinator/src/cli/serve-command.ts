@@ -14,7 +14,7 @@ import { createLogger, examples, parseListen, setOverrides, timing, withInputs, 
 export function serveCommand (y: Argv): Argv {
   return y.command('serve', 'run a coordinator that stays up: start runs from the dashboard or POST /api/runs, or on a schedule with --every', (a) => withServeOptions(withSecurity(withLogging(withServer(withInputs(a)))))
     .epilogue(examples([
-      ['keep checking after the install: the whole matrix every 5 minutes, with\nmetrics for Prometheus at /metrics and the differences POSTed to a webhook', 'portcheck serve -i hosts.yaml --every 5m --notify-url https://hooks.example/portcheck'],
+      ['keep checking after the install: the whole matrix every 5 minutes, with\nmetrics for Prometheus at /metrics and the differences POSTed to a webhook', 'portcheck serve -i hosts.yaml --every 5m \\\n  --notify-url https://hooks.example.net/portcheck'],
       ['a coordinator that stays up: start runs, and re-run the failed checks,\nfrom its dashboard', 'portcheck serve -i hosts.yaml'],
       ['a run from a script (the token is the one printed in the join commands)', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{}\''],
       ['re-check only what was blocked or unproven in run RUN-ID', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{"rerunOf":"RUN-ID"}\'']
