@@ -38,6 +38,10 @@ t.test('runs are kept by their number of checks, oldest dropped first, the newes
   t.same(c.runs.list().map((r) => r.id), all.slice(-kept).reverse().map((r) => r.id), `the newest ${kept} runs fit in 3,500 checks`)
   t.same(c.runs.kept(), { runs: kept, checks: kept * checks })
   t.equal(c.runs.get(all[0]?.id as string), undefined, 'the oldest is gone')
+  const viewer = { authorization: 'Bearer viewer-token' }
+  const listed = (url: string): Promise<string[]> => c.app.inject({ url, headers: viewer }).then((r) => (r.json() as Array<{ id: string }>).map((x) => x.id))
+  t.same(await listed('/api/runs'), c.runs.list().map((r) => r.id), 'GET /api/runs: every kept run, newest first')
+  t.same(await listed('/api/runs?offset=1&limit=1'), [c.runs.list()[1]?.id], 'or a page of them')
 
   const tiny = await coordinator(t, 10)
   await runs(tiny, 3)

@@ -14,6 +14,10 @@ export interface ServeArgs {
   'metrics-listen'?: { host: string, port: number }
 }
 
+/**
+ * Adds `--every`, `--keep-checks`, `--notify-url`, `--notify-header` and `--metrics-listen`,
+ * each checked as it is parsed (PC_ERR_USAGE naming the option and what is wrong).
+ */
 export function withServeOptions<T> (y: Argv<T>): Argv<T & ServeArgs> {
   return y
     .option('every', { type: 'string', describe: 're-check the whole matrix on a schedule, e.g. 30s, 5m, 1h: a run starts this long after the previous one started, never two at once', coerce: (v: string) => parseDuration(v) })

@@ -163,9 +163,14 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return await reply.code(202).send(body)
   })
 
-  app.get('/api/runs', { config: { access: 'read' } }, async (): Promise<RunListEntry[]> => c.runs.list().map((r) => {
-    return { ...r.summary(), rerunOf: r.rerunOf, scheduled: r.scheduled }
-  }))
+  app.get<{ Querystring: { offset?: number, limit?: number } }>('/api/runs', {
+    config: { access: 'read' },
+    // Every kept run by default (as before); the dashboard asks for the newest ones only.
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } }
+  }, async (req): Promise<RunListEntry[]> => {
+    const { offset = 0, limit } = req.query
+    return c.runs.list().slice(offset, limit !== undefined ? offset + limit : undefined).map((r) => ({ ...r.summary(), rerunOf: r.rerunOf, scheduled: r.scheduled }))
+  })
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', { config: { access: 'read' } }, async (req, reply) => {
     const run = findRun(req.params.id)
