@@ -130,12 +130,12 @@ if (want('serve-memory')) {
   begin('serve-memory')
   lines.push('## 6. A coordinator that stays up: `serve --every 1s`, 1,000 scheduled runs', '')
   const f = await serveMemory({ log: (l) => log(`  ${l}`) })
-  lines.push(`\`portcheck serve --every 1s --insecure\` as an operator starts it (its own process, default \`--keep-checks\` 2,000,000), ${f.agents} simulated agents in another process (benchmarks/sim-agents.js: the real protocol over real WebSockets, every probe answered at once), a mesh on one TCP port: ${f.checksPerRun.toLocaleString('en')} checks a run, every one passing, for ${f.runs.toLocaleString('en')} scheduled runs. RSS is read from /proc every second (VmRSS, and the kernel's peak, VmHWM), the heap from the coordinator's own \`/metrics\` (\`nodejs_heap_size_used_bytes\`). The kept runs reach the 2,000,000-check bound after about ${Math.ceil(2_000_000 / f.checksPerRun)} runs; the warm-up is the first ${f.warmupRuns}.`, '')
-  lines.push('| runs done | RSS | heap used | checks kept |')
-  lines.push('| ---: | ---: | ---: | ---: |')
-  for (const n of [10, 100, 200, 250, 500, 750, f.runs]) {
+  lines.push(`\`portcheck serve --every 1s --insecure\` as an operator starts it (its own process, default \`--keep-checks\` 2,000,000), ${f.agents} simulated agents in another process (benchmarks/sim-agents.js: the real protocol over real WebSockets, every probe answered at once), a mesh on one TCP port: ${f.checksPerRun.toLocaleString('en')} checks a run, every one passing, for ${f.runs.toLocaleString('en')} scheduled runs. RSS is read from /proc every second (VmRSS, and the kernel's peak, VmHWM), the heap from the coordinator's own \`/metrics\` (\`nodejs_heap_size_used_bytes\`). The kept runs reach the 2,000,000-check bound after about ${Math.ceil(2_000_000 / f.checksPerRun)} runs, the history its 500 runs at run 500: the warm-up is the first ${f.warmupRuns} runs.`, '')
+  lines.push('| runs done | RSS | peak RSS so far | heap used | checks kept |')
+  lines.push('| ---: | ---: | ---: | ---: | ---: |')
+  for (const n of [10, 100, 200, 250, 300, 400, 500, 600, 700, 800, 900, f.runs]) {
     const s = sampleAt(f.samples, n) ?? f.samples.at(-1)
-    if (s !== undefined) lines.push(`| ${s.runs.toLocaleString('en')} | ${Math.round(s.rssMB)} MB | ${Math.round(s.heapUsedMB)} MB | ${s.keptChecks.toLocaleString('en')} |`)
+    if (s !== undefined) lines.push(`| ${s.runs.toLocaleString('en')} | ${Math.round(s.rssMB)} MB | ${Math.round(s.peakMB)} MB | ${Math.round(s.heapUsedMB)} MB | ${s.keptChecks.toLocaleString('en')} |`)
   }
   const holds = f.growthMB <= f.limitMB && f.exitCode === 0
   lines.push('', `Peak RSS: ${Math.round(f.peakWarmupMB)} MB over the warm-up (runs 1–${f.warmupRuns}), ${Math.round(f.peakEndMB)} MB over all ${f.runs.toLocaleString('en')} runs: **+${f.growthMB.toFixed(1)} MB after the warm-up** (target: at most +${f.limitMB} MB): ${holds ? 'holds' : '**FAILS**'}. ${f.runs.toLocaleString('en')} runs in ${Math.round(f.wallS)} s (a run took ${Math.round(f.runMsAvg)} ms on average); Ctrl-C then stopped it with exit code ${String(f.exitCode)}.`, '')

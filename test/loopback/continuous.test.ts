@@ -77,6 +77,7 @@ t.test('serve --every: a port blocked between two scheduled runs is logged, coun
   t.equal(first.run.summary().verdict, 'pass', 'first scheduled run: every required flow passes')
   t.equal(first.difference, null, 'nothing to compare the first run with')
   t.ok(first.run.scheduled, 'started by the schedule')
+  t.ok(first.run.participants.all().every((p) => p.peers.size === 0), 'a finished run keeps no list of each source\'s targets (sent once in run-start)')
   let m = await scrape()
   t.equal(sampleValue(m, 'portcheck_flow_blocked_pairs', DB_PORT), 0, 'DEMO-03 tcp/15432: 0 pairs blocked, and the series is there')
   t.equal(sampleValue(m, 'portcheck_flow_regressions_total', DB_PORT), 0, 'its regression counter starts at 0')

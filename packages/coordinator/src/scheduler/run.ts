@@ -207,6 +207,8 @@ export class Run extends EventEmitter<RunEvents> {
       if (p.listeners.length === 0 && p.probes === 0) continue
       p.started = true
       if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners, peers: [...p.peers] })) p.state = 'lost'
+      // Said once, never needed again: a kept run should not hold every source's target list.
+      p.peers.clear()
     }
     await this.until(() => this.participants.started().every((p) => p.ready), this.opts.listenTimeoutMs)
     if (this.aborted) return
