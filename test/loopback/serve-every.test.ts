@@ -78,3 +78,15 @@ t.test('serve --every 1s: scheduled runs, metrics on --metrics-listen without a 
   t.ok(refused, 'the metrics listener is closed')
   t.notOk(p.stderr().includes('"level":50'), 'no error logged')
 })
+
+t.test('--metrics-listen on an address in use: exit 2, naming that option and what to do', async (t) => {
+  const holder = net.createServer()
+  await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve))
+  t.teardown(() => holder.close())
+  const { port } = holder.address() as net.AddressInfo
+  const r = await cli(['serve', '-i', inventory(t.testdir()), '--insecure', '--listen', '127.0.0.1:0', '--metrics-listen', `127.0.0.1:${port}`], { env })
+  t.equal(r.code, 2)
+  t.match(r.stderr, `portcheck: PC_ERR_LISTEN: cannot listen on 127.0.0.1:${port} (--metrics-listen): listen EADDRINUSE`)
+  t.match(r.stderr, /choose another port with --metrics-listen HOST:PORT \(port 0 picks a free one\)/)
+  t.notMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace')
+})
