@@ -4,29 +4,17 @@ import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { cli as runCli, CLI, type CliResult } from '../support/cli.js'
 import { joinArgs } from '../support/join.js'
 import { pino as pinoLogger } from 'pino'
 import { startAgent } from '../../packages/agent/src/index.js'
 
-const CLI = 'packages/coordinator/bin/portcheck.js'
 // The coordinator's state (join token, TLS key) of these tests, never the user's ~/.portcheck.
 const STATE = mkdtempSync(path.join(tmpdir(), 'portcheck-cli-state-'))
 t.teardown(() => rmSync(STATE, { recursive: true, force: true }))
 
-function cli (args: string[], opts: { signalAfter?: RegExp, onStderr?: (stderr: string) => void } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', PORTCHECK_STATE_DIR: STATE } })
-    let stdout = ''
-    let stderr = ''
-    let signalled = false
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-      opts.onStderr?.(stderr)
-      if (opts.signalAfter !== undefined && !signalled && opts.signalAfter.test(stderr)) { signalled = true; child.kill('SIGINT') }
-    })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+function cli (args: string[], opts: { signalAfter?: RegExp, onStderr?: (stderr: string) => void } = {}): Promise<CliResult> {
+  return runCli(args, { ...opts, env: { PORTCHECK_STATE_DIR: STATE } })
 }
 
 t.test('bad input exits 2 and names the file, the field and the problem', async (t) => {

@@ -27,14 +27,17 @@ const ROUTES: Array<{ method: 'GET' | 'POST', url: string, need: 'none' | 'read'
   { method: 'GET', url: '/api/session', need: 'read' },
   { method: 'GET', url: '/api/agents', need: 'read' },
   { method: 'GET', url: '/api/catalog', need: 'read' },
-  { method: 'GET', url: '/api/plan', need: 'full' },
+  { method: 'GET', url: '/api/plan', need: 'read' },
   { method: 'POST', url: '/api/runs', need: 'full' },
   { method: 'GET', url: '/api/runs', need: 'read' },
   { method: 'GET', url: '/api/runs/latest', need: 'read' },
   { method: 'GET', url: '/api/runs/latest/matrix', need: 'read' },
   { method: 'GET', url: '/api/runs/latest/checks', need: 'read' },
   { method: 'GET', url: '/api/runs/latest/export.csv', need: 'read' },
-  { method: 'POST', url: '/api/runs/latest/abort', need: 'full' }
+  { method: 'POST', url: '/api/runs/latest/abort', need: 'full' },
+  { method: 'GET', url: '/api/history', need: 'read' },
+  { method: 'GET', url: '/api/history/latest/difference', need: 'read' },
+  { method: 'GET', url: '/metrics', need: 'read' }
 ]
 
 /** The ways one path can be spelled that a router may take for the same route. */

@@ -7,7 +7,8 @@ import { formatJunit } from '../src/report/format-junit.js'
 import { formatMarkdown } from '../src/report/format-markdown.js'
 import { formatTable } from '../src/report/format-table.js'
 import { checkReport, emptyCounts, type RunReport } from '../src/report/report.js'
-import { formatCsv, roleMatrix } from '../src/report/views.js'
+import { formatCsv } from '../src/report/format-csv.js'
+import { roleMatrix } from '../src/report/views.js'
 import type { Verdict } from '../src/scheduler/verdict.js'
 
 const catalog: Catalog = {

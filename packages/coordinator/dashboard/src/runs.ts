@@ -13,9 +13,12 @@ import { STATUS } from './statuses.js'
 import { loadOptionalSkipped, renderSummary } from './summary.js'
 import { loadView } from './view-panel.js'
 
+/** Runs the picker lists, newest first: a coordinator with a schedule may keep hundreds (the History view has them all). */
+export const RUNS_LISTED = 100
+
 /** Loads the list of runs, picks the one to show and renders the summary. */
 export async function loadRuns (): Promise<void> {
-  const runs = await api<RunListEntry[]>('/api/runs')
+  const runs = await api<RunListEntry[]>(`/api/runs?limit=${RUNS_LISTED}`)
   state.runs = Array.isArray(runs) ? runs : []
   // Live progress is fresher than the list for the run in progress.
   const live = state.live

@@ -6,10 +6,10 @@ import type { AddressFamily } from '@portcheck/protocol'
 import type { ShownStatus, StatusFilter } from './statuses.js'
 
 /** The views of the main panel. */
-export type View = 'role' | 'host' | 'agents'
+export type View = 'role' | 'host' | 'agents' | 'history'
 
 /** Each view's name, as its button and the panel's label say it. */
-export const VIEW_LABELS: Readonly<Record<View, string>> = { role: 'Role matrix', host: 'Host matrix', agents: 'Agents' }
+export const VIEW_LABELS: Readonly<Record<View, string>> = { role: 'Role matrix', host: 'Host matrix', agents: 'Agents', history: 'History' }
 
 /** The global filters, as the controls hold them ('' is "any"). */
 export interface Filters {

@@ -8,6 +8,7 @@ import { $, h } from './dom.js'
 import { setView } from './filters.js'
 import { moveRoving, renderHostMatrix } from './host-matrix.js'
 import { nextRunBody } from './next-run.js'
+import { loadHistory } from './history.js'
 import { renderRoleMatrix } from './role-matrix.js'
 import { postRun } from './run-actions.js'
 import { runningRun, shownRun, state, VIEW_LABELS } from './state.js'
@@ -21,6 +22,10 @@ export async function loadView (): Promise<void> {
     if (state.view === 'agents') {
       await loadAgents()
       if (seq === viewSeq) renderAgentsView()
+      return
+    }
+    if (state.view === 'history') {
+      await loadHistory(() => seq === viewSeq)
       return
     }
     if (state.runId === null || shownRun() === null) {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import yargs from 'yargs'
 import { ExitCodes, PortcheckError } from '@portcheck/protocol'
 import { catalogCommand } from './catalog-command.js'
@@ -11,8 +10,8 @@ import { planCommand } from './plan-command.js'
 import { RUN_EXAMPLES, runCommand } from './run-command.js'
 import { serveCommand } from './serve-command.js'
 import { listenAdvice } from './options.js'
+import { VERSION } from '../version.js'
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
 
 /**
  * The `portcheck` CLI. Resolves to the exit code; never calls process.exit, so it can be
@@ -25,7 +24,7 @@ export async function main (argv: string[]): Promise<number> {
     .scriptName('portcheck')
     .usage('$0 <command> [options]\n\nProves that every documented network flow between a cluster\'s hosts is open, before you install.')
     // -V as most tools have it: -v is --verbose (of `run`), on portcheck-agent too.
-    .version('version', 'show the version', version)
+    .version('version', 'show the version', VERSION)
     .alias('version', 'V')
     .help('help', 'show this help')
     .alias('help', 'h')

@@ -62,12 +62,12 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
     }) as unknown as Argv<T & ServerArgs>
 }
 
-/** Parses `--listen HOST:PORT` (IPv6 as [::]:7070). */
-export function parseListen (value: string): { host: string, port: number } {
+/** Parses `--listen HOST:PORT` (IPv6 as [::]:7070); `option` names the option in the error. */
+export function parseListen (value: string, option = '--listen'): { host: string, port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value)
   const port = Number(m?.[3])
   if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new PortcheckError('PC_ERR_USAGE', `--listen ${value}: expected HOST:PORT, e.g. 0.0.0.0:7070`)
+    throw new PortcheckError('PC_ERR_USAGE', `${option} ${value}: expected HOST:PORT, e.g. 0.0.0.0:7070`)
   }
   return { host: m[1] ?? (m[2] !== '' && m[2] !== undefined ? m[2] : '0.0.0.0'), port }
 }
@@ -78,16 +78,18 @@ export function parseListen (value: string): { host: string, port: number } {
  */
 export function listenAdvice (err: PortcheckError): string {
   const cause = err.cause as { code?: string, address?: string, port?: number } | undefined
+  // Which of serve's two addresses it was: the message of the metrics listener names its option.
+  const option = err.message.includes('(--metrics-listen)') ? '--metrics-listen' : '--listen'
   const where = cause?.address !== undefined && cause.port !== undefined ? `${net.isIPv6(cause.address) ? `[${cause.address}]` : cause.address}:${cause.port}` : 'that address'
   switch (cause?.code) {
     case 'EADDRINUSE':
       return `  Another process already listens on ${where} (often an earlier \`portcheck serve\` or \`run --dashboard\`).\n` +
-        `  Stop it, or choose another port with --listen HOST:PORT (port 0 picks a free one; agents then need the new address).\n` +
+        `  Stop it, or choose another port with ${option} HOST:PORT (port 0 picks a free one${option === '--listen' ? '; agents then need the new address' : ''}).\n` +
         `  To see what holds it: ss -ltnp 'sport = :${cause.port ?? 'PORT'}' (or: lsof -i :${cause.port ?? 'PORT'})\n`
     case 'EADDRNOTAVAIL':
-      return `  ${cause.address ?? 'The --listen host'} is not an address of this machine: listen on one it has, or on 0.0.0.0 (every address).\n`
+      return `  ${cause.address ?? `The ${option} host`} is not an address of this machine: listen on one it has, or on 0.0.0.0 (every address).\n`
     case 'EACCES':
-      return `  Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a port above 1023 with --listen (default 7070).\n`
+      return `  Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a port above 1023 with ${option}${option === '--listen' ? ' (default 7070)' : ''}.\n`
     default:
       return ''
   }

@@ -1,4 +1,4 @@
-import { csvField } from '../report/views.js'
+import { csvField } from '../report/format-csv.js'
 import type { FixPlan, FixRule } from './fix-plan.js'
 import { portText } from './fix-text.js'
 

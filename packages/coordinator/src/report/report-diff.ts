@@ -65,7 +65,8 @@ export interface ReportDiff {
 
 const FAILING: ReadonlySet<Status | null> = new Set<Status | null>(['blocked', 'inconclusive'])
 
-function classify (a: Status | null, b: Status | null): Change {
+/** How a check's status moved from one report (or run) to the next. */
+export function changeOf (a: Status | null, b: Status | null): Change {
   if (FAILING.has(a) && b === 'pass') return 'fixed'
   if (a === 'pass' && FAILING.has(b)) return 'newly-broken'
   if (FAILING.has(a) && FAILING.has(b)) return 'still-failing'
@@ -81,6 +82,14 @@ function side (r: RunReport): DiffSide {
 }
 
 function entry (change: Change, c: CheckReport, before: CheckReport | null, after: CheckReport | null): CheckChange {
+  return changeEntry(change, c, before !== null ? state(before) : null, after !== null ? state(after) : null, after !== null && FAILING.has(after.status) ? after.remedy : null)
+}
+
+/**
+ * One check's entry in a difference: `c` says which check it is (either side's report of it),
+ * `before` and `after` what each side found, `remedy` the fix text if it still fails.
+ */
+export function changeEntry (change: Change, c: CheckReport, before: CheckState | null, after: CheckState | null, remedy: string | null): CheckChange {
   return {
     change,
     from: c.from,
@@ -94,9 +103,9 @@ function entry (change: Change, c: CheckReport, before: CheckReport | null, afte
     flowIds: c.flowIds,
     purpose: c.purpose,
     required: c.required,
-    before: before !== null ? state(before) : null,
-    after: after !== null ? state(after) : null,
-    remedy: after !== null && FAILING.has(after.status) ? after.remedy : null
+    before,
+    after,
+    remedy
   }
 }
 
@@ -116,7 +125,7 @@ export function diffReports (before: RunReport, after: RunReport, names: { befor
     const key = checkKey(b)
     seen.add(key)
     const a = earlier.get(key) ?? null
-    const change = a === null ? 'only-after' : classify(a.status, b.status)
+    const change = a === null ? 'only-after' : changeOf(a.status, b.status)
     counts[change]++
     if (change !== 'unchanged') changes.push(entry(change, b, a, b))
   }

@@ -1,5 +1,5 @@
 import { emptyTally, type AddressFamily, type Catalog, type Status, type StatusTally } from '@portcheck/protocol'
-import type { CheckReport, CheckRow, RunReport } from './report.js'
+import type { CheckReport, CheckRow } from './report.js'
 
 /** Per-status counts of a set of checks; `pending` are checks still running. */
 export interface StatusCounts extends StatusTally {
@@ -209,22 +209,4 @@ export interface CheckDetail extends CheckReport {
 export function detailed (checks: readonly CheckReport[], catalog: Catalog): CheckDetail[] {
   const flows = new Map(catalog.flows.map((f) => [f.id, { id: f.id, purpose: f.purpose, ref: f.ref ?? null }]))
   return checks.map((c) => ({ ...c, flows: c.flowIds.map((id) => flows.get(id) ?? { id, purpose: '', ref: null }) }))
-}
-
-/** One CSV field: quoted when it holds a comma, a quote or a line break; lists joined with spaces. */
-export function csvField (v: unknown): string {
-  const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v)
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
-}
-
-const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'family', 'targetAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes'] as const
-
-/** The report as CSV, one check per line, with a header. */
-export function formatCsv (report: RunReport): string {
-  const lines = [CSV_COLUMNS.join(',')]
-  for (const c of report.checks) {
-    const row: Record<string, unknown> = { ...c }
-    lines.push(CSV_COLUMNS.map((k) => csvField(row[k])).join(','))
-  }
-  return lines.join('\r\n') + '\r\n'
 }

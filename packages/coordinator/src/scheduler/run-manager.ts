@@ -11,19 +11,41 @@ interface ManagerEvents {
   finished: [Run]
 }
 
+/** Checks kept in memory over every kept run, by default (`serve --keep-checks`). */
+export const DEFAULT_KEEP_CHECKS = 2_000_000
+
 /**
- * Runs one run at a time (agents serve one run at a time too) and keeps the last few for
- * the API and the dashboard.
+ * What a run weighs against the bound, at least: what a run holds besides its checks (agents,
+ * path figures, its summary) is worth about this many checks, so that runs of a handful of checks
+ * are bounded too (at most 2,000 of them at the default bound).
+ */
+export const MIN_RUN_WEIGHT = 1000
+
+/** What a kept run counts against {@link DEFAULT_KEEP_CHECKS}: its checks, and at least {@link MIN_RUN_WEIGHT}. */
+export function runWeight (run: Run): number {
+  return Math.max(run.plan.checks.length, MIN_RUN_WEIGHT)
+}
+
+/**
+ * Runs one run at a time (agents serve one run at a time too) and keeps the latest ones for the
+ * API and the dashboard: as many as fit in a number of checks, oldest dropped first. The newest
+ * run is always kept, whatever its size.
  */
 export class RunManager extends EventEmitter<ManagerEvents> {
   private readonly runs = new Map<string, Run>()
   private active: Run | null = null
+  private weight = 0
 
   /**
-   * @param keep finished runs kept in memory (default 20)
+   * @param keepChecks checks kept in memory over every kept run (default {@link DEFAULT_KEEP_CHECKS}); see {@link runWeight}
    */
-  constructor (private readonly hub: AgentHub, private readonly logger: Logger, private readonly keep = 20) {
+  constructor (private readonly hub: AgentHub, private readonly logger: Logger, readonly keepChecks = DEFAULT_KEEP_CHECKS) {
     super()
+  }
+
+  /** How many runs are kept, and what they weigh (see {@link runWeight}). */
+  kept (): { runs: number, checks: number } {
+    return { runs: this.runs.size, checks: this.weight }
   }
 
   get current (): Run | null {
@@ -50,9 +72,12 @@ export class RunManager extends EventEmitter<ManagerEvents> {
     const run = new Run(plan, this.hub, this.logger.child({ component: 'run' }), options)
     this.active = run
     this.runs.set(run.id, run)
-    while (this.runs.size > this.keep) {
-      const oldest = this.runs.keys().next().value as string
-      this.runs.delete(oldest)
+    this.weight += runWeight(run)
+    // The new run is the newest and the only active one: what is dropped has ended.
+    for (const [id, old] of this.runs) {
+      if (this.weight <= this.keepChecks || old === run) break
+      this.runs.delete(id)
+      this.weight -= runWeight(old)
     }
     this.emit('started', run)
     this.logger.info({ runId: run.id, checks: plan.checks.length }, 'run started')

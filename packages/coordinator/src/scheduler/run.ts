@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { MAX_RUN_TTL_MS, type AgentMessage, type ProbeOrder, type Status } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import { noCommonFamily } from '../plan/families.js'
 import { checkReport, type CheckReport, type CheckRow, type RunReport, type RunState, type RunSummary } from '../report/report.js'
+import type { ReportSource } from '../report/report-source.js'
 import { streamJson, summarize } from '../report/run-summary.js'
 import { AcceptedIndex } from './accepted-index.js'
 import { CheckState } from './check-state.js'
@@ -15,54 +15,9 @@ import { pathHints, probeFrames, probeOrder } from './probe-orders.js'
 import { observation } from './observe.js'
 import { takeLeave, takeMessage } from './run-inbox.js'
 import { decide, type Observation, type Verdict } from './verdict.js'
+import { MAX_ROUNDS, newRunId, type RunEvents, type RunOptions } from './run-options.js'
 
-/**
- * Rounds of probing at most: the first, and re-probes of checks whose silence is not yet evidence
- * enough on their path's measured loss. Each round is bounded by the probe timeout.
- */
-export const MAX_ROUNDS = 3
-
-/** Tunables of a run. Every wait is bounded, so a run always ends. */
-export interface RunOptions {
-  /** Probe timeout, in ms. Default 3000. With `adaptive`, the longest a probe may take. */
-  timeoutMs?: number
-  /**
-   * `--timeout auto`: agents end each probe as soon as its unanswered attempts are evidence of a
-   * drop on the path's measured loss (`timeoutMs` at most). Default false.
-   */
-  adaptive?: boolean
-  /** Most probes in flight per agent. Default 256. */
-  concurrency?: number
-  /**
-   * How long agents have to confirm their listeners, in ms. Default 60000: the wait ends as soon as
-   * every agent answered; binding is quick, but on a lossy link run-start and run-ready can each
-   * sit behind TCP retransmissions for many seconds, and an agent given up on loses all its checks.
-   */
-  listenTimeoutMs?: number
-  /**
-   * How long agents have to answer the end-of-probing barrier, in ms. Default 60000: the wait
-   * ends as soon as every agent answered; on a lossy link an answer can sit behind TCP
-   * retransmissions for seconds, and an agent given up on turns its checks into agent-lost.
-   */
-  flushTimeoutMs?: number
-  /** How long agents have to confirm their listeners are closed, in ms. Default 5000. */
-  closeTimeoutMs?: number
-  /** The run this one re-runs the failed checks of, if any (shown in lists). */
-  rerunOf?: string
-}
-
-export interface RunEvents {
-  state: [RunState]
-  done: [RunSummary]
-}
-
-let runCounter = 0
-
-/** A short, unique, URL-safe run id. */
-export function newRunId (): string {
-  runCounter = (runCounter + 1) % 1296
-  return `${Date.now().toString(36)}${runCounter.toString(36).padStart(2, '0')}${randomBytes(3).toString('hex')}`
-}
+export { MAX_ROUNDS, newRunId, type RunEvents, type RunOptions } from './run-options.js'
 
 /**
  * One pass over a plan: checks that every agent runs where the inventory says, opens the target
@@ -74,6 +29,8 @@ export class Run extends EventEmitter<RunEvents> {
   readonly id: string
   /** The run whose failed checks this one re-runs, or null. */
   readonly rerunOf: string | null
+  /** Started by the schedule (`serve --every`). */
+  readonly scheduled: boolean
   state: RunState = 'waiting'
   readonly startedAt = new Date()
   finishedAt: Date | null = null
@@ -101,6 +58,7 @@ export class Run extends EventEmitter<RunEvents> {
     super()
     this.id = id
     this.rerunOf = options.rerunOf ?? null
+    this.scheduled = options.scheduled ?? false
     this.opts = {
       timeoutMs: options.timeoutMs ?? 3000,
       concurrency: options.concurrency ?? 256,
@@ -108,7 +66,8 @@ export class Run extends EventEmitter<RunEvents> {
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
       adaptive: options.adaptive ?? false,
-      rerunOf: options.rerunOf ?? ''
+      rerunOf: options.rerunOf ?? '',
+      scheduled: this.scheduled
     }
     this.participants = new Participants(plan, hub, logger)
     const n = plan.checks.length
@@ -166,10 +125,18 @@ export class Run extends EventEmitter<RunEvents> {
     return { state: this.state, done: this.done, total: this.plan.checks.length, elapsedMs: (this.finishedAt ?? new Date()).getTime() - this.startedAt.getTime() }
   }
 
-  /** The report without its checks: cheap at any size, for progress, lists and events. */
+  /**
+   * The report without its checks: for progress, lists and events. One pass over the checks'
+   * statuses while the run goes on; once it has ended, computed once and kept (frozen).
+   */
   summary (): RunSummary {
-    return summarize(this, (i) => this.checks.status(i), this.done)
+    if (this.final !== null) return this.final
+    const summary = summarize(this, (i) => this.checks.status(i), this.done)
+    if (this.finishedAt !== null && (this.state === 'done' || this.state === 'aborted')) this.final = Object.freeze(summary)
+    return summary
   }
+
+  private final: RunSummary | null = null
 
   /** One check's entry in the report, built on demand. */
   checkAt (index: number): CheckReport {
@@ -195,6 +162,20 @@ export class Run extends EventEmitter<RunEvents> {
     const checks: CheckReport[] = new Array(this.plan.checks.length)
     for (let i = 0; i < checks.length; i++) checks[i] = this.checkAt(i)
     return { ...this.summary(), checks }
+  }
+
+  /** The report as the streamed formats read it: a check at a time, each built on demand. */
+  source (): ReportSource {
+    const checks = this.plan.checks
+    return {
+      summary: this.summary(),
+      count: checks.length,
+      briefAt: (i) => {
+        const c = checks[i] as PlannedCheck
+        return { fromRole: c.fromRole, toRole: c.toRole, required: c.required, status: this.checks.status(i) }
+      },
+      checkAt: (i) => this.checkAt(i)
+    }
   }
 
   /** Writes the report as JSON, a slice of checks at a time. `write` may return a promise (backpressure). */
@@ -228,6 +209,8 @@ export class Run extends EventEmitter<RunEvents> {
       if (p.listeners.length === 0 && p.probes === 0) continue
       p.started = true
       if (!p.conn.send({ type: 'run-start', runId: this.id, ttlMs, listeners: p.listeners, peers: [...p.peers] })) p.state = 'lost'
+      // Said once, never needed again: a kept run should not hold every source's target list.
+      p.peers.clear()
     }
     await this.until(() => this.participants.started().every((p) => p.ready), this.opts.listenTimeoutMs)
     if (this.aborted) return

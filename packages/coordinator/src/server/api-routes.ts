@@ -1,17 +1,21 @@
-import { PassThrough, type Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, addressesOf, formatProblem } from '@portcheck/protocol'
 import { catalogRows } from '../plan/expand.js'
 import { isDualStack } from '../plan/families.js'
-import { formatJunit } from '../report/format-junit.js'
+import { csvChunks } from '../report/format-csv.js'
+import { junitChunks } from '../report/format-junit.js'
 import { canonicalAddress, placementOf } from '../scheduler/placement.js'
-import { SEVERITY, detailed, emptyLiveCounts, formatCsv, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
+import { SEVERITY, detailed, emptyLiveCounts, hostMatrix, matches, roleMatrix, type CheckFilter } from '../report/views.js'
 import type { Run } from '../scheduler/run.js'
 import type {
-  Access, AgentsResponse, ApiErrorBody, CatalogResponse, ChecksPage, HostAgentState, RunAborting, RunListEntry, RunRequest, RunStarted, SessionResponse
+  AgentsResponse, CatalogResponse, ChecksPage, HostAgentState, PlanPage, RunAborting, RunListEntry, RunRequest, RunStarted, SessionResponse
 } from './api-types.js'
 import type { Coordinator } from './coordinator.js'
+import { historyRoutes } from './history-routes.js'
+import { metricsRoutes } from './metrics-routes.js'
+import { sendError } from './send-error.js'
 
 
 const runBody = {
@@ -72,11 +76,6 @@ function validationMessage (issues: ValidationIssue[], context: string | undefin
   const unknown = issues.find((i) => i.keyword === 'additionalProperties' && i.params.additionalProperty !== undefined)
   if (unknown === undefined) return message
   return `${context ?? 'body'}${unknown.instancePath.replace(/\//g, '.')}: unknown ${context === 'querystring' ? 'parameter' : 'field'} "${unknown.params.additionalProperty ?? ''}"`
-}
-
-function sendError (reply: FastifyReply, status: number, code: string, message: string, details?: string[]): FastifyReply {
-  const body: ApiErrorBody = { error: { code, message, ...(details !== undefined ? { details } : {}) } }
-  return reply.code(status).send(body)
 }
 
 /** The JSON API: agents, catalog, plan and runs. */
@@ -148,13 +147,15 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     }
   })
 
-  app.get<{ Querystring: { includeOptional?: boolean } }>('/api/plan', {
-    // Building a plan costs what the inventory makes it cost: not for viewers.
-    config: { access: 'full' },
-    schema: { querystring: { type: 'object', properties: { includeOptional: { type: 'boolean' } } } }
-  }, async (req) => {
-    const plan = c.plan(req.query.includeOptional !== undefined ? { includeOptional: req.query.includeOptional } : {})
-    return { catalog: plan.catalog.id, includeOptional: plan.includeOptional, checks: plan.checks }
+  app.get<{ Querystring: { includeOptional?: boolean, offset?: number, limit?: number } }>('/api/plan', {
+    // Plans are built once per set of inputs and shared with the runs (see PlanCache): a viewer
+    // can have at most two built (with and without optional flows), and reads them a page at a time.
+    config: { access: 'read' },
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { includeOptional: { type: 'boolean' }, offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } }
+  }, async (req): Promise<PlanPage> => {
+    const { includeOptional, offset = 0, limit = 500 } = req.query
+    const plan = c.plan(includeOptional !== undefined ? { includeOptional } : {})
+    return { catalog: plan.catalog.id, includeOptional: plan.includeOptional, total: plan.checks.length, offset, checks: plan.checks.slice(offset, offset + limit) }
   })
 
   app.post<{ Body: RunRequest }>('/api/runs', {
@@ -168,9 +169,14 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     return await reply.code(202).send(body)
   })
 
-  app.get('/api/runs', { config: { access: 'read' } }, async (): Promise<RunListEntry[]> => c.runs.list().map((r) => {
-    return { ...r.summary(), rerunOf: r.rerunOf }
-  }))
+  app.get<{ Querystring: { offset?: number, limit?: number } }>('/api/runs', {
+    config: { access: 'read' },
+    // Every kept run by default (as before); the dashboard asks for the newest ones only.
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } }
+  }, async (req): Promise<RunListEntry[]> => {
+    const { offset = 0, limit } = req.query
+    return c.runs.list().slice(offset, limit !== undefined ? offset + limit : undefined).map((r) => ({ ...r.summary(), rerunOf: r.rerunOf, scheduled: r.scheduled }))
+  })
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', { config: { access: 'read' } }, async (req, reply) => {
     const run = findRun(req.params.id)
@@ -218,8 +224,9 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     const base = `portcheck-${run.plan.catalog.id}-${run.id}`
     switch (req.params.format) {
       case 'json': return await reply.header('content-disposition', `attachment; filename="${base}.json"`).type('application/json').send(jsonStream(run))
-      case 'csv': return await reply.header('content-disposition', `attachment; filename="${base}.csv"`).type('text/csv; charset=utf-8').send(formatCsv(run.report()))
-      case 'junit': return await reply.header('content-disposition', `attachment; filename="${base}.junit.xml"`).type('application/xml').send(formatJunit(run.report()))
+      // Streamed a chunk of checks at a time, like the JSON: a big report is never one string.
+      case 'csv': return await reply.header('content-disposition', `attachment; filename="${base}.csv"`).type('text/csv; charset=utf-8').send(Readable.from(csvChunks(run.source())))
+      case 'junit': return await reply.header('content-disposition', `attachment; filename="${base}.junit.xml"`).type('application/xml').send(Readable.from(junitChunks(run.source())))
       default: return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no export format ${req.params.format}: json, csv or junit`)
     }
   })
@@ -231,4 +238,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
     const body: RunAborting = { id: run.id, state: run.state }
     return await reply.code(202).send(body)
   })
+
+  // In this plugin, so that they answer errors in the same shape.
+  await app.register(historyRoutes, { coordinator: c })
+  await app.register(metricsRoutes, { coordinator: c })
 }

@@ -5,7 +5,9 @@
  */
 import type { Catalog, CatalogSource, Flow, SettingDef, SettingValue } from '@portcheck/protocol'
 import type { AgentRecord, RefusedAgent } from '../hub/agent-record.js'
-import type { CatalogRow } from '../plan/expand.js'
+import type { HistoryEntry } from '../history/run-history.js'
+import type { RunDifference } from '../history/run-difference.js'
+import type { CatalogRow, PlannedCheck } from '../plan/expand.js'
 import type { RunState, RunSummary, RunVerdict } from '../report/report.js'
 import type { CheckDetail, StatusCounts } from '../report/views.js'
 
@@ -13,6 +15,8 @@ import type { LaunchInfo } from '../hub/launch-info.js'
 
 export type { AgentRecord } from '../hub/agent-record.js'
 export type { LaunchInfo, LaunchState } from '../hub/launch-info.js'
+export type { HistoryEntry } from '../history/run-history.js'
+export type { RunDifference, FlowPortChange } from '../history/run-difference.js'
 
 /** What a token may do: everything, or only read. */
 export type Access = 'full' | 'read'
@@ -136,6 +140,36 @@ export interface RunStarted {
 export type RunListEntry = RunSummary & {
   /** The run whose failed checks this one repeats. */
   rerunOf: string | null
+  /** Started by the schedule (`serve --every`), not by a request. */
+  scheduled: boolean
+}
+
+/** `GET /api/plan`: one page of the checks a run with these options would make. */
+export interface PlanPage {
+  catalog: string
+  includeOptional: boolean
+  /** Checks in the whole plan. */
+  total: number
+  offset: number
+  checks: PlannedCheck[]
+}
+
+/** `GET /api/history`: one page of the complete runs, newest first, with each catalog flow's state in each. */
+export interface HistoryPage {
+  /** The catalog's flows, in the order of every entry's `flows`. */
+  flows: Array<{ id: string, fromRole: string, toRole: string, purpose: string, optional: boolean }>
+  /** The schedule's period in ms (`serve --every`), or null without a schedule. */
+  everyMs: number | null
+  /** Complete runs kept in the history, over all pages. */
+  total: number
+  offset: number
+  runs: HistoryEntry[]
+}
+
+/** `GET /api/history/:id/difference`: what changed from the complete run before it; `difference` null for the first. */
+export interface DifferenceResponse {
+  id: string
+  difference: RunDifference | null
 }
 
 /** `GET /api/runs/:id/checks`: one page of checks, with the counts of every match. */

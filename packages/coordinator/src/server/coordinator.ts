@@ -8,7 +8,15 @@ import type { SettingValues } from '../catalog/conditions.js'
 import { applyOverrides } from '../catalog/settings.js'
 import { AgentHub } from '../hub/agent-hub.js'
 import { generateToken } from '../hub/token.js'
+import { announceDifferences } from '../notify/announce.js'
+import { WebhookNotifier } from '../notify/webhook.js'
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js'
+import { PortcheckMetrics } from '../metrics/portcheck-metrics.js'
+import { RunHistory } from '../history/run-history.js'
 import { buildPlan, type Plan } from '../plan/expand.js'
+import { PlanCache } from '../plan/plan-cache.js'
+import { RunSchedule } from '../schedule/run-schedule.js'
+import { VERSION } from '../version.js'
 import { rerunOfRun } from '../plan/rerun-plan.js'
 import type { TlsMaterial } from '../security/certificate.js'
 import { RefusalLog } from '../security/refusal-log.js'
@@ -62,6 +70,12 @@ export interface CoordinatorOptions {
    * $PORTCHECK_STATE_DIR, else ~/.portcheck (nothing is written there unless the executable is asked for).
    */
   stateDir?: string
+  /** Checks kept in memory over every kept run (`--keep-checks`). Default 2,000,000; the newest run is always kept. */
+  keepChecks?: number
+  /** Where to POST the difference between complete runs (`--notify-url`, `--notify-header`). Default: nowhere. */
+  notify?: { url: URL, headers?: Record<string, string> }
+  /** A second, plain-HTTP address serving only `GET /metrics`, without a token (`--metrics-listen`). Default none. */
+  metricsListen?: { host: string, port: number }
 }
 
 /** A coordinator: HTTP API and agent hub on one server, not yet listening. */
@@ -69,6 +83,16 @@ export interface Coordinator {
   readonly app: FastifyInstance
   readonly hub: AgentHub
   readonly runs: RunManager
+  /** Complete runs one after the other, each compared with the one before it. */
+  readonly history: RunHistory
+  /** The Prometheus metrics (`GET /metrics`). */
+  readonly metrics: PortcheckMetrics
+  /** The webhook of `--notify-url`, or null. */
+  readonly notifier: WebhookNotifier | null
+  /** The schedule's period in ms once {@link Coordinator.startSchedule} was called, else null. */
+  everyMs: number | null
+  /** The `--metrics-listen` address once listening, else null. */
+  metricsAddress: { host: string, port: number } | null
   readonly catalog: LoadedCatalog
   readonly hosts: InventoryHost[]
   readonly settings: SettingValues
@@ -105,7 +129,12 @@ export interface Coordinator {
    * Starts a run now, with whichever agents are connected. `given` replaces the plan of the
    * request: a re-run of the failed checks of a saved report (see `rerunPlan`).
    */
-  startRun: (req?: RunRequest, given?: { plan: Plan, rerunOf: string }) => Run
+  startRun: (req?: RunRequest, given?: { plan: Plan, rerunOf: string }, how?: { scheduled?: boolean }) => Run
+  /**
+   * Re-checks the whole matrix every `everyMs` (`serve --every`): see {@link RunSchedule}. The
+   * schedule stops with `close()`, which also aborts its run in progress.
+   */
+  startSchedule: (opts: { everyMs: number, firstWaitMs?: number }) => RunSchedule
   /** Resolves when every inventory host has an agent, after `timeoutMs`, or on abort; returns the missing ones. */
   waitForAgents: (timeoutMs: number, onChange?: (joined: string[], missing: string[]) => void, signal?: AbortSignal) => Promise<string[]>
   /**
@@ -154,7 +183,14 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     ...(tls !== null ? { https: { key: tls.key, cert: tls.cert, handshakeTimeout: 10_000 } } : {})
   }) as unknown as FastifyInstance
   const hub = new AgentHub({ token, names: options.hosts.map((h) => h.name), logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) })
-  const runs = new RunManager(hub, logger)
+  const runs = new RunManager(hub, logger, options.keepChecks)
+  const history = new RunHistory(runs, options.catalog.catalog, logger.child({ component: 'history' }))
+  const notifier = options.notify !== undefined
+    ? new WebhookNotifier({ url: options.notify.url, headers: options.notify.headers ?? {}, logger: logger.child({ component: 'notify' }), userAgent: `portcheck/${VERSION}` })
+    : null
+  const metrics = new PortcheckMetrics({ runs, history, hub, hosts: options.hosts, notifier })
+  let schedule: RunSchedule | null = null
+  let metricsServer: MetricsServer | null = null
   const refusals = new RefusalLog(logger.child({ component: 'http' }))
   const csrfToken = newCsrfToken()
   const routes: Array<{ method: string, url: string, access: RouteAccess | undefined }> = []
@@ -173,17 +209,24 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   const executableTarget = artifacts.version !== null && unservedTargetReason(artifacts.target) === null ? artifacts.target : null
   const joinTarget = (): JoinTarget => ({ agentUrl: coordinator.agentUrl, httpUrl: coordinator.httpUrl, pin: coordinator.pin, token, executableTarget })
 
+  // Runs of the same inputs share one plan: the catalog and inventory are the coordinator's own.
+  const plans = new PlanCache((k) => buildPlan({ catalog: options.catalog.catalog, hosts: options.hosts, ...k }))
   const basePlan = (req: RunRequest): Plan => {
     const settings = req.settings !== undefined && Object.keys(req.settings).length > 0
       ? applyOverrides(options.catalog.catalog, options.hosts, options.settings, req.settings)
       : options.settings
-    return buildPlan({ catalog: options.catalog.catalog, hosts: options.hosts, settings, includeOptional: req.includeOptional ?? defaults.includeOptional ?? false })
+    return plans.get({ settings, includeOptional: req.includeOptional ?? defaults.includeOptional ?? false })
   }
 
   const coordinator: Coordinator = {
     app,
     hub,
     runs,
+    history,
+    metrics,
+    notifier,
+    everyMs: null,
+    metricsAddress: null,
     catalog: options.catalog,
     hosts: options.hosts,
     settings: options.settings,
@@ -215,9 +258,22 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       coordinator.advertised = advertise !== undefined || (host !== '0.0.0.0' && host !== '::')
       coordinator.agentUrl = `${tls !== null ? 'wss' : 'ws'}://${hostPart}:${addr.port}`
       coordinator.httpUrl = `${tls !== null ? 'https' : 'http'}://${hostPart}:${addr.port}/`
+      if (options.metricsListen !== undefined) {
+        try {
+          metricsServer = await startMetricsServer(metrics, options.metricsListen, logger.child({ component: 'metrics' }))
+        } catch (err) {
+          await app.close()
+          throw err
+        }
+        coordinator.metricsAddress = metricsServer.address
+      }
       return { host: addr.address, port: addr.port }
     },
     async close () {
+      // No run starts after this; the one in progress is aborted below, its listeners closed.
+      await schedule?.stop()
+      await notifier?.close()
+      await metricsServer?.close()
       refusals.stop()
       await runs.abortCurrent()
       await Promise.all(closeHooks.splice(0).map(async (fn) => await fn()))
@@ -234,16 +290,24 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       if (previous === undefined) throw new PortcheckError('PC_ERR_OPTION_INVALID', `no run ${req.rerunOf} to re-run`)
       return rerunOfRun(previous)
     },
-    startRun: (req = {}, given) => {
+    startRun: (req = {}, given, how) => {
       const plan = given?.plan ?? coordinator.plan(req)
       const rerunOf = given?.rerunOf ?? req.rerunOf
       return runs.start(plan, {
         ...(rerunOf !== undefined ? { rerunOf } : {}),
+        ...(how?.scheduled === true ? { scheduled: true } : {}),
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
         ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
         ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
       })
+    },
+    startSchedule: ({ everyMs, firstWaitMs }) => {
+      if (schedule !== null) throw new PortcheckError('PC_ERR_OPTION_INVALID', 'a schedule is already running')
+      schedule = new RunSchedule(coordinator, { everyMs, logger: logger.child({ component: 'schedule' }), ...(firstWaitMs !== undefined ? { firstWaitMs } : {}) })
+      coordinator.everyMs = everyMs
+      schedule.start()
+      return schedule
     },
     waitForAgents: async (timeoutMs, onChange, signal) => await waitForAgents(hub, options.hosts.map((h) => h.name), timeoutMs, onChange, signal),
     joinCommand: (name, withToken = true) => joinCommand(joinTarget(), name, withToken),
@@ -253,6 +317,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   }
 
   const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }))
+  announceDifferences(history, { catalog: options.catalog.catalog, logger: logger.child({ component: 'history' }), notifier, httpUrl: () => coordinator.httpUrl })
   hardenServer(app.server, refusals)
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access })
