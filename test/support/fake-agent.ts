@@ -36,7 +36,7 @@ export class FakeAgent {
     await this.opened
   }
 
-  send (m: AgentMessage | Record<string, unknown>): void {
+  send (m: AgentMessage | object): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(m))
   }
 

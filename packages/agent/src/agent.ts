@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino'
 import {
   AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
-  parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage
+  parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage, type NftablesState
 } from '@portcheck/protocol'
 import { Backoff, agentUrl } from './connection/backoff.js'
 import { ConnectionLog, explainConnectError } from './connection/connection-errors.js'
@@ -16,6 +16,8 @@ import { PIN_PATTERN, peerPin } from './connection/tls-pin.js'
 import { defaultListenHost } from './listeners/listener-set.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'
+import { nftUsable } from './nft/nft-command.js'
+import { setInstanceAlive, sweepStaleTables } from './nft/own-tables.js'
 
 const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -49,6 +51,12 @@ export interface AgentOptions {
   reconnectMaxMs?: number
   /** WebSocket opening handshake timeout, in ms. Default 10000. */
   handshakeTimeoutMs?: number
+  /**
+   * Use nftables when root: to localize where a blocked check is dropped (a temporary table of
+   * the agent's own that traces the check's re-probe), and to count the probe datagrams of UDP
+   * ports another process holds. The agent never touches any other table. Default true.
+   */
+  nftables?: boolean
 }
 
 /** Events: `registered` (agentId), `disconnected` (reason), `fatal` (PortcheckError). */
@@ -94,6 +102,7 @@ export function startAgent (options: AgentOptions): Agent {
   let reconnectTimer: NodeJS.Timeout | undefined
   let watchdog: NodeJS.Timeout | undefined
   let listenHost: string | undefined
+  let nftables: NftablesState = { usable: false, why: 'disabled (--no-nftables)' }
   /** The current connection's coordinator said welcome: only then are run orders obeyed. */
   let welcomed = false
   let resolveRegistered!: () => void
@@ -185,6 +194,8 @@ export function startAgent (options: AgentOptions): Agent {
           ttlMs: Math.min(msg.ttlMs, MAX_RUN_TTL_MS),
           listenHost: listenHost ?? '0.0.0.0',
           probeAddress: options.bind,
+          nft: nftables,
+          instance,
           send,
           logger,
           onEnded: (ended) => { if (session === ended) session = null }
@@ -200,6 +211,17 @@ export function startAgent (options: AgentOptions): Agent {
         return
       case 'flush':
         if (welcomed && session?.runId === msg.runId) session.flush(msg.seq)
+        return
+      case 'trace-start':
+        if (welcomed && session?.runId === msg.runId) session.trace(msg)
+        else send({ type: 'trace-ready', runId: msg.runId, error: 'not a run of this agent' })
+        return
+      case 'trace-stop':
+        if (welcomed && session?.runId === msg.runId) session.traceStop()
+        return
+      case 'count-start':
+        if (welcomed && session?.runId === msg.runId) session.count(msg)
+        else send({ type: 'count-ready', runId: msg.runId, error: 'not a run of this agent' })
         return
       case 'run-end': {
         const s = session?.runId === msg.runId ? session : null
@@ -264,7 +286,8 @@ export function startAgent (options: AgentOptions): Agent {
         platform: `${process.platform}-${process.arch} node ${process.version}`,
         pid: process.pid,
         bind: options.bind ?? null,
-        addresses: interfaceAddresses()
+        addresses: interfaceAddresses(),
+        nftables
       })
     })
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -297,7 +320,18 @@ export function startAgent (options: AgentOptions): Agent {
     })
   }
 
-  void (options.bind !== undefined ? Promise.resolve(options.bind) : defaultListenHost()).then((host) => {
+  // Before the first hello: whether nftables can be used here, and the tables of agents that are
+  // gone removed (an agent killed outright leaves its temporary table behind).
+  const nftReady = options.nftables === false
+    ? Promise.resolve()
+    : nftUsable().then(async (state) => {
+      nftables = state
+      if (state.usable) await sweepStaleTables(logger)
+      else logger.info({ why: state.why }, 'nftables not usable: drops will not be localized on this host')
+    })
+  setInstanceAlive(instance, true)
+  void stopped.then(() => setInstanceAlive(instance, false))
+  void Promise.all([options.bind !== undefined ? Promise.resolve(options.bind) : defaultListenHost(), nftReady]).then(([host]) => {
     listenHost = host
     connect()
   })

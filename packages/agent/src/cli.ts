@@ -20,6 +20,9 @@ Options:
   --insecure          allow a plain ws:// coordinator (started with --insecure)
   --name NAME         this host's name in the inventory      [default: the hostname]
   --bind ADDRESS      listen and probe from this address only [default: all addresses]
+  --no-nftables       never use nftables; by default, as root, the agent adds a
+                      temporary table of its own to localize blocked checks and
+                      count UDP probes on ports another process holds
   --log-level LEVEL   trace, debug, info, warn, error, silent [default: info]
   --log-format F      pretty or json                          [default: pretty on a terminal]
   -h, --help          show this help
@@ -55,6 +58,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
         insecure: { type: 'boolean' },
         name: { type: 'string' },
         bind: { type: 'string' },
+        'no-nftables': { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -105,7 +109,8 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
       ...(values.name !== undefined ? { name: values.name } : {}),
       ...(values.bind !== undefined ? { bind: values.bind } : {}),
       ...(pin !== undefined ? { pin } : {}),
-      ...(values.insecure === true ? { insecure: true } : {})
+      ...(values.insecure === true ? { insecure: true } : {}),
+      ...(values['no-nftables'] === true ? { nftables: false } : {})
     })
   } catch (err) {
     process.stderr.write(`portcheck-agent: ${(err as Error).message}\n`)

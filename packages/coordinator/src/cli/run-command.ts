@@ -101,6 +101,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         ...timing(args.timeout),
         concurrency: args.concurrency,
+        localize: args.localize,
         includeOptional: args['include-optional'],
         waitMs: args.wait * 1000,
         logger,

@@ -27,7 +27,7 @@ export function serveCommand (y: Argv): Argv {
         tls,
         allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
-        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] }
+        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, localize: args.localize, includeOptional: args['include-optional'] }
       })
       await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
       process.stderr.write(joinInstructions(coordinator))

@@ -1,3 +1,4 @@
+import { dropText } from './check-text.js'
 import type { CheckReport, RunReport } from './report.js'
 
 function esc (s: string): string {
@@ -9,7 +10,8 @@ function testcase (report: RunReport, c: CheckReport): string {
   const name = `${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`} ${c.protocol}/${c.port}${c.portEnd !== undefined ? `-${c.portEnd}` : ''} [${c.flowIds.join(',')}]`
   const time = ((c.latencyMs ?? 0) / 1000).toFixed(6)
   const open = `    <testcase classname="portcheck.${esc(report.catalog)}.${esc(suite)}" name="${esc(name)}" time="${time}"`
-  const body = [c.detail, c.remedy !== null ? `to fix: ${c.remedy}` : null, ...c.notes].filter((x) => x !== null).join('\n')
+  const dropped = dropText(c)
+  const body = [c.detail, dropped !== null ? `dropped ${dropped}` : null, c.remedy !== null ? `to fix: ${c.remedy}` : null, ...c.notes].filter((x) => x !== null).join('\n')
   if (c.status === 'blocked' && c.required) {
     return `${open}>\n      <failure type="${esc(c.reason ?? 'blocked')}" message="${esc(`blocked: ${c.reason ?? ''}`)}">${esc(body)}</failure>\n    </testcase>`
   }

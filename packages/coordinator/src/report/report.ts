@@ -1,6 +1,7 @@
 import { ExitCodes, type Catalog, type EchoKind, type Reason, type SettingValue, type Status, type StatusTally, emptyTally } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
+import type { CheckLocation, LocalizationSummary } from '../localize/localization.js'
 import type { DropRule, DropSite } from './drop-site.js'
 import { flowText } from './flow-text.js'
 import { remedy } from './remedy.js'
@@ -42,7 +43,7 @@ export interface Counts extends StatusTally {
 /** The overall verdict a finished run gives, and its exit code. */
 export type RunVerdict = 'pass' | 'blocked' | 'inconclusive'
 
-export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'closing' | 'done' | 'aborted'
+export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'localizing' | 'closing' | 'done' | 'aborted'
 
 /** The fields of a check the matrices and filters need: its plan entry, status and reason. */
 export type CheckRow = Pick<CheckReport, 'index' | 'from' | 'to' | 'fromRole' | 'toRole' | 'protocol' | 'port' | 'portEnd' | 'required' | 'status' | 'reason'>
@@ -81,6 +82,11 @@ export interface RunReport {
   agents: { expected: number, joined: number, missing: string[], lost: string[], misplaced: string[] }
   /** The run (kept in memory, or saved as a report) whose failed checks this one re-checks, or null. */
   rerunOf: string | null
+  /**
+   * Drop localization: how many blocked checks were localized (`droppedAt`), and where it could
+   * not be done and why, with a one-line `text`. Null until the run's verdicts are decided.
+   */
+  localization: LocalizationSummary | null
   checks: CheckReport[]
 }
 
@@ -99,10 +105,13 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
 
 /**
  * Builds the report entry of a check from its plan entry, verdict and probe figures; with the
- * plan's catalog, it carries its flows' purpose and document reference.
+ * plan's catalog, it carries its flows' purpose and document reference; with a location, where
+ * its traffic was dropped (a blocked check only).
  */
-export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog): CheckReport {
+export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog, located?: CheckLocation): CheckReport {
   const notes: string[] = []
+  const at = verdict?.status === 'blocked' ? located : undefined
+  if (at?.note !== undefined) notes.push(at.note)
   const seen = verdict?.observedSource ?? null
   if (seen !== null && check.fromAddress !== null && seen !== check.fromAddress && (IPV4.test(check.fromAddress) || check.fromAddress.includes(':'))) {
     notes.push(`the target saw the probe come from ${seen}, not ${check.fromAddress}: NAT or another interface in the path`)
@@ -126,7 +135,9 @@ export function checkReport (check: PlannedCheck, verdict: Verdict | null, laten
     required: check.required,
     status: verdict?.status ?? null,
     reason: verdict?.reason ?? null,
-    detail: verdict?.detail ?? null,
+    detail: at?.detail !== undefined ? `${verdict?.detail ?? ''}; ${at.detail}` : verdict?.detail ?? null,
+    ...(at?.droppedAt !== undefined ? { droppedAt: at.droppedAt } : {}),
+    ...(at?.rule !== undefined ? { rule: at.rule } : {}),
     ...(verdict?.agentHosts !== undefined ? { agentHosts: verdict.agentHosts } : {}),
     latencyMs,
     attempts,

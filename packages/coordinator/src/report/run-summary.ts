@@ -1,4 +1,5 @@
 import { ExitCodes, type Status } from '@portcheck/protocol'
+import type { LocalizationSummary } from '../localize/localization.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import type { Participants } from '../scheduler/participants.js'
 import { emptyCounts, verdictOf, type CheckReport, type RunState, type RunSummary } from './report.js'
@@ -13,6 +14,7 @@ export interface SummarySource {
   readonly opts: { timeoutMs: number, adaptive: boolean }
   readonly participants: Participants
   readonly rerunOf: string | null
+  readonly localization: LocalizationSummary | null
 }
 
 /**
@@ -65,7 +67,8 @@ export function summarize (run: SummarySource, statusOf: (index: number) => Stat
       lost: parts.named('lost'),
       misplaced: parts.named('misplaced')
     },
-    rerunOf: run.rerunOf
+    rerunOf: run.rerunOf,
+    localization: run.localization
   }
 }
 

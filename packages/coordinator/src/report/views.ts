@@ -1,5 +1,6 @@
 import { emptyTally, type Catalog, type Status, type StatusTally } from '@portcheck/protocol'
 import type { CheckReport, CheckRow, RunReport } from './report.js'
+import { ruleText } from './check-text.js'
 
 /** Per-status counts of a set of checks; `pending` are checks still running. */
 export interface StatusCounts extends StatusTally {
@@ -210,13 +211,13 @@ export function csvField (v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes'] as const
+const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes', 'droppedAt', 'rule'] as const
 
 /** The report as CSV, one check per line, with a header. */
 export function formatCsv (report: RunReport): string {
   const lines = [CSV_COLUMNS.join(',')]
   for (const c of report.checks) {
-    const row: Record<string, unknown> = { ...c }
+    const row: Record<string, unknown> = { ...c, rule: c.rule !== undefined ? ruleText(c.rule) : null }
     lines.push(CSV_COLUMNS.map((k) => csvField(row[k])).join(','))
   }
   return lines.join('\r\n') + '\r\n'

@@ -2,6 +2,7 @@ import { PassThrough, type Readable } from 'node:stream'
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, formatProblem } from '@portcheck/protocol'
+import { MAX_LOCALIZE } from '../localize/localization.js'
 import { catalogRows } from '../plan/expand.js'
 import { formatJunit } from '../report/format-junit.js'
 import { canonicalAddress, placementOf } from '../scheduler/placement.js'
@@ -22,6 +23,7 @@ const runBody = {
     timeoutMs: { type: 'integer', minimum: MIN_PROBE_TIMEOUT_MS, maximum: MAX_PROBE_TIMEOUT_MS },
     adaptive: { type: 'boolean' },
     concurrency: { type: 'integer', minimum: 1, maximum: 65535 },
+    localize: { type: 'integer', minimum: 0, maximum: MAX_LOCALIZE },
     rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
   }
 } as const

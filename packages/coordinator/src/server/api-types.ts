@@ -104,6 +104,8 @@ export interface RunRequest {
   /** Adaptive deadlines (`--timeout auto`). */
   adaptive?: boolean
   concurrency?: number
+  /** Most blocked checks whose drop is localized after the run (0: off; at most 256). Default: the coordinator's `--localize`. */
+  localize?: number
   /** Re-run only the checks of this earlier run that did not pass (skipped ones excluded). */
   rerunOf?: string
 }

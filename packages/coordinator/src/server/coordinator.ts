@@ -210,7 +210,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
         ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
-        ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
+        ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
+        ...(req.localize !== undefined ? { localize: req.localize } : {})
       })
     },
     waitForAgents: async (timeoutMs, onChange, signal) => await waitForAgents(hub, options.hosts.map((h) => h.name), timeoutMs, onChange, signal),
