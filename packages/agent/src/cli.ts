@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
-import { PortcheckError } from '@portcheck/protocol'
+import { CREDENTIAL_PATTERN, PortcheckError } from '@portcheck/protocol'
 import { prettyStream } from '@portcheck/protocol/node'
 import { startAgent } from './agent.js'
 
@@ -45,12 +45,25 @@ Exit codes: 0 stopped by a signal, 2 bad usage, a credential the coordinator ref
 its inventory, or a coordinator whose TLS key does not match --pin.
 `
 
+/**
+ * A credential is base64url, so one in 64 starts with a dash, which parseArgs takes for an
+ * option: `--token -Xyz…` as the join command prints it becomes `--token=-Xyz…`.
+ */
+function joinDashedCredential (argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1]
+    if (argv[i] === '--token' && next !== undefined && next.startsWith('-') && CREDENTIAL_PATTERN.test(next)) { out.push(`--token=${next}`); i++ } else out.push(argv[i] as string)
+  }
+  return out
+}
+
 /** Runs the agent CLI; resolves to the process exit code. Never calls process.exit. */
 export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: joinDashedCredential(argv),
       options: {
         coordinator: { type: 'string' },
         token: { type: 'string' },
