@@ -54,7 +54,7 @@ t.test('the dashboard API: matrices, filtered checks, exports and live events', 
   t.equal((JSON.parse(json.body) as { id: string }).id, id)
   const csv = await c.app.inject({ url: `/api/runs/${id}/export.csv`, headers: auth })
   const lines = csv.body.trim().split('\r\n')
-  t.equal(lines[0], 'from,to,fromRole,toRole,fromAddress,toAddress,protocol,port,portEnd,required,status,reason,detail,latencyMs,attempts,observedSource,echo,flowIds,remedy,notes')
+  t.equal(lines[0], 'from,to,fromRole,toRole,fromAddress,toAddress,protocol,port,portEnd,required,status,reason,detail,latencyMs,attempts,observedSource,echo,flowIds,remedy,notes,droppedAt,rule')
   t.equal(lines.length, 20, 'a header and 19 checks')
   t.match((await c.app.inject({ url: `/api/runs/${id}/export.junit`, headers: auth })).body, /<testsuites name="portcheck demo"/)
   t.equal((await c.app.inject({ url: `/api/runs/${id}/export.json` })).statusCode, 401, 'exports need the token')
