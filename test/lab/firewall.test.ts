@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import type { NftablesRule } from '../../packages/coordinator/src/report/drop-site.js'
 import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
 import { joinArgs } from '../support/join.js'
@@ -59,7 +60,7 @@ const EXPECTED: Record<string, string> = {
   'app2>db3 udp/18125': 'inconclusive agent-missing'
 }
 
-const nft = (chain: 'input' | 'output', handle: number, text: string): CheckReport['rule'] => ({ text, family: 'inet', table: 'pctest', chain, handle })
+const nft = (chain: 'input' | 'output', handle: number, text: string): NftablesRule => ({ text, family: 'inet', table: 'pctest', chain, handle })
 
 /** Where each blocked check was dropped, and by which rule, as drop localization finds it (the intercepted ones are not drops). */
 const DROPPED: Record<string, Pick<CheckReport, 'droppedAt' | 'rule'>> = {

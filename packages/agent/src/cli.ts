@@ -49,7 +49,7 @@ its inventory, or a coordinator whose TLS key does not match --pin.
  * A credential is base64url, so one in 64 starts with a dash, which parseArgs takes for an
  * option: `--token -Xyz…` as the join command prints it becomes `--token=-Xyz…`.
  */
-function joinDashedCredential (argv: readonly string[]): string[] {
+export function joinDashedCredential (argv: readonly string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const next = argv[i + 1]

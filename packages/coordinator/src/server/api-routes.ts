@@ -12,6 +12,7 @@ import type {
   Access, AgentsResponse, ApiErrorBody, CatalogResponse, ChecksPage, HostAgentState, RunAborting, RunListEntry, RunRequest, RunStarted, SessionResponse
 } from './api-types.js'
 import type { Coordinator } from './coordinator.js'
+import { fixRoute } from './fix-route.js'
 
 
 const runBody = {
@@ -219,6 +220,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
       default: return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no export format ${req.params.format}: json, csv or junit`)
     }
   })
+
+  fixRoute(app, findRun)
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/abort', { config: { access: 'full' } }, async (req, reply) => {
     const run = c.runs.get(req.params.id)
