@@ -102,7 +102,7 @@ export function startAgent (options: AgentOptions): Agent {
   let reconnectTimer: NodeJS.Timeout | undefined
   let watchdog: NodeJS.Timeout | undefined
   let listenHost: string | undefined
-  let nftables: NftablesState = { usable: false, why: 'disabled (--no-nftables)' }
+  let nftables: NftablesState = { usable: false, why: '--no-nftables' }
   /** The current connection's coordinator said welcome: only then are run orders obeyed. */
   let welcomed = false
   let resolveRegistered!: () => void

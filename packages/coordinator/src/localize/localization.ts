@@ -53,7 +53,12 @@ export function summaryText (s: Omit<LocalizationSummary, 'text'>, stopped = fal
   if (s.limit === 0) return 'localization: off (--localize 0)'
   if (s.candidates === 0) return 'localization: nothing to localize (no check was dropped, refused or unreachable)'
   const parts = [`${s.localized} of ${s.candidates} blocked check(s) localized`]
-  if (s.unavailable.length > 0) parts.push(`unavailable on ${s.unavailable.map((u) => `${u.host} (${u.why})`).join(', ')}`)
+  if (s.unavailable.length > 0) {
+    // Hosts that cannot trace for the same reason are named together: `app1, app2 (not root)`.
+    const byWhy = new Map<string, string[]>()
+    for (const u of s.unavailable) byWhy.set(u.why, [...(byWhy.get(u.why) ?? []), u.host])
+    parts.push(`unavailable on ${[...byWhy].map(([why, hosts]) => `${hosts.join(', ')} (${why})`).join(', ')}`)
+  }
   if (s.overLimit > 0) parts.push(`${s.overLimit} not tried (--localize ${s.limit})`)
   if (stopped) parts.push('stopped before the end')
   return `localization: ${parts.join('; ')}`
