@@ -3,7 +3,7 @@
 // (nftables drops, side by side with nc and nmap); without root the matrix runs on loopback
 // without drops and the side-by-side scenario is skipped.
 //   npm run bench                  all scenarios
-//   npm run bench -- matrix scale  only those (matrix, scale, agent, side, field); the other
+//   npm run bench -- matrix scale  only those (matrix, scale, agent, agent-dist, side, field); the other
 //                                  sections of docs/benchmarks.md are kept as they were
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -11,8 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { FIELD_SCENARIOS, fieldRuns, median, type FieldFigures } from './field.js'
 import { agentFootprint, coordinatorScale, matrixRun, sideBySide, type MatrixFigures } from './scenarios.js'
+import { agentDist } from './agent-dist.js'
 
-const SECTIONS = ['matrix', 'scale', 'agent', 'side', 'field'] as const
+const SECTIONS = ['matrix', 'scale', 'agent', 'agent-dist', 'side', 'field'] as const
 const only = new Set(process.argv.slice(2))
 for (const name of only) {
   if (!(SECTIONS as readonly string[]).includes(name)) {
@@ -82,6 +83,21 @@ if (want('agent')) {
   lines.push('| --- | ---: | ---: | ---: | ---: |')
   lines.push(`| ${f.tarball} (${f.tarballKB} KB) | ${f.installedMB} MB | ${f.packages} | ${f.registerMsMedian} / ${f.registerMsMax} ms | ${f.idleRssMB} MB |`)
   lines.push('', 'Target: at most 3 MB installed, at most 20 packages, registered within 500 ms, idle RSS at most 50 MB.', '')
+}
+
+if (want('agent-dist')) {
+  log('the agent as the coordinator serves it…')
+  begin('agent-dist')
+  lines.push('## 3b. The agent served by the coordinator: sizes and start-up', '')
+  if (process.platform !== 'linux') lines.push('Skipped: the standalone agent is made on Linux only.', '')
+  else {
+    const f = await agentDist(log)
+    lines.push(`What a node downloads from \`GET /agent/…\`: the npm package ${f.tarballKB} KB, the single-file bundle ${f.bundleKB} KB, the standalone executable ${f.executableMB} MB (the coordinator's own Node.js binary with the bundle injected; made once per agent and Node.js version in ${(f.buildMs / 1000).toFixed(1)} s, then cached in the state directory). Each join form runs as printed, through \`sh -c\`, on loopback against a TLS coordinator (curl checks its pin), with a fresh HOME (an empty npm cache, nothing downloaded) each time, timed from the command's start to \`--help\` printed (the same command with \`--help\` for the agent's arguments) and to the coordinator's registration, download included unless said. Median / max of 5. Memory is the RSS of what the command leaves running, summed (npx stays as the agent's parent).`, '')
+    lines.push('| form | to `--help` | to joined | memory, idle |')
+    lines.push('| --- | ---: | ---: | ---: |')
+    for (const x of f.forms) lines.push(`| ${x.form} | ${x.helpMs[0]} / ${x.helpMs[1]} ms | ${x.joinedMs[0]} / ${x.joinedMs[1]} ms | ${x.idleRssMB} MB |`)
+    lines.push('', 'No target: the figures say what each form costs a node. The executable carries a whole Node.js: about 100 MB over the network, against 160 KB for nodes that have Node.js.', '')
+  }
 }
 
 if (want('side')) {

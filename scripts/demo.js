@@ -73,11 +73,11 @@ if (dashboard) args.push('--dashboard')
 const coordinator = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'] })
 
 const agents = []
-/** The arguments of the join command the coordinator printed for a host (after `npx portcheck-agent`). */
+/** The agent's arguments in the join command the coordinator printed for a host (from `--coordinator` on). */
 const joinArgs = (output, name) => {
-  const line = output.split('\n').find((l) => l.includes('npx portcheck-agent ') && l.includes(` --name ${name} `))
+  const line = output.split('\n').find((l) => l.includes(' --coordinator ') && l.includes(` --name ${name} `))
   if (line === undefined) throw new Error(`no join command for ${name}`)
-  return line.slice(line.indexOf('npx portcheck-agent ') + 'npx portcheck-agent '.length).trim().split(/\s+/)
+  return line.slice(line.indexOf(' --coordinator ') + 1).trim().split(/\s+/)
 }
 const startAgents = (output) => {
   const hosts = [['lb1', '127.0.0.11'], ['app1', '127.0.0.12'], ['app2', '127.0.0.13'], ['db1', '127.0.0.14'], ['db2', '127.0.0.25']]

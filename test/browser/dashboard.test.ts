@@ -92,7 +92,7 @@ t.test('the dashboard in headless Chromium', async (t) => {
   await t.test('the agents view lists every host; a missing one with its join command, until it joins', async (t) => {
     await page.waitForSelector('.empty-state h2')
     t.match(await page.textContent('#agents-line'), /4 of 5 agents connected.*missing: db2/s)
-    const agents = await get<{ hosts: Array<{ name: string, state: string, joinCommand: string }> }>(c, '/api/agents')
+    const agents = await get<{ hosts: Array<{ name: string, state: string, joinCommand: string, executableJoinCommand: string | null }> }>(c, '/api/agents')
     await page.click('.view-btn[data-view="agents"]')
     await page.waitForSelector('.agents-table')
     for (const h of agents.hosts) t.equal(await page.getAttribute(`.agents-table tr[data-host="${h.name}"]`, 'data-state'), h.state, `${h.name}: ${h.state}`)
@@ -102,7 +102,10 @@ t.test('the dashboard in headless Chromium', async (t) => {
     t.equal(await row.locator('.join-cmd').textContent(), missing?.joinCommand, 'the exact join command')
     t.match(missing?.joinCommand, `--token ${agentCredential(TOKEN, 'db2')} --name db2`, 'with db2\'s own credential')
     t.notMatch(missing?.joinCommand, TOKEN, 'never the join token itself')
-    await row.locator('button:has-text("Copy")').click()
+    const standalone = missing?.executableJoinCommand ?? null
+    if (standalone !== null) t.equal(await row.locator('.join-exe-cmd').textContent(), standalone, 'and the one for a node without Node.js (this coordinator\'s platform)')
+    else t.equal(await row.locator('.join-exe-cmd').count(), 0, 'no command for a node without Node.js: this coordinator makes no standalone agent')
+    await row.getByRole('button', { name: 'Copy the join command for db2', exact: true }).click()
     await page.waitForFunction(() => document.querySelector('.agents-table tr[data-host="db2"] .join button')?.textContent?.includes('Copied'))
     t.equal(await page.evaluate(async () => await navigator.clipboard.readText()), missing?.joinCommand, 'Copy puts it on the clipboard')
 

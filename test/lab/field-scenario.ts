@@ -95,7 +95,7 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
     const driver = lab.spawn('coord', process.execPath, ['--import', 'tsx', 'test/lab/field-driver.ts', file])
     await driver.waitFor(/listening/, 60_000)
     const agents = hosts.map((h) =>
-      lab.spawn(h.name, process.execPath, [...(process.env.PORTCHECK_PROFILE_AGENT !== undefined && h === hosts[0] ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PORTCHECK_PROFILE_AGENT}`] : []), AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--insecure', '--token', agentCredential('field-token', h.name), '--name', h.name, '--log-level', 'error', '--log-format', 'json']))
+      lab.spawn(h.name, process.execPath, [...(process.env.PORTCHECK_PROFILE_AGENT !== undefined && h === hosts[0] ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PORTCHECK_PROFILE_AGENT}`] : []), AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--insecure', '--token', agentCredential('field-token', h.name), '--name', h.name, '--log-level', 'warn', '--log-format', 'json']))
     const code = await driver.exited
     if (code !== 0) throw new Error(`field driver exited ${code}\n${driver.stderr()}`)
     if (process.env.FIELD_DEBUG === '1') log(driver.stderr())
@@ -109,6 +109,12 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
     await Promise.all(agents.map(async (a) => await a.exited))
     const runs = driver.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FieldRun)
     for (const r of runs) log(`run ${r.run}: ${r.wallMs} ms, ${r.falseBlocked} false blocked, ${r.inconclusive} inconclusive, ${r.trueBlocked}/${r.staged} drops blocked${r.samples.length > 0 ? `\n  ${r.samples.join('\n  ')}` : ''}`)
+    // When a run went wrong, what the coordinator and the agents warned about says why.
+    if (runs.some((r) => r.samples.length > 0) && process.env.FIELD_DEBUG !== '1') {
+      const warnings = (text: string): string[] => text.split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-20)
+      log(`coordinator warnings:\n  ${warnings(driver.stderr()).join('\n  ')}`)
+      agents.forEach((a, i) => { const w = warnings(a.stderr()); if (w.length > 0) log(`agent ${hosts[i]?.name ?? i} warnings:\n  ${w.join('\n  ')}`) })
+    }
     return { runs, checks: checks.length, dropped: drops.length }
   } finally {
     await lab.destroy()

@@ -64,7 +64,7 @@ t.test('run without agents: inconclusive, exit 3, JUnit output', async (t) => {
   t.equal(r.code, 3)
   t.match(r.stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="portcheck demo" tests="19" failures="0" errors="14" skipped="5"/)
   t.match(r.stdout, /<error type="agent-missing" message="inconclusive: agent-missing">no agent joined for lb1 and app1/)
-  t.match(r.stderr, /npx portcheck-agent --coordinator wss:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2 --pin sha256:[0-9a-f]{64}/, 'join commands printed')
+  t.match(r.stderr, /\n {2}curl -fsSk --pinnedpubkey sha256\/\/[A-Za-z0-9+/]{43}= https:\/\/127\.0\.0\.1:\d+\/agent\/portcheck-agent\.mjs \| node --input-type=module - --coordinator wss:\/\/127\.0\.0\.1:\d+ --token \S+ --name db2 --pin sha256:[0-9a-f]{64}\n/, 'join commands printed: the agent fetched from the coordinator, pinned')
 })
 
 t.test('Ctrl-C while waiting for agents stops cleanly', async (t) => {
@@ -156,7 +156,7 @@ t.test('every --help has examples: a first run, a CI gate with --format junit, a
     t.match(r.stdout, new RegExp(`Examples:\\n(?: {2}#[^\\n]*\\n {2}portcheck ${args.join(' ')}(?: [^\\n]*)?\\n\\n?)+`), `portcheck ${args.join(' ')} --help`)
     t.same(r.stdout.split('\n').filter((l) => l.length > 78 && /^ {2}(#|portcheck)/.test(l)), [], 'no example is broken by the help\'s wrapping at 80 columns')
   }
-  t.match((await node(['packages/agent/bin/portcheck-agent.js', '--help'])).stdout, /Examples:\n {2}# as the coordinator prints it, on host fe1\n {2}npx portcheck-agent --coordinator ws:\/\/10\.0\.0\.5:7070 --token TOKEN --name fe1\n/)
+  t.match((await node(['packages/agent/bin/portcheck-agent.js', '--help'])).stdout, /Examples:\n {2}# as the coordinator prints it, on host fe1[^\n]*\n {2}#[^\n]*\n {2}curl -fsSk --pinnedpubkey sha256\/\/KEY https:\/\/10\.0\.0\.5:7070\/agent\/portcheck-agent\.mjs \\\n {4}\| node --input-type=module - --coordinator wss:\/\/10\.0\.0\.5:7070 \\\n {4}--token CREDENTIAL --name fe1 --pin sha256:HEX\n/)
 })
 
 t.test('an address in use: which one, and what to do; exit 2, no stack trace', async (t) => {

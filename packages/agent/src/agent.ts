@@ -1,26 +1,23 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
-import { createRequire } from 'node:module'
 import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import pino, { type Logger } from 'pino'
 import {
-  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PROTOCOL_VERSION, PortcheckError,
+  AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PIN_PATTERN, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
   parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage, type NftablesState
 } from '@portcheck/protocol'
 import { Backoff, agentUrl } from './connection/backoff.js'
-import { ConnectionLog, explainConnectError } from './connection/connection-errors.js'
-import { PIN_PATTERN, peerPin } from './connection/tls-pin.js'
+import { ConnectionLog, credentialChangedMessage, explainConnectError } from './connection/connection-errors.js'
+import { peerPin } from './connection/tls-pin.js'
 import { defaultListenHost } from './listeners/listener-set.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'
 import { nftUsable } from './nft/nft-command.js'
 import { setInstanceAlive, sweepStaleTables } from './nft/own-tables.js'
-
-const { version: AGENT_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string }
-
+import { AGENT_VERSION } from './version.js'
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -105,6 +102,8 @@ export function startAgent (options: AgentOptions): Agent {
   let nftables: NftablesState = { usable: false, why: '--no-nftables' }
   /** The current connection's coordinator said welcome: only then are run orders obeyed. */
   let welcomed = false
+  /** Some connection was welcomed: a credential refused later means the coordinator's token changed. */
+  let everWelcomed = false
   let resolveRegistered!: () => void
   let rejectRegistered!: (err: Error) => void
   let resolveStopped!: (err: PortcheckError | null) => void
@@ -161,6 +160,7 @@ export function startAgent (options: AgentOptions): Agent {
         }
         backoff.reset()
         welcomed = true
+        everWelcomed = true
         // Six missed heartbeats, as the coordinator counts them: a lossy link can stall a live
         // connection for tens of seconds, and giving up on it would close the run's listeners.
         socket.on('ping', () => armWatchdog(msg.heartbeatMs * MISSED_HEARTBEATS))
@@ -171,9 +171,10 @@ export function startAgent (options: AgentOptions): Agent {
         return
       case 'rejected': {
         const code: ErrorCode = Object.hasOwn(ErrorCodes, msg.code) ? msg.code as ErrorCode : 'PC_ERR_MESSAGE_INVALID'
-        const err = new PortcheckError(code, msg.message)
+        const message = code === 'PC_ERR_AGENT_AUTH' && everWelcomed ? credentialChangedMessage(url.host, name) : msg.message
+        const err = new PortcheckError(code, message)
         if (msg.fatal) {
-          logger.error({ code: msg.code }, `coordinator refused this agent: ${msg.message}`)
+          logger.error({ code: msg.code }, `coordinator refused this agent: ${message}`)
           void stop(err)
         } else {
           logger.warn({ code: msg.code }, `coordinator refused this agent for now: ${msg.message}`)
@@ -303,6 +304,8 @@ export function startAgent (options: AgentOptions): Agent {
       handle(msg, socket)
     })
     socket.on('error', (err) => {
+      // Stopped while connecting: ws reports the connection it abandons as an error; it is none.
+      if (closing) return
       if (!welcomed && !explained) failures.note(explainConnectError(err, url))
       else logger.debug({ err }, 'connection error')
     })

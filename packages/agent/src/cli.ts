@@ -1,11 +1,9 @@
 import { parseArgs } from 'node:util'
-import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
 import { CREDENTIAL_PATTERN, PortcheckError } from '@portcheck/protocol'
 import { prettyStream } from '@portcheck/protocol/node'
 import { startAgent } from './agent.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { AGENT_VERSION as version } from './version.js'
 
 const USAGE = `Usage: portcheck-agent --coordinator wss://HOST:PORT --token CREDENTIAL --name NAME --pin sha256:HEX [options]
 
@@ -29,10 +27,14 @@ Options:
   -V, --version       show the version
 
 Examples:
-  # as the coordinator prints it for host fe1 (its credential and the coordinator's pin)
-  portcheck-agent --coordinator wss://10.0.0.5:7070 --token CREDENTIAL --name fe1 --pin sha256:HEX
+  # as the coordinator prints it, on host fe1: fetched from the coordinator (curl
+  # checks its key), piped to node, nothing installed
+  curl -fsSk --pinnedpubkey sha256//KEY https://10.0.0.5:7070/agent/portcheck-agent.mjs \\
+    | node --input-type=module - --coordinator wss://10.0.0.5:7070 \\
+    --token CREDENTIAL --name fe1 --pin sha256:HEX
 
-  # the credential from the environment, out of \`ps\` and the shell history; root for ports below 1024
+  # installed (npm install -g portcheck-agent); the credential from the environment,
+  # out of \`ps\` and the shell history; root for ports below 1024
   export PORTCHECK_TOKEN=CREDENTIAL PORTCHECK_PIN=sha256:HEX
   sudo -E portcheck-agent --coordinator wss://10.0.0.5:7070 --name fe1
 

@@ -26,6 +26,8 @@ export interface InputOptions {
   inventory: string
   /** `--set name=value` overrides, as text. */
   set?: Record<string, string>
+  /** Check that the SSH key files the inventory names exist (`--launch ssh`). Default false. */
+  sshFiles?: boolean
 }
 
 /**
@@ -43,7 +45,7 @@ export async function loadInputs (opts: InputOptions): Promise<Inputs> {
     catalogRef = /[/\\]|\.ya?ml$|\.json$/.test(named) ? path.resolve(path.dirname(opts.inventory), named) : named
   }
   const catalog = await loadCatalog(catalogRef)
-  const inventory = await loadInventory(opts.inventory, catalog.catalog, opts.set ?? {})
+  const inventory = await loadInventory(opts.inventory, catalog.catalog, opts.set ?? {}, opts.sshFiles === true ? { ssh: { checkFiles: true } } : {})
   return { catalog, inventory }
 }
 
@@ -60,6 +62,8 @@ export interface RunCheckOptions extends RunOptions {
   tls?: TlsMaterial | null
   /** More names or addresses the API answers to (see CoordinatorOptions.allowedHosts). */
   allowedHosts?: string[]
+  /** The state directory, where the standalone agent is cached (see CoordinatorOptions.stateDir). */
+  stateDir?: string
   viewerToken?: string
   /** Longest wait for every agent to join, in ms. Default 300000 (5 min). */
   waitMs?: number
@@ -109,6 +113,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
     ...(opts.viewerToken !== undefined ? { viewerToken: opts.viewerToken } : {}),
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
     ...(opts.allowedHosts !== undefined ? { allowedHosts: opts.allowedHosts } : {}),
+    ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
     runDefaults: {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),

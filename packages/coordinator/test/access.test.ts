@@ -19,6 +19,11 @@ const ROUTES: Array<{ method: 'GET' | 'POST', url: string, need: 'none' | 'read'
   { method: 'GET', url: '/', need: 'none' },
   { method: 'GET', url: '/assets/app.js', need: 'none' },
   { method: 'GET', url: '/api/health', need: 'none' },
+  // The agent, for nodes: no secret in it (see agent-dist.test.ts for what these serve). A target
+  // that is not this coordinator's, so that no executable is made here.
+  { method: 'GET', url: '/agent/portcheck-agent.tgz', need: 'none' },
+  { method: 'GET', url: '/agent/portcheck-agent.mjs', need: 'none' },
+  { method: 'GET', url: '/agent/bin/aix-ppc64', need: 'none' },
   { method: 'GET', url: '/api/session', need: 'read' },
   { method: 'GET', url: '/api/agents', need: 'read' },
   { method: 'GET', url: '/api/catalog', need: 'read' },
@@ -51,7 +56,7 @@ t.test('every route, under every spelling, with no token, the viewer token and t
   // Every route the app registered is in the list above, with the access it declares: a route
   // added without a line there, or without declaring its access, fails here.
   const key = (method: string, url: string): string => `${method} ${url}`
-  const spelled = (url: string): string => url.replace('/latest', '/:id').replace('export.csv', 'export.:format').replace('app.js', ':file')
+  const spelled = (url: string): string => url.replace('/latest', '/:id').replace('export.csv', 'export.:format').replace('app.js', ':file').replace('aix-ppc64', ':target')
   const declared = new Map(ROUTES.map((r) => [key(r.method, spelled(r.url)), r.need]))
   t.ok(c.routes.length >= ROUTES.length, `${c.routes.length} routes registered`)
   for (const r of c.routes) {

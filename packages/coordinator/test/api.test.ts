@@ -38,7 +38,7 @@ t.test('runs: start, busy, report, agents, bad input', async (t) => {
   const c = await coordinator(t, false)
   const agents = (await c.app.inject({ url: '/api/agents' })).json() as { hosts: Array<{ name: string, state: string, joinCommand: string }> }
   t.same(agents.hosts.map((h) => [h.name, h.state]), [['app1', 'missing'], ['db1', 'missing']])
-  t.match(agents.hosts[0]?.joinCommand, /npx portcheck-agent --coordinator ws:\/\/.+ --token \S{43} --name app1 --insecure/)
+  t.match(agents.hosts[0]?.joinCommand, /^curl -fsS http:\/\/\S+:\d+\/agent\/portcheck-agent\.mjs \| node --input-type=module - --coordinator ws:\/\/.+ --token \S{43} --name app1 --insecure$/)
   // On loopback no token is needed, but a write must prove it comes from the dashboard's own origin.
   const csrf = ((await c.app.inject({ url: '/api/session' })).json() as { csrf: string }).csrf
   const w = { 'x-portcheck-csrf': csrf }

@@ -108,6 +108,27 @@ export interface Catalog {
   notes?: string[]
 }
 
+/**
+ * How `portcheck run --launch ssh` reaches a host through the system's OpenSSH client. Every
+ * field is optional: what is not set here comes from `~/.ssh/config` (or `--ssh-config`) and
+ * ssh's own defaults. The inventory's top-level `ssh:` gives defaults that each host's `ssh:`
+ * overrides field by field.
+ */
+export interface SshSettings {
+  /** Remote user (`ssh -l`). */
+  user?: string
+  /** SSH port (`ssh -p`), 1-65535. */
+  port?: number
+  /** Private key file (`ssh -i`); `~` is the local home directory; relative to the inventory file. */
+  identity?: string
+  /** ProxyJump spec (`ssh -J`): `[user@]host[:port]`, several separated by commas. */
+  jump?: string
+  /** Start the agent with `sudo -n` (needed to listen on ports below 1024 as a non-root user). Default false. */
+  sudo?: boolean
+  /** The SSH destination when it is not the host's `address` (a `~/.ssh/config` alias, say). */
+  host?: string
+}
+
 export interface InventoryHost {
   /** The agent's `--name`. */
   name: string
@@ -121,12 +142,16 @@ export interface InventoryHost {
   roles: string[]
   /** Per-host values of `scope: host` settings. */
   settings?: Record<string, SettingValue>
+  /** How to reach this host over SSH; overrides the inventory's `ssh:` field by field. */
+  ssh?: SshSettings
 }
 
 export interface Inventory {
   hosts: InventoryHost[]
   /** Values for the catalog's settings. */
   settings?: Record<string, SettingValue>
+  /** SSH defaults for every host (`--launch ssh`). */
+  ssh?: SshSettings
 }
 
 /** One (protocol, port) a flow names, after ranges and setting references are resolved for a target. */

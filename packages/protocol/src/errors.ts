@@ -46,7 +46,9 @@ export const ErrorCodes = {
   /** A saved run report (`portcheck fix`, `diff`, `run --rerun-failed`) cannot be read, parsed or fails validation. Exit 2. */
   PC_ERR_REPORT_INVALID: 'PC_ERR_REPORT_INVALID',
   /** A saved run report does not belong with what it is used with: another catalog, or no check of the current plan. Exit 2. */
-  PC_ERR_REPORT_MISMATCH: 'PC_ERR_REPORT_MISMATCH'
+  PC_ERR_REPORT_MISMATCH: 'PC_ERR_REPORT_MISMATCH',
+  /** The coordinator cannot serve this agent file (`GET /agent/…`): not built, another platform's executable, or the executable could not be made. HTTP 404 or 503. */
+  PC_ERR_AGENT_DIST: 'PC_ERR_AGENT_DIST'
 } as const
 
 /** One of the documented error codes. */

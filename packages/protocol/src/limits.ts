@@ -8,6 +8,9 @@ export const PROTOCOL_VERSION = 4
 /** The HTTP path agents upgrade to a WebSocket on. */
 export const AGENT_WS_PATH = '/agent'
 
+/** A TLS pin as join commands print it: `sha256:` and the 64 hex digits of the SHA-256 of the coordinator's DER SubjectPublicKeyInfo. */
+export const PIN_PATTERN = /^sha256:[0-9a-f]{64}$/
+
 /** Largest frame the coordinator accepts from an agent, in bytes (1 MiB). */
 export const MAX_AGENT_FRAME_BYTES = 1024 * 1024
 /** Largest frame an agent accepts from the coordinator, in bytes (8 MiB). */

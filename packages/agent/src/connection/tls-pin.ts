@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 
-/** A pin as join commands print it: `sha256:` and 64 hex digits. */
-export const PIN_PATTERN = /^sha256:[0-9a-f]{64}$/
-
 /**
  * The pin of the certificate a TLS connection's peer presented (the SHA-256 of its public key,
  * DER SubjectPublicKeyInfo), or null if it presented none.

@@ -84,16 +84,27 @@ function placementCell (x: HostAgentStatus): HTMLTableCellElement {
       : note !== null ? h('div', { class: 'hint placement-note', text: note }) : null)
 }
 
+/** One join command with its Copy button. */
+function joinLine (command: string, cls: string, label: string): HTMLElement {
+  const code = h('code', { class: cls, text: command })
+  const copy = h('button', { type: 'button', class: 'btn btn-small', text: 'Copy', 'aria-label': label })
+  copy.addEventListener('click', () => void copyText(command, code, copy))
+  return h('div', { class: 'join' }, code, copy)
+}
+
 function hostRow (x: HostAgentStatus): HTMLTableRowElement {
   const a = x.agent
-  const code = h('code', { class: 'join-cmd', text: x.joinCommand })
-  const copy = h('button', { type: 'button', class: 'btn btn-small', text: 'Copy', 'aria-label': `Copy the join command for ${x.name}` })
-  copy.addEventListener('click', () => void copyText(x.joinCommand, code, copy))
+  const forms = [joinLine(x.joinCommand, 'join-cmd', `Copy the join command for ${x.name}`)]
+  // The standalone agent, for a node without Node.js of the coordinator's platform.
+  if (x.executableJoinCommand !== null) {
+    forms.push(h('div', { class: 'hint', text: `without Node.js (${state.agents?.executableTarget ?? ''}):` }),
+      joinLine(x.executableJoinCommand, 'join-exe-cmd', `Copy the join command for ${x.name} without Node.js`))
+  }
   // The viewer token gets the command with a placeholder instead of the join token.
   const hidden = state.access === 'read' ? h('div', { class: 'hint', text: 'The token is hidden from read-only access: put in the join token.' }) : null
   const join = x.state === 'connected'
-    ? h('details', { class: 'join-details' }, h('summary', { text: 'join command' }), h('div', { class: 'join' }, code, copy), hidden)
-    : h('div', {}, h('div', { class: 'join' }, code, copy), hidden)
+    ? h('details', { class: 'join-details' }, h('summary', { text: 'join command' }), forms, hidden)
+    : h('div', {}, forms, hidden)
   return h('tr', { 'data-host': x.name, 'data-state': x.state, 'data-placement': placementFindings(x).length > 0 ? 'misplaced' : null },
     h('th', { scope: 'row' }, x.name),
     h('td', { class: 'mono', text: x.address }),

@@ -106,32 +106,8 @@ export class SourceFile {
    * as soon as it has sent more).
    */
   static async read (file: string): Promise<{ source: SourceFile | null, problems: Problem[] }> {
-    const unreadable = (message: string): { source: null, problems: Problem[] } => ({ source: null, problems: [{ file, path: '', message }] })
-    let text: string
-    try {
-      const handle = await open(file, 'r')
-      try {
-        const stat = await handle.stat()
-        if (stat.isDirectory()) return unreadable('cannot read: is a directory')
-        if (stat.isFile() && stat.size > MAX_FILE_BYTES) return unreadable(tooLarge(`${stat.size.toLocaleString('en-US')} bytes`))
-        // A pipe or a device says nothing of its size (or 0): read at most one byte past the cap to know.
-        const buf = Buffer.allocUnsafe(MAX_FILE_BYTES + 1)
-        let length = 0
-        for (let n = -1; n !== 0 && length < buf.length;) {
-          n = (await handle.read(buf, length, buf.length - length, null)).bytesRead
-          length += n
-        }
-        if (length > MAX_FILE_BYTES) return unreadable(tooLarge(null))
-        text = buf.toString('utf8', 0, length)
-      } finally {
-        await handle.close()
-      }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : cut(String((err as Error).message))
-      return unreadable(`cannot read: ${why}`)
-    }
-    return SourceFile.parse(file, text)
+    const read = await readBounded(file)
+    return 'problem' in read ? { source: null, problems: [read.problem] } : SourceFile.parse(file, read.text)
   }
 
   /** Builds a problem at a field, with the line and column of the deepest node that exists on the path. */
@@ -162,6 +138,38 @@ export class SourceFile {
       node = next as Node
     }
     return node
+  }
+}
+
+/**
+ * Reads a catalog or inventory file as text: an unreadable file is a problem, and so is one over
+ * {@link MAX_FILE_BYTES}, refused from its size before reading (or, for a pipe or a device, as
+ * soon as it has sent more).
+ */
+export async function readBounded (file: string): Promise<{ text: string } | { problem: Problem }> {
+  const unreadable = (message: string): { problem: Problem } => ({ problem: { file, path: '', message } })
+  try {
+    const handle = await open(file, 'r')
+    try {
+      const stat = await handle.stat()
+      if (stat.isDirectory()) return unreadable('cannot read: is a directory')
+      if (stat.isFile() && stat.size > MAX_FILE_BYTES) return unreadable(tooLarge(`${stat.size.toLocaleString('en-US')} bytes`))
+      // A pipe or a device says nothing of its size (or 0): read at most one byte past the cap to know.
+      const buf = Buffer.allocUnsafe(MAX_FILE_BYTES + 1)
+      let length = 0
+      for (let n = -1; n !== 0 && length < buf.length;) {
+        n = (await handle.read(buf, length, buf.length - length, null)).bytesRead
+        length += n
+      }
+      if (length > MAX_FILE_BYTES) return unreadable(tooLarge(null))
+      return { text: buf.toString('utf8', 0, length) }
+    } finally {
+      await handle.close()
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : cut(String((err as Error).message))
+    return unreadable(`cannot read: ${why}`)
   }
 }
 

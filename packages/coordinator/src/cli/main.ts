@@ -5,6 +5,8 @@ import { catalogCommand } from './catalog-command.js'
 import { diffCommand } from './diff-command.js'
 import { errorText } from './error-text.js'
 import { fixCommand } from './fix-command.js'
+import { inventoryCommand } from './inventory-command.js'
+import { k8sCommand } from './k8s-command.js'
 import { planCommand } from './plan-command.js'
 import { RUN_EXAMPLES, runCommand } from './run-command.js'
 import { serveCommand } from './serve-command.js'
@@ -42,7 +44,9 @@ export async function main (argv: string[]): Promise<number> {
   catalogCommand(cli)
   fixCommand(cli)
   diffCommand(cli, setExit)
-  cli.demandCommand(1, 'name a command: run, serve, plan, catalog, fix or diff')
+  k8sCommand(cli)
+  inventoryCommand(cli)
+  cli.demandCommand(1, 'name a command: run, serve, plan, catalog, fix, diff, inventory or k8s')
   try {
     await cli.parseAsync()
   } catch (err) {

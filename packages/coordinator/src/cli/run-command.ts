@@ -74,7 +74,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     // The waiting line, then the progress line, on a terminal; logs are written above them.
     const status = new StatusLine()
     const logger = createLogger(args, status)
-    const { token, tls } = await loadSecurity(args)
+    const { token, tls, stateDir } = await loadSecurity(args)
     const ac = new AbortController()
     let interrupted = false
     const onSignal = (): void => {
@@ -97,6 +97,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         ...(args.advertise !== undefined ? { advertise: args.advertise } : {}),
         token,
         tls,
+        stateDir,
         allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         ...timing(args.timeout),

@@ -25,6 +25,7 @@ export function serveCommand (y: Argv): Argv {
         logger,
         token,
         tls,
+        stateDir,
         allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, localize: args.localize, includeOptional: args['include-optional'] }

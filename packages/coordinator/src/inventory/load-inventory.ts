@@ -7,6 +7,7 @@ import { inputError } from '../catalog/input-error.js'
 import { cut, quote } from '../quote.js'
 import { SourceFile } from '../catalog/source-file.js'
 import { assertPlanSize } from '../plan/plan-size.js'
+import { resolveSshSettings, type ResolveSshOptions, type SshByHost } from './ssh-settings.js'
 
 /** An inventory that passed validation against a catalog, with its settings resolved. */
 export interface LoadedInventory {
@@ -14,6 +15,17 @@ export interface LoadedInventory {
   file: string
   /** Global settings: catalog defaults, then the inventory's, then `--set`. */
   settings: SettingValues
+  /**
+   * Each host's SSH settings (for `--launch ssh`): the inventory's `ssh:` overridden field by
+   * field by the host's, `identity` made absolute. Every host has an entry, maybe empty.
+   */
+  ssh: SshByHost
+}
+
+/** Options of {@link loadInventory} and {@link validateInventorySource}. */
+export interface InventoryOptions {
+  /** What SSH settings must hold beyond the schema (see {@link ResolveSshOptions}). */
+  ssh?: ResolveSshOptions
 }
 
 /**
@@ -31,14 +43,14 @@ function overrideInputs (overrides: Readonly<Record<string, string>>): Array<[st
 }
 
 /** Validates a parsed inventory against the catalog; returns the problems and the resolved settings. */
-export function validateInventorySource (source: SourceFile, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}): { problems: Problem[], settings: SettingValues } {
+export function validateInventorySource (source: SourceFile, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}, opts: InventoryOptions = {}): { problems: Problem[], settings: SettingValues, ssh: SshByHost } {
   // Before the schema: validating 170,000 hosts only to refuse them takes seconds.
   const listed = (source.data as { hosts?: unknown } | null)?.hosts
   if (Array.isArray(listed) && listed.length > MAX_HOSTS) {
-    return { problems: [source.problem(['hosts'], `${listed.length.toLocaleString('en-US')} hosts: an inventory may hold at most ${MAX_HOSTS.toLocaleString('en-US')}; split it`)], settings: {} }
+    return { problems: [source.problem(['hosts'], `${listed.length.toLocaleString('en-US')} hosts: an inventory may hold at most ${MAX_HOSTS.toLocaleString('en-US')}; split it`)], settings: {}, ssh: new Map() }
   }
   const schema = schemaProblemsOfInventory(source)
-  if (schema.length > 0) return { problems: schema, settings: {} }
+  if (schema.length > 0) return { problems: schema, settings: {}, ssh: new Map() }
   const inv = source.data as Inventory
   const problems: Problem[] = []
   const defs = catalog.settings ?? {}
@@ -88,27 +100,30 @@ export function validateInventorySource (source: SourceFile, catalog: Catalog, o
       }
     }
   })
+  const ssh = resolveSshSettings(source, inv, opts.ssh)
+  problems.push(...ssh.problems)
   if (problems.length === 0) {
     for (const message of unsetPortProblems(catalog, inv.hosts, resolved.values)) problems.push(source.problem(['settings'], message))
   }
-  return { problems, settings: resolved.values }
+  return { problems, settings: resolved.values, ssh: ssh.ssh }
 }
 
 /**
- * Reads and validates an inventory for a catalog, applying `--set` overrides. Throws
+ * Reads and validates an inventory for a catalog, applying `--set` overrides and resolving each
+ * host's SSH settings (with `opts.ssh.checkFiles`, key files must exist). Throws
  * PC_ERR_INVENTORY_INVALID listing every problem (or PC_ERR_SETTING_INVALID if only `--set` is
  * wrong), and PC_ERR_CATALOG_INVALID if the plan would be too big to run: `portcheck run`
  * learns it before it waits for agents.
  */
-export async function loadInventory (file: string, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}): Promise<LoadedInventory> {
+export async function loadInventory (file: string, catalog: Catalog, overrides: Readonly<Record<string, string>> = {}, opts: InventoryOptions = {}): Promise<LoadedInventory> {
   const read = await SourceFile.read(file)
   if (read.source === null) throw inputError('PC_ERR_INVENTORY_INVALID', `inventory ${file} is invalid:`, read.problems)
-  const { problems, settings } = validateInventorySource(read.source, catalog, overrides)
+  const { problems, settings, ssh } = validateInventorySource(read.source, catalog, overrides, opts)
   if (problems.length > 0) {
     const onlySet = problems.every((p) => p.file === '--set')
     throw inputError(onlySet ? 'PC_ERR_SETTING_INVALID' : 'PC_ERR_INVENTORY_INVALID', onlySet ? 'invalid --set:' : `inventory ${file} is invalid:`, problems)
   }
   const inventory = read.source.data as Inventory
   assertPlanSize({ catalog, hosts: inventory.hosts, settings })
-  return { inventory, file, settings }
+  return { inventory, file, settings, ssh }
 }

@@ -35,7 +35,11 @@ export interface RunOptions {
   adaptive?: boolean
   /** Most probes in flight per agent. Default 256. */
   concurrency?: number
-  /** How long agents have to confirm their listeners, in ms. Default 15000. */
+  /**
+   * How long agents have to confirm their listeners, in ms. Default 60000: the wait ends as soon as
+   * every agent answered; binding is quick, but on a lossy link run-start and run-ready can each
+   * sit behind TCP retransmissions for many seconds, and an agent given up on loses all its checks.
+   */
   listenTimeoutMs?: number
   /**
    * How long agents have to answer the end-of-probing barrier, in ms. Default 60000: the wait
@@ -113,7 +117,7 @@ export class Run extends EventEmitter<RunEvents> {
     this.opts = {
       timeoutMs: options.timeoutMs ?? 3000,
       concurrency: options.concurrency ?? 256,
-      listenTimeoutMs: options.listenTimeoutMs ?? 15_000,
+      listenTimeoutMs: options.listenTimeoutMs ?? 60_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
       adaptive: options.adaptive ?? false,

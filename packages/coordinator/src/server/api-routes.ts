@@ -122,10 +122,11 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
         : placementOf(h, net.isIP(h.address) !== 0 ? [h.address] : [], rec, (a) => owners.get(canonicalAddress(a)))
       return {
         name: h.name, address: h.address, roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
+        executableJoinCommand: c.executableJoinCommand(h.name, full),
         placement: placement === null ? null : { placed: placement.placed, detail: placement.placed ? null : placement.detail, nat: h.nat === true }
       }
     })
-    return { agentUrl: c.agentUrl, hosts: expected, refused: c.hub.refused() }
+    return { agentUrl: c.agentUrl, executableTarget: c.executableTarget, hosts: expected, refused: c.hub.refused() }
   })
 
   app.get('/api/catalog', { config: { access: 'read' } }, async (): Promise<CatalogResponse> => {

@@ -59,8 +59,13 @@ export interface HostAgentStatus {
   state: HostAgentState
   /** Null while no agent of this name ever joined. */
   agent: AgentRecord | null
-  /** The command that joins this host; viewers get it with a placeholder instead of the token. */
+  /**
+   * The command that joins this host from a node with Node.js and curl (the agent fetched from
+   * the coordinator, pinned); viewers get it with a placeholder instead of the credential.
+   */
   joinCommand: string
+  /** The same from a node without Node.js: the standalone agent (see `executableTarget`); null if this coordinator makes none. */
+  executableJoinCommand: string | null
   /**
    * Whether its agent runs on its inventory address (null while no agent is connected): not
    * placed, the detail says where it runs, and its checks will be `agent-misplaced`. `nat` marks
@@ -73,6 +78,8 @@ export interface HostAgentStatus {
 export interface AgentsResponse {
   /** The ws:// URL agents connect to; null before the coordinator listens. */
   agentUrl: string | null
+  /** The platform of the standalone agent this coordinator serves (`linux-x64`, its own), or null if it serves none. */
+  executableTarget: string | null
   hosts: HostAgentStatus[]
   /** The latest agents refused because their name is not in the inventory (at most 20). */
   refused: RefusedAgent[]

@@ -20,7 +20,11 @@ import type { RunDefaults, RunRequest } from './api-types.js'
 import { dashboardRoutes } from './dashboard-routes.js'
 import { DashboardEvents, EVENTS_PATH } from './events.js'
 import { installAccess, isLoopback, newCsrfToken, ownHosts, type AccessPolicy, type RouteAccess } from './access.js'
-import { joinCommand } from './join-command.js'
+import { executableJoinCommand, joinCommand, type JoinTarget } from './join-command.js'
+import { agentArtifacts, type AgentArtifacts } from '../agent-dist/artifacts.js'
+import { agentRoutes } from '../agent-dist/agent-routes.js'
+import { unservedTargetReason } from '../agent-dist/target.js'
+import { defaultStateDir } from '../security/state-dir.js'
 import { waitForAgents } from './wait-for-agents.js'
 
 export type { RunRequest } from './api-types.js'
@@ -53,6 +57,11 @@ export interface CoordinatorOptions {
   allowedHosts?: string[]
   /** Defaults of every run. */
   runDefaults?: RunOptions & { includeOptional?: boolean }
+  /**
+   * The state directory, where the standalone agent is cached once made (`agent-bin/`). Default:
+   * $PORTCHECK_STATE_DIR, else ~/.portcheck (nothing is written there unless the executable is asked for).
+   */
+  stateDir?: string
 }
 
 /** A coordinator: HTTP API and agent hub on one server, not yet listening. */
@@ -97,6 +106,12 @@ export interface Coordinator {
    * left as a placeholder: for viewers, who must never learn it (it grants full access).
    */
   joinCommand: (name: string, withToken?: boolean) => string
+  /** The same for a node without Node.js: the standalone agent of this coordinator's platform; null if it makes none. */
+  executableJoinCommand: (name: string, withToken?: boolean) => string | null
+  /** The agent this coordinator serves at `/agent/…` (bundle, npm package, standalone executable), for launchers too. */
+  readonly agentArtifacts: AgentArtifacts
+  /** The platform of the standalone agent it serves (its own, `linux-x64`), or null if it makes none (not Linux, or the agent is not built). */
+  readonly executableTarget: string | null
 }
 
 /** The address other hosts most likely reach this one at: the first non-internal IPv4. */
@@ -146,6 +161,10 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     port: 0
   }
   const defaults = options.runDefaults ?? {}
+  const artifacts = agentArtifacts({ stateDir: options.stateDir ?? defaultStateDir(), logger: logger.child({ component: 'agent-dist' }) })
+  if (artifacts.version === null) logger.warn({ reason: artifacts.bundle.path === null ? artifacts.bundle.reason : '' }, 'nodes cannot download the agent from this coordinator')
+  const executableTarget = artifacts.version !== null && unservedTargetReason(artifacts.target) === null ? artifacts.target : null
+  const joinTarget = (): JoinTarget => ({ agentUrl: coordinator.agentUrl, httpUrl: coordinator.httpUrl, pin: coordinator.pin, token, executableTarget })
 
   const basePlan = (req: RunRequest): Plan => {
     const settings = req.settings !== undefined && Object.keys(req.settings).length > 0
@@ -194,6 +213,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       await runs.abortCurrent()
       await events.close()
       await hub.close()
+      // A standalone agent being made: its child processes killed, its files removed.
+      await artifacts.close()
       await app.close()
     },
     plan: (req = {}) => {
@@ -215,7 +236,10 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
       })
     },
     waitForAgents: async (timeoutMs, onChange, signal) => await waitForAgents(hub, options.hosts.map((h) => h.name), timeoutMs, onChange, signal),
-    joinCommand: (name, withToken = true) => joinCommand({ agentUrl: coordinator.agentUrl, pin: coordinator.pin, token }, name, withToken)
+    joinCommand: (name, withToken = true) => joinCommand(joinTarget(), name, withToken),
+    executableJoinCommand: (name, withToken = true) => executableJoinCommand(joinTarget(), name, withToken),
+    agentArtifacts: artifacts,
+    executableTarget
   }
 
   const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }))
@@ -236,6 +260,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   })
   await app.register(apiRoutes, { coordinator })
   await app.register(dashboardRoutes)
+  await app.register(agentRoutes, { artifacts })
   app.setNotFoundHandler(async (req, reply) => {
     if (req.url.startsWith('/api/')) return await reply.code(404).send({ error: { code: 'PC_ERR_NOT_FOUND', message: `no route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` } })
     return await reply.code(404).type('text/plain').send('not found')
