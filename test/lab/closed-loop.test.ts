@@ -128,7 +128,8 @@ t.test('the closed loop: run, apply `portcheck fix` on each host, run again', as
     return stdout
   }
   for (const format of ['nftables', 'iptables', 'firewalld', 'ufw', 'aws', 'azure', 'gcp', 'csv']) equalsExpected(t, await fix(format), `lab/closed-loop.${format}.txt`)
-  equalsExpected(t, JSON.stringify(first.checks.filter((c) => c.status === 'blocked').map((c) => ({ from: c.from, to: c.to, protocol: c.protocol, port: c.port, reason: c.reason, droppedAt: c.droppedAt, ...(c.rule !== undefined ? { rule: c.rule } : {}) })), null, 1).replace(/\n\s*/g, ' ') + '\n', 'lab/closed-loop.dropped.json')
+  const dropped = first.checks.filter((c) => c.status === 'blocked').map((c) => JSON.stringify({ from: c.from, to: c.to, protocol: c.protocol, port: c.port, reason: c.reason, droppedAt: c.droppedAt, ...(c.rule !== undefined ? { rule: c.rule } : {}) }))
+  equalsExpected(t, `[\n  ${dropped.join(',\n  ')}\n]\n`, 'lab/closed-loop.dropped.json')
 
   // Each host applies its own rules, with the tool its firewall is made with.
   for (const host of ['lb1', 'app1', 'app2', 'db1']) {
