@@ -28,13 +28,10 @@ export interface LocalizeRun {
   readonly logger: Logger
   readonly participants: Participants
   readonly checks: CheckState
-  /** `--localize N`: most checks localized. */
-  readonly limit: number
-  readonly timeoutMs: number
-  readonly concurrency: number
-  readonly flushTimeoutMs: number
+  /** `localize`: most checks localized (`--localize`). */
+  readonly opts: { readonly localize: number, readonly timeoutMs: number, readonly concurrency: number, readonly flushTimeoutMs: number }
   /** Waits until `test()` holds, `ms` have passed, or localization is stopped (the run was aborted). */
-  until: (test: () => boolean, ms: number) => Promise<void>
+  waitLocalizing: (test: () => boolean, ms: number) => Promise<void>
   readonly localizeStopped: boolean
 }
 
@@ -85,7 +82,7 @@ export class Localizer {
     const run = this.run
     this.deadline = Date.now() + LOCALIZE_BUDGET_MS
     const candidates = this.candidates()
-    const chosen = candidates.slice(0, run.limit)
+    const chosen = candidates.slice(0, run.opts.localize)
     const unavailable = new Map<string, string>()
     const usable = (p: Participant | undefined, name: string): p is Participant => {
       const why = p === undefined || p.state !== 'ok' || !p.conn.open ? 'its agent left the run' : p.conn.record.nftables.usable ? null : p.conn.record.nftables.why ?? 'its agent does not trace'
@@ -117,7 +114,7 @@ export class Localizer {
     }
     const localized = [...this.found.values()].filter((f) => f.droppedAt !== undefined).length
     const base = {
-      limit: run.limit,
+      limit: run.opts.localize,
       candidates: candidates.length,
       traced: tracedCount,
       localized,
@@ -141,7 +138,7 @@ export class Localizer {
     for (const a of agents) {
       if (!a.p.conn.send({ type: 'trace-start', runId: run.id, items: a.orders })) a.ready = 'its agent left the run'
     }
-    await run.until(() => agents.every((a) => a.ready !== undefined || !a.p.conn.open), this.left(ARM_TIMEOUT_MS))
+    await run.waitLocalizing(() => agents.every((a) => a.ready !== undefined || !a.p.conn.open), this.left(ARM_TIMEOUT_MS))
     for (const a of agents) {
       if (a.ready === undefined) a.ready = a.p.conn.open ? 'it did not start tracing in time' : 'its agent left the run'
       if (a.ready !== null) unavailable.set(a.p.name, a.ready)
@@ -151,15 +148,15 @@ export class Localizer {
     const reprobed = checks.filter(watchedBy)
     if (reprobed.length > 0 && !run.localizeStopped) {
       this.reprobe(reprobed)
-      await run.until(() => [...this.owed].every(([name, ids]) => ids.size === 0 || !(run.participants.get(name)?.conn.open ?? false)), this.left(this.run.timeoutMs + 5500))
+      await run.waitLocalizing(() => [...this.owed].every(([name, ids]) => ids.size === 0 || !(run.participants.get(name)?.conn.open ?? false)), this.left(this.run.opts.timeoutMs + 5500))
       const ends = new Set(reprobed.flatMap((c) => [c.from as string, c.to as string]))
       const barrier = [...ends].map((n) => run.participants.get(n)).filter((p): p is Participant => p !== undefined && p.conn.open)
       for (const p of barrier) p.conn.send({ type: 'flush', runId: run.id, seq: LOCALIZE_SEQ })
-      await run.until(() => barrier.every((p) => this.flushed.has(p.name) || !p.conn.open), this.left(run.flushTimeoutMs))
+      await run.waitLocalizing(() => barrier.every((p) => this.flushed.has(p.name) || !p.conn.open), this.left(run.opts.flushTimeoutMs))
     }
     for (const a of tracing) a.p.conn.send({ type: 'trace-stop', runId: run.id })
     // Stopped or not, agents delete their tables at run end whatever happens here.
-    if (!run.localizeStopped) await run.until(() => tracing.every((a) => a.findings !== undefined || !a.p.conn.open), Math.max(this.left(STOP_TIMEOUT_MS), 2000))
+    if (!run.localizeStopped) await run.waitLocalizing(() => tracing.every((a) => a.findings !== undefined || !a.p.conn.open), Math.max(this.left(STOP_TIMEOUT_MS), 2000))
     for (const a of tracing) if (a.findings === undefined) unavailable.set(a.p.name, 'it did not report its trace in time')
     if (run.localizeStopped) return reprobed.length
     const watched = watchedAddressesOf(tracing)
@@ -188,14 +185,14 @@ export class Localizer {
       this.nonces.set(nonce, c.index)
       const orders = bySource.get(src) ?? []
       orders.push({
-        id: c.index, protocol: c.protocol, host: c.toAddress as string, port: c.port, nonce, timeoutMs: Math.min(run.timeoutMs, 3000), need: REPROBE_ATTEMPTS,
+        id: c.index, protocol: c.protocol, host: c.toAddress as string, port: c.port, nonce, timeoutMs: Math.min(run.opts.timeoutMs, 3000), need: REPROBE_ATTEMPTS,
         ...(dst.listenerState(c.protocol, c.port)?.state === 'in-use' ? { held: true } : {})
       })
       bySource.set(src, orders)
     }
     for (const [src, probes] of bySource) {
       this.owed.set(src.name, new Set(probes.map((o) => o.id)))
-      if (!src.conn.send({ type: 'probe', runId: run.id, round: LOCALIZE_ROUND, concurrency: run.concurrency, probes })) this.owed.delete(src.name)
+      if (!src.conn.send({ type: 'probe', runId: run.id, round: LOCALIZE_ROUND, concurrency: run.opts.concurrency, probes })) this.owed.delete(src.name)
     }
   }
 

@@ -253,23 +253,14 @@ export class Run extends EventEmitter<RunEvents> {
    * open. The verdicts are decided already and do not change.
    */
   private async localize (): Promise<void> {
-    const run = this
-    this.localizer = new Localizer({
-      id: this.id,
-      plan: this.plan,
-      logger: this.logger,
-      participants: this.participants,
-      checks: this.checks,
-      limit: this.opts.localize,
-      timeoutMs: this.opts.timeoutMs,
-      concurrency: this.opts.concurrency,
-      flushTimeoutMs: this.opts.flushTimeoutMs,
-      // Waits go on past an abort (the verdicts stand), but not past a stop of localization.
-      until: async (test, ms) => await this.until(() => test() || this.localizeStopped, ms, true),
-      get localizeStopped (): boolean { return run.localizeStopped }
-    })
+    this.localizer = new Localizer(this)
     if (this.opts.localize > 0) this.setState('localizing')
     await this.localizer.execute()
+  }
+
+  /** @internal Localization's waits: they go on past an abort (the verdicts stand), not past a stop of localization. */
+  async waitLocalizing (test: () => boolean, ms: number): Promise<void> {
+    await this.until(() => test() || this.localizeStopped, ms, true)
   }
 
   private async openListeners (): Promise<void> {
