@@ -1,4 +1,4 @@
-import type { ArrivalCount, CountOrder } from '@portcheck/protocol'
+import { MAX_ITEMS_PER_FRAME, type ArrivalCount, type CountOrder } from '@portcheck/protocol'
 import type { Logger } from 'pino'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import { watchedAddresses } from '../localize/watched-addresses.js'
@@ -58,6 +58,8 @@ export class ArrivalCounts {
       if (addresses.length === 0) continue
       const dst = run.participants.get(c.to as string) as Participant
       const entry = this.asked.get(dst.name) ?? { p: dst, items: [] }
+      // One `count-start` per target, within the frame bound: beyond it, checks stay port-in-use.
+      if (entry.items.length >= MAX_ITEMS_PER_FRAME) continue
       entry.items.push({ id: c.index, port: c.port, from: addresses, nonce: run.checks.nonceFor(c.index) })
       this.asked.set(dst.name, entry)
     }
