@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -49,6 +49,16 @@ const IPTABLES_DB2 = [
 /** In the network: the switch drops app2's database connections to db2. */
 const BRIDGE = 'table bridge pcnet {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    ip saddr 198.18.1.13 ip daddr 198.18.1.15 tcp dport 15432 drop\n  }\n}\n'
 
+/** db2's firewall is Debian's iptables: without it, the loop cannot close. */
+function iptablesUnavailable (): string | null {
+  try {
+    execFileSync('iptables-restore', ['--version'], { stdio: 'ignore' })
+    return null
+  } catch {
+    return 'the closed loop needs `iptables-restore` (Debian package iptables)'
+  }
+}
+
 const key = (c: CheckReport): string => `${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`
 
 /** The exact finding of every check of the first run: status, reason, and for a blocked one where it was dropped and by which rule. */
@@ -80,7 +90,7 @@ function finding (c: CheckReport): Pick<CheckReport, 'status' | 'reason' | 'drop
 }
 
 t.test('the closed loop: run, apply `portcheck fix` on each host, run again', async (t) => {
-  if (!labReady(t)) return
+  if (!labReady(t, iptablesUnavailable)) return
   const lab = await Lab.create()
   t.teardown(() => lab.destroy())
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-loop-'))
