@@ -219,7 +219,8 @@ t.test('the dashboard in headless Chromium', async (t) => {
       }
       t.match(text, /Attempts\d/, 'attempts')
       t.match(text, /Why.*firewall rejects it/s, 'what the reason means')
-      t.same(await li.locator('dl.check-facts > dt').allTextContents(), [...blocked.flows.map(() => 'Flow'), 'Why', 'Detail', 'Required'], 'Why, then Detail')
+      t.same(await li.locator('dl.check-facts > dt').allTextContents(), [...blocked.flows.map(() => 'Flow'), 'Why', 'Dropped', 'Detail', 'Required'], 'Why, where it was dropped, then Detail')
+      t.match(text, /Droppednot localized/, 'these loopback agents do not trace: not localized')
       t.same((await li.locator('dl.check-evidence > dt').allTextContents()).slice(0, 3), ['Target saw', 'Attempts', 'Latency'], 'Detail is the evidence: what the target saw, attempts, latency')
       t.ok(blocked.detail !== null && !text.includes(blocked.detail), 'and not the reason again in other words')
     }

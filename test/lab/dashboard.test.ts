@@ -80,7 +80,8 @@ t.test('namespace lab: the dashboard shows a firewalled host\'s flows as blocked
     const text = await li.textContent() ?? ''
     t.match(text, 'blocked · timeout', 'with its reason')
     t.match(text, /silently dropped/, 'and what the reason means')
-    t.match(text, `To fix: allow tcp 15432 from ${c.fromAddress ?? ''} to 198.18.61.15 (inbound on db2, and on any firewall between)`, 'and what to open')
+    t.match(text, `To fix: allow tcp 15432 from ${c.fromAddress ?? ''} to 198.18.61.15 inbound on db2, before the nftables rule "tcp dport { 15432, 15433 } drop" (inet pctest input, handle 3) that drops it`, 'and what to open: before the rule that drops it')
+    t.match(text, 'Droppedon db2 (inbound), by nftables rule "tcp dport { 15432, 15433 } drop" (inet pctest input, handle 3)', 'and where it was dropped')
   }
   await page.keyboard.press('Escape')
 

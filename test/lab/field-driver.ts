@@ -62,7 +62,9 @@ async function main (): Promise<void> {
 
   for (let r = 1; r <= config.runs; r++) {
     const t0 = performance.now()
-    const run = coordinator.startRun({ timeoutMs: config.timeout === 'auto' ? 3000 : config.timeout, ...(config.timeout === 'auto' ? { adaptive: true } : {}) })
+    // The field lab measures verdicts and their time; where drops are (--localize) is the
+    // closed loop's (test/lab/closed-loop.test.ts), and would add its own time to every run here.
+    const run = coordinator.startRun({ timeoutMs: config.timeout === 'auto' ? 3000 : config.timeout, ...(config.timeout === 'auto' ? { adaptive: true } : {}), localize: 0 })
     const phases: string[] = []
     run.on('state', (st) => phases.push(`${st}@${Math.round(performance.now() - t0)}`))
     await coordinator.runs.finished(run)

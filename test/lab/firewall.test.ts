@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import type { RunReport } from '../../packages/coordinator/src/report/report.js'
+import type { NftablesRule } from '../../packages/coordinator/src/report/drop-site.js'
+import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
 import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
 import { joinArgs } from '../support/join.js'
 import { Lab, filterRules, listNamespaces, redirectRules, type LabProcess } from './lab.js'
@@ -42,7 +43,7 @@ const EXPECTED: Record<string, string> = {
   'db1>db2 tcp/15433': 'blocked intercepted', // DNAT on db2 to the agent's own 15432 listener
   'db1>db2 udp/15405': 'blocked timeout', // UDP drop on db2
   'db2>db1 tcp/15433': 'pass existing-listener', // another process holds tcp/15433 on db1
-  'db2>db1 udp/15405': 'inconclusive port-in-use', // another process holds udp/15405 on db1
+  'db2>db1 udp/15405': 'pass counted', // another process holds udp/15405 on db1: its agent (root) counts the probe's datagrams
   'db1>db3 tcp/15433': 'inconclusive agent-missing',
   'db1>db3 udp/15405': 'inconclusive agent-missing',
   'db3>db1 tcp/15433': 'inconclusive agent-missing',
@@ -57,6 +58,24 @@ const EXPECTED: Record<string, string> = {
   'app2>db1 udp/18125': 'blocked egress-denied', // egress drop on app2 (UDP: EPERM)
   'app2>db2 udp/18125': 'blocked egress-denied',
   'app2>db3 udp/18125': 'inconclusive agent-missing'
+}
+
+const nft = (chain: 'input' | 'output', handle: number, text: string): NftablesRule => ({ text, family: 'inet', table: 'pctest', chain, handle })
+
+/** Where each blocked check was dropped, and by which rule, as drop localization finds it (the intercepted ones are not drops). */
+const DROPPED: Record<string, Pick<CheckReport, 'droppedAt' | 'rule'>> = {
+  'lb1>app1 tcp/18080': { droppedAt: 'source', rule: nft('output', 2, 'ip daddr 198.18.1.12 tcp dport 18080 drop') },
+  'lb1>app2 tcp/18080': { droppedAt: 'target', rule: nft('input', 2, 'tcp dport 18080 drop') },
+  'app1>db1 tcp/15432': { droppedAt: 'target', rule: nft('input', 2, 'tcp dport 15432 reject with tcp reset') },
+  'app2>db1 tcp/15432': { droppedAt: 'target', rule: nft('input', 2, 'tcp dport 15432 reject with tcp reset') },
+  'app1>db2 tcp/15432': { droppedAt: 'target', rule: nft('input', 2, 'ip saddr 198.18.1.12 tcp dport 15432 drop') },
+  'app2>app1 tcp/17946': {},
+  'app2>app1 udp/17946': { droppedAt: 'target', rule: nft('input', 2, 'udp dport 17946 reject') },
+  'db1>db2 tcp/15433': {},
+  'db1>db2 udp/15405': { droppedAt: 'target', rule: nft('input', 3, 'udp dport 15405 drop') },
+  'app1>db1 udp/18125': { droppedAt: 'target', rule: nft('input', 3, 'udp dport 18125 reject with icmpx admin-prohibited') },
+  'app2>db1 udp/18125': { droppedAt: 'source', rule: nft('output', 4, 'udp dport 18125 drop') },
+  'app2>db2 udp/18125': { droppedAt: 'source', rule: nft('output', 4, 'udp dport 18125 drop') }
 }
 
 for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) t.test(`namespace lab, ${mode}: every verdict, exactly`, async (t) => {
@@ -107,6 +126,9 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
   const actual: Record<string, string> = {}
   for (const c of report.checks) actual[`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`] = `${c.status ?? 'none'} ${c.reason ?? '-'}`
   t.same(actual, EXPECTED, 'the exact status and reason of every check')
+  const dropped = Object.fromEntries(report.checks.filter((c) => c.status === 'blocked').map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, { ...(c.droppedAt !== undefined ? { droppedAt: c.droppedAt } : {}), ...(c.rule !== undefined ? { rule: c.rule } : {}) }]))
+  t.same(dropped, DROPPED, 'where every blocked check was dropped, and by which rule')
+  t.match(report.localization, { candidates: 10, localized: 10, unavailable: [] })
 
   const by = new Map(report.checks.map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, c]))
   t.match(by.get('db1>db2 tcp/15433'), { detail: /arrived at db2 on tcp\/15432/, observedSource: '198.18.1.14' }, 'the DNAT is named')

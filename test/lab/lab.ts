@@ -220,6 +220,14 @@ export class Lab {
   }
 
   /**
+   * Loads an nftables ruleset into the switch (`nft -f -`): family `bridge` rules there filter
+   * what crosses the bridge between hosts, a firewall in the network that no host's agent sees.
+   */
+  async nftSwitch (ruleset: string): Promise<void> {
+    await nftLoad(this.sw, ruleset, 'the switch')
+  }
+
+  /**
    * Drops `permille`/1000 of the packets host `name` sends (ARP spared), at random, on the
    * switch. Calling again replaces the rate; 0 removes it.
    * @param options.except destinations never dropped (default: none)

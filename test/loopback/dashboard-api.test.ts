@@ -1,5 +1,8 @@
 import t from 'tap'
 import WebSocket from 'ws'
+import { formatFix } from '../../packages/coordinator/src/fix/format-fix.js'
+import { parseReport } from '../../packages/coordinator/src/report/read-report.js'
+import type { FixResponse } from '../../packages/coordinator/src/server/api-types.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
 
 t.test('the dashboard API: matrices, filtered checks, exports and live events', async (t) => {
@@ -54,10 +57,22 @@ t.test('the dashboard API: matrices, filtered checks, exports and live events', 
   t.equal((JSON.parse(json.body) as { id: string }).id, id)
   const csv = await c.app.inject({ url: `/api/runs/${id}/export.csv`, headers: auth })
   const lines = csv.body.trim().split('\r\n')
-  t.equal(lines[0], 'from,to,fromRole,toRole,fromAddress,toAddress,family,targetAddress,protocol,port,portEnd,required,status,reason,detail,latencyMs,attempts,observedSource,echo,flowIds,remedy,notes')
+  t.equal(lines[0], 'from,to,fromRole,toRole,fromAddress,toAddress,family,targetAddress,protocol,port,portEnd,required,status,reason,detail,latencyMs,attempts,observedSource,echo,flowIds,remedy,notes,droppedAt,rule')
   t.equal(lines.length, 20, 'a header and 19 checks')
   t.match((await c.app.inject({ url: `/api/runs/${id}/export.junit`, headers: auth })).body, /<testsuites name="portcheck demo"/)
   t.equal((await c.app.inject({ url: `/api/runs/${id}/export.json` })).statusCode, 401, 'exports need the token')
+
+  // What to open, per format and host: exactly what `portcheck fix` writes from the saved report.
+  const saved = parseReport(json.body, 'export.json')
+  for (const format of ['iptables', 'csv'] as const) {
+    const fix = (await c.app.inject({ url: `/api/runs/${id}/fix?format=${format}`, headers: { authorization: 'Bearer viewer' } })).json() as FixResponse
+    t.equal(fix.all.text, formatFix(saved, format).text, `${format}: every host's rules, as portcheck fix writes them`)
+    t.same(fix.all.aside, formatFix(saved, format).aside)
+    t.same(fix.hosts.map((x) => x.host), ['db2'], `${format}: db2 refuses every flow to it: its rules only`)
+    t.equal(fix.hosts[0]?.text, formatFix(saved, format, { host: 'db2' }).text, `${format}: db2's rules, as portcheck fix --host db2 writes them`)
+  }
+  t.equal((await c.app.inject({ url: `/api/runs/${id}/fix?format=pf`, headers: auth })).statusCode, 400, 'an unknown format')
+  t.equal((await c.app.inject({ url: `/api/runs/${id}/fix` })).statusCode, 401, 'the rules need a token too')
 
   const page = await c.app.inject({ url: '/' })
   t.equal(page.statusCode, 200, 'the page itself needs no token: it holds no data')

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { MAX_ITEMS_PER_FRAME, PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type ProbeOrder } from '@portcheck/protocol'
+import { MAX_ITEMS_PER_FRAME, PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type NftablesState, type ProbeOrder, type TraceStartMessage } from '@portcheck/protocol'
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 
@@ -7,6 +7,12 @@ import type { Coordinator } from '../../packages/coordinator/src/server/coordina
 export interface FakeBehaviour {
   /** Called with every probe frame's orders; return results to send (default: every probe silent). */
   onProbes?: (orders: ProbeOrder[], agent: FakeAgent) => void
+  /** What it says in `hello` of its use of nftables (default: nothing, so it is not asked to trace). */
+  nftables?: NftablesState
+  /** Called on `trace-start` (default: nothing is answered). */
+  onTraceStart?: (msg: TraceStartMessage, agent: FakeAgent) => void
+  /** Called on `trace-stop` (default: nothing is answered). */
+  onTraceStop?: (agent: FakeAgent) => void
 }
 
 /**
@@ -24,7 +30,7 @@ export class FakeAgent {
     this.ws = new WebSocket(`${c.agentUrl as string}/agent`, { rejectUnauthorized: false })
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => {
-        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: [], addresses: [] })
+        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: [], addresses: [], ...(behaviour.nftables !== undefined ? { nftables: behaviour.nftables } : {}) })
         resolve()
       })
       this.ws.once('error', reject)
@@ -36,7 +42,7 @@ export class FakeAgent {
     await this.opened
   }
 
-  send (m: AgentMessage | Record<string, unknown>): void {
+  send (m: AgentMessage | object): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(m))
   }
 
@@ -61,6 +67,12 @@ export class FakeAgent {
         return
       case 'run-end':
         this.send({ type: 'run-closed', runId: m.runId })
+        return
+      case 'trace-start':
+        this.behaviour.onTraceStart?.(m, this)
+        return
+      case 'trace-stop':
+        this.behaviour.onTraceStop?.(this)
         return
       default:
     }

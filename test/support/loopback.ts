@@ -31,9 +31,13 @@ export async function startCoordinator (t: Test, opts: { catalogFile: string, ho
   return c
 }
 
-/** Starts in-process agents, each bound to its own loopback address; waits until all registered. */
+/**
+ * Starts in-process agents, each bound to its own loopback address; waits until all registered.
+ * They never use nftables: the loopback suite behaves the same with root or without (and adds
+ * nothing to the machine's own ruleset); localization and counting are the namespace lab's.
+ */
 export async function startAgents (t: Test, c: Coordinator, agents: Array<{ name: string, bind: string }>): Promise<Agent[]> {
-  const started = agents.map((a) => startAgent({ coordinator: c.agentUrl as string, token: agentCredential(c.token, a.name), ...(c.pin !== null ? { pin: c.pin } : { insecure: true }), name: a.name, bind: a.bind, logger: silent, reconnectMinMs: 100, reconnectMaxMs: 500 }))
+  const started = agents.map((a) => startAgent({ coordinator: c.agentUrl as string, token: agentCredential(c.token, a.name), ...(c.pin !== null ? { pin: c.pin } : { insecure: true }), name: a.name, bind: a.bind, logger: silent, reconnectMinMs: 100, reconnectMaxMs: 500, nftables: false }))
   t.teardown(() => Promise.all(started.map((a) => a.close())))
   await Promise.all(started.map((a) => a.registered))
   return started

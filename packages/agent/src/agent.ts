@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino'
 import {
   AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PIN_PATTERN, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
-  parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage
+  parseCoordinatorMessage, type AgentMessage, type CoordinatorMessage, type NftablesState
 } from '@portcheck/protocol'
 import { Backoff, agentUrl } from './connection/backoff.js'
 import { ConnectionLog, credentialChangedMessage, explainConnectError } from './connection/connection-errors.js'
@@ -16,6 +16,8 @@ import { peerPin } from './connection/tls-pin.js'
 import { bindListenHosts, defaultListenHosts, type ListenHost } from './listeners/listen-hosts.js'
 import { RunSession } from './run/run-session.js'
 import { interfaceAddresses } from './connection/interfaces.js'
+import { nftUsable } from './nft/nft-command.js'
+import { setInstanceAlive, sweepStaleTables } from './nft/own-tables.js'
 import { AGENT_VERSION } from './version.js'
 
 /** Options of {@link startAgent}. */
@@ -49,6 +51,12 @@ export interface AgentOptions {
   reconnectMaxMs?: number
   /** WebSocket opening handshake timeout, in ms. Default 10000. */
   handshakeTimeoutMs?: number
+  /**
+   * Use nftables when root: to localize where a blocked check is dropped (a temporary table of
+   * the agent's own that traces the check's re-probe), and to count the probe datagrams of UDP
+   * ports another process holds. The agent never touches any other table. Default true.
+   */
+  nftables?: boolean
 }
 
 /** Events: `registered` (agentId), `disconnected` (reason), `fatal` (PortcheckError). */
@@ -112,6 +120,7 @@ export function startAgent (options: AgentOptions): Agent {
   let reconnectTimer: NodeJS.Timeout | undefined
   let watchdog: NodeJS.Timeout | undefined
   let listenHosts: ListenHost[] | undefined
+  let nftables: NftablesState = { usable: false, why: '--no-nftables' }
   /** The current connection's coordinator said welcome: only then are run orders obeyed. */
   let welcomed = false
   /** Some connection was welcomed: a credential refused later means the coordinator's token changed. */
@@ -207,6 +216,8 @@ export function startAgent (options: AgentOptions): Agent {
           ttlMs: Math.min(msg.ttlMs, MAX_RUN_TTL_MS),
           listenHosts: listenHosts ?? [{ address: '0.0.0.0', ipv6Only: false }],
           binds,
+          nft: nftables,
+          instance,
           send,
           logger,
           onEnded: (ended) => { if (session === ended) session = null }
@@ -222,6 +233,17 @@ export function startAgent (options: AgentOptions): Agent {
         return
       case 'flush':
         if (welcomed && session?.runId === msg.runId) session.flush(msg.seq)
+        return
+      case 'trace-start':
+        if (welcomed && session?.runId === msg.runId) session.trace(msg)
+        else send({ type: 'trace-ready', runId: msg.runId, error: 'not a run of this agent' })
+        return
+      case 'trace-stop':
+        if (welcomed && session?.runId === msg.runId) session.traceStop()
+        return
+      case 'count-start':
+        if (welcomed && session?.runId === msg.runId) session.count(msg)
+        else send({ type: 'count-ready', runId: msg.runId, error: 'not a run of this agent' })
         return
       case 'run-end': {
         const s = session?.runId === msg.runId ? session : null
@@ -286,7 +308,8 @@ export function startAgent (options: AgentOptions): Agent {
         platform: `${process.platform}-${process.arch} node ${process.version}`,
         pid: process.pid,
         bind: binds,
-        addresses: interfaceAddresses()
+        addresses: interfaceAddresses(),
+        nftables
       })
     })
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -321,7 +344,18 @@ export function startAgent (options: AgentOptions): Agent {
     })
   }
 
-  void (binds.length > 0 ? Promise.resolve(bindListenHosts(binds)) : defaultListenHosts()).then((hosts) => {
+  // Before the first hello: whether nftables can be used here, and the tables of agents that are
+  // gone removed (an agent killed outright leaves its temporary table behind).
+  const nftReady = options.nftables === false
+    ? Promise.resolve()
+    : nftUsable().then(async (state) => {
+      nftables = state
+      if (state.usable) await sweepStaleTables(logger)
+      else logger.info({ why: state.why }, 'nftables not usable: drops will not be localized on this host')
+    })
+  setInstanceAlive(instance, true)
+  void stopped.then(() => setInstanceAlive(instance, false))
+  void Promise.all([binds.length > 0 ? Promise.resolve(bindListenHosts(binds)) : defaultListenHosts(), nftReady]).then(([hosts]) => {
     listenHosts = hosts
     connect()
   })

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import pino, { type Logger } from 'pino'
-import { PortcheckError } from '@portcheck/protocol'
+import { CREDENTIAL_PATTERN, PortcheckError } from '@portcheck/protocol'
 import { prettyStream } from '@portcheck/protocol/node'
 import { startAgent } from './agent.js'
 import { AGENT_VERSION as version } from './version.js'
@@ -19,6 +19,9 @@ Options:
   --name NAME         this host's name in the inventory      [default: the hostname]
   --bind ADDRESS      listen and probe from this address only [default: all addresses]
                       (repeat, or comma-separate, for an IPv4 and an IPv6 address)
+  --no-nftables       never use nftables; by default, as root, the agent adds a
+                      temporary table of its own to localize blocked checks and
+                      count UDP probes on ports another process holds
   --log-level LEVEL   trace, debug, info, warn, error, silent [default: info]
   --log-format F      pretty or json                          [default: pretty on a terminal]
   -h, --help          show this help
@@ -48,12 +51,25 @@ Exit codes: 0 stopped by a signal, 2 bad usage, a credential the coordinator ref
 its inventory, or a coordinator whose TLS key does not match --pin.
 `
 
+/**
+ * A credential is base64url, so one in 64 starts with a dash, which parseArgs takes for an
+ * option: `--token -Xyz…` as the join command prints it becomes `--token=-Xyz…`.
+ */
+export function joinDashedCredential (argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1]
+    if (argv[i] === '--token' && next !== undefined && next.startsWith('-') && CREDENTIAL_PATTERN.test(next)) { out.push(`--token=${next}`); i++ } else out.push(argv[i] as string)
+  }
+  return out
+}
+
 /** Runs the agent CLI; resolves to the process exit code. Never calls process.exit. */
 export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: joinDashedCredential(argv),
       options: {
         coordinator: { type: 'string' },
         token: { type: 'string' },
@@ -61,6 +77,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
         insecure: { type: 'boolean' },
         name: { type: 'string' },
         bind: { type: 'string', multiple: true },
+        'no-nftables': { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -111,7 +128,8 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv = process.env
       ...(values.name !== undefined ? { name: values.name } : {}),
       ...(values.bind !== undefined ? { bind: values.bind } : {}),
       ...(pin !== undefined ? { pin } : {}),
-      ...(values.insecure === true ? { insecure: true } : {})
+      ...(values.insecure === true ? { insecure: true } : {}),
+      ...(values['no-nftables'] === true ? { nftables: false } : {})
     })
   } catch (err) {
     process.stderr.write(`portcheck-agent: ${(err as Error).message}\n`)

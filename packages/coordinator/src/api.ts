@@ -128,6 +128,7 @@ export async function runCheck (opts: RunCheckOptions): Promise<RunCheckResult> 
       ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.listenTimeoutMs !== undefined ? { listenTimeoutMs: opts.listenTimeoutMs } : {}),
+      ...(opts.localize !== undefined ? { localize: opts.localize } : {}),
       ...(opts.includeOptional !== undefined ? { includeOptional: opts.includeOptional } : {})
     }
   })

@@ -32,7 +32,7 @@ function report (hosts: InventoryHost[]): RunReport {
   return {
     id: 'fam01', catalog: 'fam', catalogTitle: 'Families', state: 'done', startedAt: '2026-01-15T10:00:00.000Z', finishedAt: '2026-01-15T10:00:02.000Z', durationMs: 2000,
     timeoutMs: 3000, adaptive: false, includeOptional: false, settings: {}, dualStack: isDualStack(hosts), summary, required: summary, progress: { done: checks.length, total: checks.length },
-    verdict: 'blocked', exitCode: 1, agents: { expected: 2, joined: 2, missing: [], lost: [], misplaced: [] }, rerunOf: null, checks
+    verdict: 'blocked', exitCode: 1, agents: { expected: 2, joined: 2, missing: [], lost: [], misplaced: [] }, rerunOf: null, localization: null, checks
   }
 }
 

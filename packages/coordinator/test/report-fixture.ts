@@ -2,6 +2,7 @@ import type { Reason, Status } from '@portcheck/protocol'
 import { loadCatalogFile } from '../src/catalog/load-catalog.js'
 import { buildPlan } from '../src/plan/expand.js'
 import { checkKey, type KeyFields } from '../src/report/check-key.js'
+import { LOCALIZABLE, summaryText } from '../src/localize/localization.js'
 import type { DropRule, DropSite } from '../src/report/drop-site.js'
 import { hasDualStackPairs } from '../src/report/family-text.js'
 import { remedy } from '../src/report/remedy.js'
@@ -94,6 +95,9 @@ export async function fixtureReport (options: { id?: string, outcomes?: Record<s
   })
   const { verdict, exitCode } = verdictOf(required)
   const startedAt = options.startedAt ?? STARTED
+  // lb1's agent runs without root in this cluster: its egress drop is not localized.
+  const candidates = checks.filter((c) => c.status === 'blocked' && LOCALIZABLE.has(c.reason ?? ''))
+  const localization = { limit: 64, candidates: candidates.length, traced: candidates.length, localized: candidates.filter((c) => c.droppedAt !== undefined).length, overLimit: 0, unavailable: [{ host: 'lb1', why: 'not root' }] }
   return {
     id: options.id ?? 'fixrun01',
     catalog: catalog.id,
@@ -114,6 +118,7 @@ export async function fixtureReport (options: { id?: string, outcomes?: Record<s
     exitCode,
     agents: { expected: FIXTURE_HOSTS.length, joined: FIXTURE_HOSTS.length - absent.length, missing: absent, lost: [], misplaced: [] },
     rerunOf: null,
+    localization: { ...localization, text: summaryText(localization) },
     checks
   }
 }

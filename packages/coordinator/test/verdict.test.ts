@@ -99,3 +99,11 @@ t.test('address families: none in common, a gap on one end, proof over the other
     { status: 'inconclusive', reason: 'translated' }, 'a name resolved to IPv6, proven over IPv4: translated')
   t.match(decide(named, obs({ result: result('connected', { echo: 'ours', address: '198.18.0.2' }), receipts: [proof] })), { status: 'pass' }, 'resolved to IPv4, proven over IPv4')
 })
+
+t.test('a UDP port another process holds: counted arrivals prove it, nothing else does', async (t) => {
+  t.match(decide(check('udp'), obs({ listener: 'in-use', result: result('timeout', { unanswered: 12 }), counted: 3 })), { status: 'pass', reason: 'counted', detail: "another process holds udp/9638 on b; b's agent counted 3 probe datagram(s) of this check from a getting past b's firewall" })
+  t.match(decide(check('udp'), obs({ listener: 'in-use', result: result('replied', { echo: 'other' }), counted: 1 })), { status: 'pass', reason: 'counted' }, 'the other process answering does not matter: the datagram arrived')
+  t.match(decide(check('udp'), obs({ listener: 'in-use', result: result('timeout', { unanswered: 40 }), counted: 0 })), { status: 'inconclusive', reason: 'port-in-use', detail: /b's agent counted none of the probe's datagrams arriving/ }, 'none counted is no proof of a drop either: it stays unproven')
+  t.match(decide(check('udp'), obs({ listener: 'in-use', result: null, counted: null })), { status: 'inconclusive', reason: 'port-in-use', detail: 'another process holds udp/9638 on b; stop it, or check this port once it is free' }, 'not counted (no root on the target): as before')
+  t.match(decide(check('udp'), obs({ listener: 'open', result: result('timeout', { unanswered: 8 }), counted: 5 })), { status: 'blocked', reason: 'timeout' }, 'a count never stands in for our own listener')
+})

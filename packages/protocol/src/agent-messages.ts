@@ -10,6 +10,7 @@ import {
   MAX_BINDS, MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
+import { assertCounts, assertNftReport, type ArrivalCount, type CountReadyMessage, type TraceReadyMessage, type TraceResultMessage } from './nft-messages.js'
 
 /**
  * First frame of a connection: who the agent is, and its proof. Sent only once the agent has
@@ -39,6 +40,18 @@ export interface HelloMessage {
    * loopback included: the coordinator checks that the host's inventory address is one of them.
    */
   addresses: string[]
+  /**
+   * Whether the agent can use nftables (root, and `nft` found), for drop localization and UDP
+   * arrival counting; `why` not, when it cannot. Absent: it does not say, and is given neither.
+   */
+  nftables?: NftablesState
+}
+
+/** Whether an agent can use nftables, and why not. */
+export interface NftablesState {
+  usable: boolean
+  /** Why not, in a few words (`not root`, `nft not found`). */
+  why?: string
 }
 
 /** What happened when an agent tried to open one listener. */
@@ -165,6 +178,8 @@ export interface FlushedMessage {
   seq: number
   /** The agent's measurements of each path it probed in this run so far. */
   paths: PathFigures[]
+  /** Probe datagrams counted so far for each check the agent counts arrivals of (`count-start`). */
+  counts?: ArrivalCount[]
 }
 
 /** Reply to `run-end`: every listener of the run is closed and every probe stopped. */
@@ -181,6 +196,9 @@ export type AgentMessage =
   | AcceptedMessage
   | FlushedMessage
   | RunClosedMessage
+  | TraceReadyMessage
+  | TraceResultMessage
+  | CountReadyMessage
 
 const port = (v: unknown, p: string): number => int(v, p, 1, 65535)
 const runId = (v: unknown, p: string): string => str(v, p, { pattern: ID_PATTERN })
@@ -210,7 +228,7 @@ export function assertAgentMessage (m: Obj): AgentMessage {
   const type = str(m.type, 'type', { max: 32 })
   switch (type) {
     case 'hello': {
-      onlyKeys(m, '', ['type', 'protocol', 'name', 'credential', 'instance', 'version', 'hostname', 'platform', 'pid', 'bind', 'addresses'])
+      onlyKeys(m, '', ['type', 'protocol', 'name', 'credential', 'instance', 'version', 'hostname', 'platform', 'pid', 'bind', 'addresses', 'nftables'])
       int(m.protocol, 'protocol', 1, 1000)
       str(m.name, 'name', { pattern: AGENT_NAME_PATTERN })
       str(m.credential, 'credential', { pattern: CREDENTIAL_PATTERN })
@@ -223,6 +241,12 @@ export function assertAgentMessage (m: Obj): AgentMessage {
       for (let i = 0; i < binds.length; i++) address(binds[i], `bind[${i}]`)
       const list = arr(m.addresses, 'addresses', MAX_AGENT_ADDRESSES)
       for (let i = 0; i < list.length; i++) str(list[i], `addresses[${i}]`, { pattern: CIDR_PATTERN })
+      if (m.nftables !== undefined) {
+        const n = obj(m.nftables, 'nftables')
+        onlyKeys(n, 'nftables', ['usable', 'why'])
+        bool(n.usable, 'nftables.usable')
+        if (n.why !== undefined) str(n.why, 'nftables.why', { max: 200 })
+      }
       return m as unknown as HelloMessage
     }
     case 'run-ready': {
@@ -285,7 +309,7 @@ export function assertAgentMessage (m: Obj): AgentMessage {
       })
       return m as unknown as AcceptedMessage
     case 'flushed':
-      onlyKeys(m, '', ['type', 'runId', 'seq', 'paths'])
+      onlyKeys(m, '', ['type', 'runId', 'seq', 'paths', 'counts'])
       runId(m.runId, 'runId')
       int(m.seq, 'seq', 0, 2 ** 31)
       items(m, 'paths', (o, p) => {
@@ -296,11 +320,16 @@ export function assertAgentMessage (m: Obj): AgentMessage {
         int(o.failed, `${p}.failed`, 0, attempts)
         if (o.rttMs !== null) num(o.rttMs, `${p}.rttMs`, 0, 3_600_000)
       })
+      if (m.counts !== undefined) assertCounts(m.counts)
       return m as unknown as FlushedMessage
     case 'run-closed':
       onlyKeys(m, '', ['type', 'runId'])
       runId(m.runId, 'runId')
       return m as unknown as RunClosedMessage
+    case 'trace-ready':
+    case 'trace-result':
+    case 'count-ready':
+      return assertNftReport(m, type)
     default:
       throw new GuardError('type', `unknown agent message type "${type}"`)
   }

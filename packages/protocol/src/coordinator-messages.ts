@@ -9,6 +9,7 @@ import {
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
 import { ADDRESS_FAMILIES, type AddressFamily } from './families.js'
+import { assertNftOrder, type CountStartMessage, type TraceStartMessage, type TraceStopMessage } from './nft-messages.js'
 
 export interface WelcomeMessage {
   type: 'welcome'
@@ -120,6 +121,9 @@ export type CoordinatorMessage =
   | ProbeMessage
   | FlushMessage
   | RunEndMessage
+  | TraceStartMessage
+  | TraceStopMessage
+  | CountStartMessage
 
 const port = (v: unknown, p: string): number => int(v, p, 1, 65535)
 const runId = (v: unknown, p: string): string => str(v, p, { pattern: ID_PATTERN })
@@ -206,6 +210,10 @@ export function assertCoordinatorMessage (m: Obj): CoordinatorMessage {
     case 'run-end':
       onlyKeys(m, '', ['type', 'runId'])
       return { type, runId: runId(m.runId, 'runId') }
+    case 'trace-start':
+    case 'trace-stop':
+    case 'count-start':
+      return assertNftOrder(m, type)
     default:
       throw new GuardError('type', `unknown coordinator message type "${type}"`)
   }

@@ -9,7 +9,8 @@ export type Status = 'pass' | 'blocked' | 'inconclusive' | 'skipped'
 /** Every reason a verdict can carry, grouped by the status it belongs to. */
 export const Reasons = {
   pass: {
-    'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked.'
+    'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked.',
+    counted: "Another process already held this UDP port on the target; the target agent counted the probe's datagrams (its nonce, from the source's address) getting past the target's own firewall, in a temporary nftables table of its own."
   },
   blocked: {
     timeout: "The target listener was open, and nothing arrived: the traffic was silently dropped (the detail gives the unanswered attempts and the path's measured loss, which cannot explain them).",

@@ -74,3 +74,33 @@ t.test('the probe wire format', async (t) => {
   t.equal(parseProbe(Buffer.from(`PCHK1 ${NONCE} 1 2\n`)), null)
   t.equal(parseProbe(Buffer.alloc(500, 0x41)), null, 'long input is not ours')
 })
+
+t.test('localization and counting messages, both ways', async (t) => {
+  const start = { type: 'trace-start', runId: 'r1', items: [{ id: 3, role: 'source', protocol: 'tcp', port: 15432, host: '198.18.1.14' }, { id: 4, role: 'target', protocol: 'udp', port: 15405, from: ['198.18.1.15', '2001:2::15'] }] }
+  t.same(parseCoordinatorMessage(JSON.stringify(start)), start)
+  t.same(parseCoordinatorMessage('{"type":"trace-stop","runId":"r1"}'), { type: 'trace-stop', runId: 'r1' })
+  const count = { type: 'count-start', runId: 'r1', items: [{ id: 5, port: 15405, from: ['198.18.1.15'], nonce: NONCE }] }
+  t.same(parseCoordinatorMessage(JSON.stringify(count)), count)
+  const bad: Array<[unknown, RegExp]> = [
+    [{ ...start, items: [{ id: 3, role: 'source', protocol: 'tcp', port: 15432, host: '198.18.1.14', from: ['198.18.1.12'] }] }, /items\[0\]\.from: is not a field of a source order/],
+    [{ ...start, items: [{ id: 3, role: 'target', protocol: 'tcp', port: 15432, from: [] }] }, /items\[0\]\.from: must not be empty/],
+    [{ ...start, items: [{ id: 3, role: 'target', protocol: 'tcp', port: 15432, from: ['db1.example'] }] }, /items\[0\]\.from\[0\]: must match/],
+    [{ ...start, items: [{ id: 3, role: 'target', protocol: 'tcp', port: 15432, from: Array(9).fill('198.18.1.1') }] }, /items\[0\]\.from: must have at most 8 items/],
+    [{ ...start, items: Array(257).fill(start.items[0]) }, /items: must have at most 256 items/],
+    [{ ...start, items: [{ ...start.items[0], role: 'bystander' }] }, /items\[0\]\.role: must be one of source, target/],
+    [{ ...count, items: [{ ...count.items[0], nonce: 'x' }] }, /items\[0\]\.nonce: must match/]
+  ]
+  for (const [m, re] of bad) t.throws(() => parseCoordinatorMessage(JSON.stringify(m)), { name: 'MessageError', message: re }, String(re))
+
+  const result = { type: 'trace-result', runId: 'r1', items: [{ id: 3, role: 'target', seen: 3, passed: 0, dropped: 3, rule: { family: 'inet', table: 'filter', chain: 'input', handle: 3, text: 'tcp dport 15432 drop', owner: 'nftables' } }, { id: 4, role: 'source', seen: 2, passed: 2, dropped: 0, via: ['198.18.1.12'] }], truncated: true }
+  t.same(parseAgentMessage(JSON.stringify(result)), result)
+  t.same(parseAgentMessage('{"type":"trace-ready","runId":"r1","error":"not root"}'), { type: 'trace-ready', runId: 'r1', error: 'not root' })
+  t.same(parseAgentMessage('{"type":"count-ready","runId":"r1"}'), { type: 'count-ready', runId: 'r1' })
+  const flushed = { type: 'flushed', runId: 'r1', seq: 2, paths: [], counts: [{ id: 5, packets: 3 }] }
+  t.same(parseAgentMessage(JSON.stringify(flushed)), flushed)
+  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db1', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: null, addresses: [], nftables: { usable: false, why: 'not root' } }
+  t.same(parseAgentMessage(JSON.stringify(hello)), hello)
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...result, items: [{ ...result.items[0], rule: { ...result.items[0]?.rule, owner: 'pf' } }] })), /items\[0\]\.rule\.owner: must be one of nftables, iptables, firewalld/)
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...flushed, counts: [{ id: 5, packets: -1 }] })), /counts\[0\]\.packets: must be between/)
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...hello, nftables: { usable: 'yes' } })), /nftables\.usable: must be true or false/)
+})

@@ -93,6 +93,13 @@ export class ProbeRunner {
     return this.queue.length - this.head + this.active
   }
 
+  /** The address a peer of this run resolves to (an address passes through); null for a host that is not a peer, or a name that did not resolve. */
+  async addressOf (host: string): Promise<string | null> {
+    if (!this.peers.has(host)) return null
+    const r = await this.resolver.resolve(host)
+    return 'address' in r ? r.address : null
+  }
+
   /** What this run measured on each path so far. */
   figures (): ReturnType<PathTable['figures']> {
     return this.paths.figures()

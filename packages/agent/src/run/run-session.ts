@@ -1,10 +1,14 @@
-import { MAX_ITEMS_PER_FRAME, type AcceptedConnection, type AgentMessage, type ListenOrder, type ProbeMessage, type ProbeResult, type Receipt } from '@portcheck/protocol'
+import {
+  MAX_ITEMS_PER_FRAME, type AcceptedConnection, type AgentMessage, type CountStartMessage, type ListenOrder, type NftablesState, type ProbeMessage, type ProbeResult,
+  type Proto, type Receipt, type TraceStartMessage
+} from '@portcheck/protocol'
 import type { Logger } from 'pino'
 import type { ListenHost } from '../listeners/listen-hosts.js'
 import { ListenerSet } from '../listeners/listener-set.js'
 import { ProbeRunner } from '../probes/probe-runner.js'
 import type { LookupFn } from '../probes/resolver.js'
 import { Batcher } from './batcher.js'
+import { NftWatch } from './nft-watch.js'
 
 /**
  * How long `flush` waits before answering, in ms: lets datagrams the kernel has already
@@ -28,6 +32,10 @@ export interface RunSessionOptions {
   onEnded: (session: RunSession) => void
   /** How target names are resolved. Default: the system resolver. */
   lookup?: LookupFn
+  /** Whether the agent can use nftables (drop localization, UDP arrival counting). Default: it cannot. */
+  nft?: NftablesState
+  /** The agent's instance id, which names its nftables tables. */
+  instance?: string
 }
 
 /**
@@ -45,6 +53,12 @@ export class RunSession {
   private readonly results: Batcher<ProbeResult>
   private readonly ttl: NodeJS.Timeout
   private ending: Promise<void> | null = null
+  private readonly watch: NftWatch
+  /** `protocol/port` of every listener the run ordered, and the UDP ports another process held. */
+  private readonly listenKeys = new Set<string>()
+  private readonly udpInUse = new Set<number>()
+  /** `protocol/port` of every probe order of the run. */
+  private readonly probedPorts = new Set<string>()
 
   constructor (private readonly opts: RunSessionOptions) {
     this.runId = opts.runId
@@ -54,6 +68,17 @@ export class RunSession {
     this.results = new Batcher(MAX_ITEMS_PER_FRAME, (results) => opts.send({ type: 'probe-results', runId, results }))
     this.listeners = new ListenerSet(opts.listenHosts, { receipt: (r) => this.receipts.push(r), accepted: (c) => this.accepted.push(c) })
     this.runner = new ProbeRunner({ binds: opts.binds, peers: opts.peers, onResult: (r) => this.results.push(r), ...(opts.lookup !== undefined ? { lookup: opts.lookup } : {}) })
+    this.watch = new NftWatch({
+      runId,
+      nft: opts.nft ?? { usable: false, why: 'nftables not enabled' },
+      instance: opts.instance ?? 'agent',
+      send: opts.send,
+      logger: opts.logger,
+      listens: (protocol, port) => this.listenKeys.has(`${protocol}/${port}`),
+      udpInUse: (port) => this.udpInUse.has(port),
+      probed: (protocol: Proto, host, port) => this.probedPorts.has(`${protocol}/${port}`) && opts.peers.includes(host),
+      addressOf: async (host) => await this.runner.addressOf(host)
+    })
     this.ttl = setTimeout(() => {
       opts.logger.warn({ runId }, 'run reached its time limit without run-end; closing its listeners')
       void this.end()
@@ -71,8 +96,10 @@ export class RunSession {
   async start (orders: ListenOrder[], after: Promise<void> = Promise.resolve()): Promise<void> {
     await after
     if (this.ended) return
+    for (const o of orders) this.listenKeys.add(`${o.protocol}/${o.port}`)
     const { states, refPort } = await this.listeners.openAll(orders)
     if (this.ended) return
+    for (const st of states) if (st.protocol === 'udp' && st.state === 'in-use') this.udpInUse.add(st.port)
     const open = states.filter((s) => s.state === 'open').length
     this.opts.logger.info({ runId: this.runId, listeners: open, failed: states.length - open }, 'listeners ready')
     // A big listener set goes in several frames, each under the coordinator's frame limit.
@@ -84,10 +111,26 @@ export class RunSession {
 
   probe (msg: ProbeMessage): void {
     if (this.ended) return
+    for (const o of msg.probes) this.probedPorts.add(`${o.protocol}/${o.port}`)
     this.runner.add(msg.probes, msg.concurrency, msg.adaptive === true, msg.rttHints, msg.refs)
   }
 
-  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures. */
+  /** `trace-start`: watch these checks' packets with nftables (see {@link NftWatch}). */
+  trace (msg: TraceStartMessage): void {
+    if (!this.ended) this.watch.trace(msg)
+  }
+
+  /** `trace-stop`: stop watching and report what was seen. */
+  traceStop (): void {
+    void this.watch.traceStop()
+  }
+
+  /** `count-start`: count the probe datagrams of UDP checks whose port another process holds. */
+  count (msg: CountStartMessage): void {
+    if (!this.ended) void this.watch.count(msg)
+  }
+
+  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures (and the arrival counts). */
   flush (seq: number): void {
     setTimeout(() => {
       setImmediate(() => {
@@ -99,7 +142,9 @@ export class RunSession {
         // One entry per target host and protocol: a frame holds 2,000 targets' figures. Beyond
         // that (never at the scales portcheck runs), the coordinator falls back to wider samples.
         const paths = this.runner.figures().slice(0, MAX_ITEMS_PER_FRAME)
-        this.opts.send({ type: 'flushed', runId: this.runId, seq, paths })
+        void this.watch.counts().then((counts) => {
+          if (!this.ended) this.opts.send({ type: 'flushed', runId: this.runId, seq, paths, ...(counts !== undefined ? { counts } : {}) })
+        })
       })
     }, FLUSH_SETTLE_MS)
   }
@@ -112,7 +157,8 @@ export class RunSession {
     this.receipts.clear()
     this.accepted.clear()
     this.results.clear()
-    this.ending = this.listeners.closeAll().then(() => {
+    // Every nftables table of the run's goes with it, whatever was still running.
+    this.ending = Promise.all([this.listeners.closeAll(), this.watch.end()]).then(() => {
       this.opts.logger.info({ runId: this.runId }, 'run closed')
       this.opts.onEnded(this)
     })

@@ -4,6 +4,7 @@
 import type { AgentRecord, AgentsResponse, HostAgentState, HostAgentStatus, LaunchState } from '../../src/server/api-types.js'
 import { placementFindings, placementNote } from './agent-placement.js'
 import { api } from './api.js'
+import { copyText } from './copy.js'
 import { $, h } from './dom.js'
 import { setView } from './filters.js'
 import { ago } from './format.js'
@@ -49,28 +50,6 @@ export function renderAgentsLine (): void {
   const badgeEl = $('agents-badge')
   badgeEl.textContent = ok ? `${connected}/${hosts.length}` : `${connected}/${hosts.length} ○`
   badgeEl.className = `badge-count${ok ? '' : ' badge-warn'}`
-}
-
-async function copyText (text: string, codeEl: HTMLElement, button: HTMLElement): Promise<void> {
-  let ok = false
-  try {
-    if (window.isSecureContext) {
-      await navigator.clipboard.writeText(text)
-      ok = true
-    }
-  } catch { ok = false }
-  if (!ok) {
-    // Without the Clipboard API (plain http on another host), select the text for Ctrl+C.
-    const range = document.createRange()
-    range.selectNodeContents(codeEl)
-    const sel = window.getSelection()
-    sel?.removeAllRanges()
-    sel?.addRange(range)
-    // execCommand is deprecated but the only copy there is outside a secure context.
-    try { ok = document.execCommand('copy') } catch { ok = false }
-  }
-  button.textContent = ok ? '✔ Copied' : 'Selected: press Ctrl+C'
-  setTimeout(() => { button.textContent = 'Copy' }, 2500)
 }
 
 /** When an agent was last heard from: the time it left, for one that is gone. */

@@ -1,6 +1,7 @@
 // The details panel: the checks behind a matrix cell, a port or a status, worst first and
 // paged, each with why it ended so, the evidence, and what to open. Escape closes it and
 // returns focus to where the operator was.
+import { dropText } from '../../src/report/check-text.js'
 import type { CheckDetail } from '../../src/report/views.js'
 import type { ChecksPage } from '../../src/server/api-types.js'
 import { api, describeError, filterQuery, isUnauthorized, runPath } from './api.js'
@@ -173,6 +174,11 @@ function renderCheck (c: CheckDetail): HTMLLIElement {
     fact('Flow', h('strong', { class: 'mono', text: f.id }), ` ${f.purpose}`, f.ref !== null ? h('span', { class: 'ref' }, ` · ref: ${f.ref}`) : null)
   }
   if (why !== null) fact('Why', why)
+  // Where a blocked check was dropped, once its re-probe was traced through the hosts' nftables rules.
+  if (c.status === 'blocked') {
+    const dropped = dropText(c)
+    fact('Dropped', dropped !== null ? h('span', { class: 'dropped', 'data-site': c.droppedAt ?? null, text: dropped }) : h('span', { class: 'hint', text: 'not localized (see the run\'s localization line)' }))
+  }
   // A skipped check was never probed: it has no evidence to show.
   if (c.status !== 'skipped') fact('Detail', evidence(c))
   fact('Required', c.required ? 'yes: decides the verdict' : 'no: optional flow')

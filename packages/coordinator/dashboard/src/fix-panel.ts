@@ -1,10 +1,12 @@
 // "What to open": the first blocked checks of the shown run (then inconclusive ones), each
-// with the firewall rule to open, under the global filters.
+// with the firewall rule to open, under the global filters; then the rules themselves, per
+// host and format (fix-rules.ts).
 import type { ChecksPage } from '../../src/server/api-types.js'
 import { api, describeError, filterQuery, isUnauthorized, runPath } from './api.js'
 import { openDetail } from './details.js'
 import { $, badge, h, icon } from './dom.js'
 import { setFilters } from './filters.js'
+import { loadFixRules } from './fix-rules.js'
 import { fmt, portLabel, shownFamily } from './format.js'
 import { isFinal, shownRun, state } from './state.js'
 import { STATUS, reasonMeaning } from './statuses.js'
@@ -59,7 +61,9 @@ export async function loadFix (): Promise<void> {
       const total = blocked.total + inconclusive.total
       if (total > list.length) parts.push(h('p', { class: 'hint' }, `${fmt(total - list.length)} more: `, h('button', { type: 'button', class: 'btn-link', text: 'show blocked only', onclick: () => setFilters({ status: 'blocked' }) })))
     }
-    body.replaceChildren(...parts)
+    const rules = h('div', { id: 'fix-rules', class: 'fix-rules' })
+    body.replaceChildren(...parts, rules)
+    await loadFixRules(rules)
   } catch (err) {
     if (seq === fixSeq && !isUnauthorized(err)) body.replaceChildren(h('p', { class: 'error-text', text: describeError(err) }))
   }

@@ -61,7 +61,8 @@ export function renderSummary (): void {
   const meta = [`run ${run.id}`, `started ${clock(run.startedAt)}`]
   const optional = state.optionalSkipped.get(run.id)
   if (optional !== undefined && optional > 0) meta.push(`${fmt(optional)} optional not checked`)
-  $('run-meta').replaceChildren(h('span', { text: meta.join(' · ') }))
+  const localization = run.localization !== null && run.localization.candidates > 0 ? h('span', { class: 'run-localization', text: ` · ${run.localization.text}` }) : null
+  $('run-meta').replaceChildren(h('span', { text: meta.join(' · ') }), ...(localization !== null ? [localization] : []))
 }
 
 /** A row of count chips, each a button that filters on its status; while running, with the pending ones. */

@@ -5,6 +5,7 @@ import type { Argv } from 'yargs'
 import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError } from '@portcheck/protocol'
 import { prettyStream } from '@portcheck/protocol/node'
 import { parseSetArgs } from '../catalog/settings.js'
+import { DEFAULT_LOCALIZE, MAX_LOCALIZE } from '../localize/localization.js'
 import type { StatusLine } from './status-line.js'
 
 /** Options every command that loads a catalog and an inventory shares. */
@@ -31,6 +32,7 @@ export interface ServerArgs {
   'viewer-token'?: string
   timeout: number | 'auto'
   concurrency: number
+  localize: number
 }
 
 export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
@@ -57,6 +59,15 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
       describe: 'most probes in flight per agent (1-65535)',
       coerce: (v: number): number => {
         if (!Number.isInteger(v) || v < 1 || v > 65535) throw new PortcheckError('PC_ERR_USAGE', `--concurrency ${v}: expected an integer from 1 to 65535`)
+        return v
+      }
+    })
+    .option('localize', {
+      type: 'number',
+      default: DEFAULT_LOCALIZE,
+      describe: `after the probes, find where at most N blocked checks were dropped (source, network, target, and the rule) by tracing a re-probe through the hosts' nftables rules; agents need root. 0: off (0-${MAX_LOCALIZE})`,
+      coerce: (v: number): number => {
+        if (!Number.isInteger(v) || v < 0 || v > MAX_LOCALIZE) throw new PortcheckError('PC_ERR_USAGE', `--localize ${v}: expected an integer from 0 to ${MAX_LOCALIZE}`)
         return v
       }
     }) as unknown as Argv<T & ServerArgs>

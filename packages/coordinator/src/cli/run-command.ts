@@ -109,6 +109,7 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
         ...timing(args.timeout),
         concurrency: args.concurrency,
+        localize: args.localize,
         includeOptional: args['include-optional'],
         waitMs: args.wait * 1000,
         logger,
@@ -137,7 +138,9 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
         await emit(render(run.report(), args.format, { color, verbose: args.verbose }), args.output)
       }
       if (args.output !== undefined) process.stderr.write(`portcheck: report written to ${args.output}: ${summary.verdict ?? summary.state} (exit ${summary.exitCode ?? '-'})\n`)
-      setExit(interrupted ? 130 : summary.exitCode ?? 3)
+      // The report's own exit code: 130 for a run stopped before its verdicts; a Ctrl-C during drop
+      // localization only cut that short, and the verdicts (and their code) stand.
+      setExit(summary.exitCode ?? (interrupted ? 130 : 3))
       if (args.dashboard && !interrupted) {
         process.stderr.write(`\nDashboard: ${dashboardUrl(coordinator)}\n  the role matrix, each check's details and what to open; re-run failed checks from there. Ctrl-C to stop.\n`)
         await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }))

@@ -43,7 +43,7 @@ export function serveCommand (y: Argv): Argv {
         stateDir,
         allowedHosts: args['allowed-host'],
         ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
-        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, includeOptional: args['include-optional'] },
+        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, localize: args.localize, includeOptional: args['include-optional'] },
         keepChecks: args['keep-checks'],
         ...(args['notify-url'] !== undefined ? { notify: { url: args['notify-url'], headers: Object.fromEntries(args['notify-header']) } } : {}),
         ...(args['metrics-listen'] !== undefined ? { metricsListen: args['metrics-listen'] } : {})

@@ -1,4 +1,5 @@
 import type { RunReport } from '../report/report.js'
+import type { FixFormat } from './fix-formats.js'
 import { formatAws } from './aws.js'
 import { formatAzure } from './azure.js'
 import { formatChangeRequest } from './change-request-csv.js'
@@ -10,8 +11,7 @@ import { formatNftables, type NftablesOptions } from './nftables.js'
 import { formatGcp } from './gcp.js'
 import { formatUfw } from './ufw.js'
 
-/** The formats of `portcheck fix`. */
-export type FixFormat = 'nftables' | 'iptables' | 'firewalld' | 'ufw' | 'aws' | 'azure' | 'gcp' | 'csv'
+export type { FixFormat } from './fix-formats.js'
 
 interface FormatSpec {
   scope: FixScope

@@ -57,8 +57,11 @@ function hostStatements (rules: readonly FixRule[], chains: { inbound: ChainRef,
   for (const r of rules) {
     const known = r.check.rule
     if (known === undefined || !isNftablesRule(known)) continue
-    // `insert … position H` puts the accept right before the rule that dropped the flow.
-    out.push(`insert rule ${known.family} ${known.table} ${known.chain} position ${known.handle} ${match(r)}`)
+    // `insert … position H` puts the accept right before the rule that dropped the flow; a chain
+    // whose policy dropped it gets the accept at its end, where the policy would apply.
+    out.push(known.handle === undefined
+      ? `add rule ${known.family} ${known.table} ${known.chain} ${match(r)}`
+      : `insert rule ${known.family} ${known.table} ${known.chain} position ${known.handle} ${match(r)}`)
   }
   return out
 }

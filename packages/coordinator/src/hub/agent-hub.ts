@@ -327,6 +327,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
       remoteAddress: remote,
       bind: hello.bind,
       addresses: hello.addresses,
+      nftables: hello.nftables ?? { usable: false, why: 'its agent does not say it can use nftables' },
       connectedAt: now,
       lastSeen: now,
       disconnectedAt: null,

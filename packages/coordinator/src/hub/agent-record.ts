@@ -17,6 +17,8 @@ export interface AgentRecord {
   bind: string[]
   /** The agent's interface addresses, with prefix lengths, as it reported them. */
   addresses: string[]
+  /** Whether it can use nftables (drop localization, UDP arrival counting), and why not, as it said in `hello`. */
+  nftables: { usable: boolean, why?: string }
   connectedAt: number
   /** Last frame or heartbeat answer, ms since the epoch. */
   lastSeen: number

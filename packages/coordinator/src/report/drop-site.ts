@@ -8,16 +8,19 @@ export type DropSite = 'source' | 'network' | 'target'
 
 export const DROP_SITES: readonly DropSite[] = ['source', 'network', 'target']
 
-/** The nftables rule that dropped the traffic, as `nft -a list ruleset` shows it. */
+/** The nftables rule that dropped the traffic, as `nft -a list ruleset` shows it, or its chain's policy. */
 export interface NftablesRule {
-  /** The rule as nft prints it, e.g. `tcp dport 15432 drop`. */
+  /** The rule as nft prints it, e.g. `tcp dport 15432 drop`; `policy drop` for a chain's policy. */
   text: string
   /** `ip`, `ip6`, `inet`, `arp`, `bridge` or `netdev`. */
   family: string
   table: string
   chain: string
-  /** The rule's handle (`nft -a`): a fix is inserted right before it. */
-  handle: number
+  /**
+   * The rule's handle (`nft -a`): a fix is inserted right before it. Absent when the chain's
+   * policy dropped the traffic: a fix is added at the end of the chain, before the policy applies.
+   */
+  handle?: number
 }
 
 /** The iptables rule that dropped the traffic: its table (`filter`, …) and chain (`INPUT`, …). */
@@ -35,7 +38,7 @@ export interface FirewalldRule {
 export type DropRule = NftablesRule | IptablesRule | FirewalldRule
 
 export function isNftablesRule (r: DropRule): r is NftablesRule {
-  return 'handle' in r && 'family' in r
+  return 'family' in r
 }
 
 export function isFirewalldRule (r: DropRule): r is FirewalldRule {
@@ -51,7 +54,11 @@ export function isIptablesRule (r: DropRule): r is IptablesRule {
  * rule "tcp dport 15432 drop" (inet filter input, handle 7) that drops it`.
  */
 export function ruleClause (r: DropRule): string {
-  if (isNftablesRule(r)) return `, before the nftables rule "${r.text}" (${r.family} ${r.table} ${r.chain}, handle ${r.handle}) that drops it`
+  if (isNftablesRule(r)) {
+    return r.handle === undefined
+      ? `, at the end of nftables chain ${r.family} ${r.table} ${r.chain}, whose policy drops it`
+      : `, before the nftables rule "${r.text}" (${r.family} ${r.table} ${r.chain}, handle ${r.handle}) that drops it`
+  }
   if (isFirewalldRule(r)) return `, in firewalld zone ${r.zone}, which drops it`
   return `, at the top of iptables chain ${r.chain} (table ${r.table}), which drops it`
 }
@@ -67,7 +74,7 @@ export function dropRuleProblem (v: unknown): string | null {
   if ('handle' in r || 'family' in r) {
     for (const k of ['family', 'table', 'chain']) if (bad(k)) return `${k}: expected an nftables name`
     if (!['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'].includes(r.family as string)) return `family: expected ip, ip6, inet, arp, bridge or netdev, not ${String(r.family)}`
-    if (!Number.isInteger(r.handle) || (r.handle as number) < 1) return 'handle: expected a positive integer'
+    if (r.handle !== undefined && (!Number.isInteger(r.handle) || (r.handle as number) < 1)) return 'handle: expected a positive integer'
     if (typeof r.text !== 'string') return 'text: expected the rule as nft prints it'
     return null
   }

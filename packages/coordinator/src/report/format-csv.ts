@@ -1,3 +1,4 @@
+import { ruleText } from './check-text.js'
 import type { RunReport } from './report.js'
 import { CHUNK_CHECKS, reportSource, type ReportSource } from './report-source.js'
 
@@ -7,7 +8,7 @@ export function csvField (v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'family', 'targetAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes'] as const
+const CSV_COLUMNS = ['from', 'to', 'fromRole', 'toRole', 'fromAddress', 'toAddress', 'family', 'targetAddress', 'protocol', 'port', 'portEnd', 'required', 'status', 'reason', 'detail', 'latencyMs', 'attempts', 'observedSource', 'echo', 'flowIds', 'remedy', 'notes', 'droppedAt', 'rule'] as const
 
 /** The report as CSV, one check per line after a header, in chunks of {@link CHUNK_CHECKS} lines. */
 export function * csvChunks (src: ReportSource): Generator<string> {
@@ -15,7 +16,8 @@ export function * csvChunks (src: ReportSource): Generator<string> {
   for (let i = 0; i < src.count; i += CHUNK_CHECKS) {
     const lines: string[] = []
     for (let j = i; j < Math.min(src.count, i + CHUNK_CHECKS); j++) {
-      const row: Record<string, unknown> = { ...src.checkAt(j) }
+      const c = src.checkAt(j)
+      const row: Record<string, unknown> = { ...c, rule: c.rule !== undefined ? ruleText(c.rule) : null }
       lines.push(CSV_COLUMNS.map((k) => csvField(row[k])).join(',') + '\r\n')
     }
     yield lines.join('')

@@ -1,3 +1,4 @@
+import { dropText } from './check-text.js'
 import { portFamilyLabel } from './family-text.js'
 import type { CheckReport, RunReport, RunSummary } from './report.js'
 import { CHUNK_CHECKS, reportSource, type CheckBrief, type ReportSource } from './report-source.js'
@@ -12,7 +13,8 @@ function testcase (summary: RunSummary, c: CheckReport): string {
   const name = `${c.from ?? `(${c.fromRole})`} -> ${c.to ?? `(${c.toRole})`} ${portFamilyLabel(c, summary.dualStack)} [${c.flowIds.join(',')}]`
   const time = ((c.latencyMs ?? 0) / 1000).toFixed(6)
   const open = `    <testcase classname="portcheck.${esc(summary.catalog)}.${esc(suite)}" name="${esc(name)}" time="${time}"`
-  const body = [c.detail, c.remedy !== null ? `to fix: ${c.remedy}` : null, ...c.notes].filter((x) => x !== null).join('\n')
+  const dropped = dropText(c)
+  const body = [c.detail, dropped !== null ? `dropped ${dropped}` : null, c.remedy !== null ? `to fix: ${c.remedy}` : null, ...c.notes].filter((x) => x !== null).join('\n')
   if (c.status === 'blocked' && c.required) {
     return `${open}>\n      <failure type="${esc(c.reason ?? 'blocked')}" message="${esc(`blocked: ${c.reason ?? ''}`)}">${esc(body)}</failure>\n    </testcase>`
   }

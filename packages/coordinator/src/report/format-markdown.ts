@@ -1,7 +1,7 @@
 import type { Status } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
 import { cellParts } from './cell-text.js'
-import { flowsLabel } from './check-text.js'
+import { dropText, flowsLabel } from './check-text.js'
 import { portFamilyLabel } from './family-text.js'
 import { SYMBOL, reasonMeanings, runFacts, verdictLine } from './format-table.js'
 import { mdCell } from './markdown-text.js'
@@ -47,7 +47,8 @@ function section (report: RunReport, status: Status, title: string, limit: numbe
   out.push('', '| source | target | port | reason | flows | what was seen | to fix |', '| --- | --- | --- | --- | --- | --- | --- |')
   const families = report.dualStack
   for (const c of list.slice(0, limit)) {
-    const seen = [c.detail, ...c.notes.map((n) => `note: ${n}`)].filter((x) => x !== null).join('; ')
+    const dropped = dropText(c)
+    const seen = [c.detail, dropped !== null ? `dropped ${dropped}` : null, ...c.notes.map((n) => `note: ${n}`)].filter((x) => x !== null).join('; ')
     out.push(`| ${[endpoint(c.from, c.fromRole, c.fromAddress), endpoint(c.to, c.toRole, c.toAddress), portFamilyLabel(c, families), c.reason ?? '', flowsLabel(c), seen, c.remedy ?? ''].map(mdCell).join(' | ')} |`)
   }
   if (list.length > limit) out.push('', `… and ${list.length - limit} more (see \`--format json\`).`)
@@ -69,6 +70,7 @@ export function formatMarkdown (report: RunReport, options: MarkdownOptions = {}
     '| checks | total | pass | blocked | inconclusive | skipped |', '| --- | ---: | ---: | ---: | ---: | ---: |',
     countsRow('required (decide the verdict)', report.required), countsRow('all', report.summary)
   ]
+  if (report.localization !== null && report.localization.candidates > 0) out.push('', mdCell(report.localization.text))
   out.push(...matrix(report))
   out.push(...section(report, 'blocked', 'Blocked', limit))
   out.push(...section(report, 'inconclusive', 'Inconclusive', limit))

@@ -1,7 +1,7 @@
 import { describeReason, type Status } from '@portcheck/protocol'
 import { agentGaps, gapRemedy, gapText, isAgentGap } from './agent-gaps.js'
 import { cellParts } from './cell-text.js'
-import { flowsLabel } from './check-text.js'
+import { dropText, flowsLabel } from './check-text.js'
 import { portFamilyLabel } from './family-text.js'
 import type { Counts, RunReport } from './report.js'
 import { roleMatrix, type RoleCell } from './views.js'
@@ -93,6 +93,8 @@ function listing (report: RunReport, status: Status, title: string, opts: Listin
     out.push(`  ${pad(endpoint(c.from, c.fromRole), fromW)} → ${pad(endpoint(c.to, c.toRole), toW)}  ${pad(portFamilyLabel(c, families), families ? 16 : 11)} ${pad(c.reason ?? '', 17)} ${flowsLabel(c)}`)
     if (status !== 'pass' && status !== 'skipped') {
       if (c.detail !== null) out.push(`      ${c.detail}`)
+      const dropped = dropText(c)
+      if (dropped !== null) out.push(`      dropped ${dropped}`)
       if (c.remedy !== null) out.push(`      to fix: ${c.remedy}`)
     }
     for (const note of c.notes) out.push(`      note: ${note}`)
@@ -110,6 +112,7 @@ export function formatTable (report: RunReport, options: TableOptions = {}): str
   out.push(`  ${runFacts(report)}`)
   out.push(`  all:      ${counts(report.summary, color)}`)
   out.push(`  required: ${counts(report.required, color)}`)
+  if (report.localization !== null && report.localization.candidates > 0) out.push(`  ${report.localization.text}`)
   out.push(...matrix(report, color))
   out.push(...listing(report, 'blocked', 'Blocked', opts))
   out.push(...listing(report, 'inconclusive', 'Inconclusive', opts))

@@ -117,6 +117,7 @@ export function parseReport (text: string, file: string): RunReport {
   const report = data as unknown as RunReport
   report.catalogTitle = typeof report.catalogTitle === 'string' ? report.catalogTitle : report.catalog
   report.rerunOf ??= null
+  report.localization ??= null
   for (const c of report.checks) {
     c.notes ??= []
     c.purpose ??= null

@@ -1,6 +1,7 @@
 import { ExitCodes, familyOf, type Catalog, type EchoKind, type Reason, type SettingValue, type Status, type StatusTally, emptyTally } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import type { Verdict } from '../scheduler/verdict.js'
+import type { CheckLocation, LocalizationSummary } from '../localize/localization.js'
 import type { DropRule, DropSite } from './drop-site.js'
 import { flowText } from './flow-text.js'
 import { remedy } from './remedy.js'
@@ -47,7 +48,7 @@ export interface Counts extends StatusTally {
 /** The overall verdict a finished run gives, and its exit code. */
 export type RunVerdict = 'pass' | 'blocked' | 'inconclusive'
 
-export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'closing' | 'done' | 'aborted'
+export type RunState = 'waiting' | 'preparing' | 'probing' | 'settling' | 'localizing' | 'closing' | 'done' | 'aborted'
 
 /** The fields of a check the matrices and filters need: its plan entry, status and reason. */
 export type CheckRow = Pick<CheckReport, 'index' | 'from' | 'to' | 'fromRole' | 'toRole' | 'family' | 'protocol' | 'port' | 'portEnd' | 'required' | 'status' | 'reason'>
@@ -94,6 +95,11 @@ export interface RunReport {
   agents: { expected: number, joined: number, missing: string[], lost: string[], misplaced: string[], launchErrors?: Record<string, string> }
   /** The run (kept in memory, or saved as a report) whose failed checks this one re-checks, or null. */
   rerunOf: string | null
+  /**
+   * Drop localization: how many blocked checks were localized (`droppedAt`), and where it could
+   * not be done and why, with a one-line `text`. Null until the run's verdicts are decided.
+   */
+  localization: LocalizationSummary | null
   checks: CheckReport[]
 }
 
@@ -110,12 +116,15 @@ export function verdictOf (required: Counts): { verdict: RunVerdict, exitCode: n
 
 /**
  * Builds the report entry of a check from its plan entry, verdict and probe figures; with the
- * plan's catalog, it carries its flows' purpose and document reference.
+ * plan's catalog, it carries its flows' purpose and document reference; with a location, where
+ * its traffic was dropped (a blocked check only).
  *
  * @param resolved the address the source resolved a target name to, if it did
  */
-export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog, resolved?: string): CheckReport {
+export function checkReport (check: PlannedCheck, verdict: Verdict | null, latencyMs: number | null, attempts: number | null, catalog?: Catalog, resolved?: string, located?: CheckLocation): CheckReport {
   const notes: string[] = []
+  const at = verdict?.status === 'blocked' ? located : undefined
+  if (at?.note !== undefined) notes.push(at.note)
   const seen = verdict?.observedSource ?? null
   // Only an address of the same family says something about NAT: a dual-stack source's other one is just another family.
   const fromFamily = check.fromAddress !== null ? familyOf(check.fromAddress) : null
@@ -143,7 +152,9 @@ export function checkReport (check: PlannedCheck, verdict: Verdict | null, laten
     required: check.required,
     status: verdict?.status ?? null,
     reason: verdict?.reason ?? null,
-    detail: verdict?.detail ?? null,
+    detail: at?.detail !== undefined ? `${verdict?.detail ?? ''}; ${at.detail}` : verdict?.detail ?? null,
+    ...(at?.droppedAt !== undefined ? { droppedAt: at.droppedAt } : {}),
+    ...(at?.rule !== undefined ? { rule: at.rule } : {}),
     ...(verdict?.agentHosts !== undefined ? { agentHosts: verdict.agentHosts } : {}),
     latencyMs,
     attempts,

@@ -1,4 +1,5 @@
 import { ExitCodes, type Status } from '@portcheck/protocol'
+import type { LocalizationSummary } from '../localize/localization.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import { isDualStack } from '../plan/families.js'
 import type { Participants } from '../scheduler/participants.js'
@@ -14,6 +15,7 @@ export interface SummarySource {
   readonly opts: { timeoutMs: number, adaptive: boolean }
   readonly participants: Participants
   readonly rerunOf: string | null
+  readonly localization: LocalizationSummary | null
 }
 
 /**
@@ -69,7 +71,8 @@ export function summarize (run: SummarySource, statusOf: (index: number) => Stat
       misplaced: parts.named('misplaced'),
       ...(Object.keys(launchErrors).length > 0 ? { launchErrors } : {})
     },
-    rerunOf: run.rerunOf
+    rerunOf: run.rerunOf,
+    localization: run.localization
   }
 }
 

@@ -4,6 +4,7 @@ import type { AcceptedIndex } from './accepted-index.js'
 import type { CheckState } from './check-state.js'
 import type { Participants } from './participants.js'
 import type { PathStats } from './path-stats.js'
+import type { ArrivalCounts } from './arrival-counts.js'
 import type { Observation } from './verdict.js'
 
 /** Where a run keeps what it learns: the agents, each check's results and receipts, the paths' figures, the connections without a nonce. */
@@ -12,6 +13,8 @@ export interface EvidenceStores {
   readonly checks: CheckState
   readonly stats: PathStats
   readonly accepted: AcceptedIndex
+  /** UDP arrivals counted on ports another process holds. */
+  readonly arrivals: ArrivalCounts
 }
 
 /** The first end of a check whose agent cannot serve the check's family, and why. */
@@ -47,7 +50,8 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined, checkFamily(check, result)) : 0,
     judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
     roundsLeft,
-    aborted
+    aborted,
+    counted: stores.arrivals.count(check.index)
   }
 }
 

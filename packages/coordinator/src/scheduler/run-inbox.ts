@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { AgentMessage } from '@portcheck/protocol'
 import type { AgentConnection } from '../hub/agent-hub.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
+import type { Localizer } from '../localize/localizer.js'
 import type { EvidenceStores } from './observe.js'
 import { decide, provingReceipt, type Observation, type Verdict } from './verdict.js'
 
@@ -14,6 +15,8 @@ export interface InboxRun extends EvidenceStores {
   readonly round: number
   /** True once verdicts are decided: nothing an agent says changes them any more. */
   readonly frozen: boolean
+  /** Drop localization, which takes the agents' messages while it runs. */
+  readonly localizer: Localizer | null
   observe: (check: PlannedCheck, roundsLeft: number) => Observation
   markDone: (index: number) => void
   setVerdict: (check: PlannedCheck, verdict: Pick<Verdict, 'status' | 'reason'>) => void
@@ -30,6 +33,7 @@ export function takeMessage (run: InboxRun, conn: AgentConnection, msg: AgentMes
   if (msg.type === 'hello' || msg.runId !== run.id) return
   const p = run.participants.get(conn.name)
   if (p === undefined || p.conn !== conn || !p.started) return
+  if (run.localizer?.take(p, msg) === true) { run.poke(); return }
   if (run.frozen) {
     if (msg.type === 'run-closed') { p.closed = true; run.poke() } else if (msg.type === 'received' || msg.type === 'probe-results') run.logger.debug({ runId: run.id, agent: p.name, type: msg.type }, 'late report after the verdicts were decided; ignored')
     return
@@ -72,7 +76,11 @@ export function takeMessage (run: InboxRun, conn: AgentConnection, msg: AgentMes
       break
     case 'flushed':
       run.stats.update(p.name, msg.paths)
+      run.arrivals.take(p.name, msg.counts, run.plan)
       p.flushedSeq = msg.seq
+      break
+    case 'count-ready':
+      run.arrivals.ready(p.name, msg.error)
       break
     case 'run-closed':
       p.closed = true

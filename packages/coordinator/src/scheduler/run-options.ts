@@ -36,6 +36,11 @@ export interface RunOptions {
   rerunOf?: string
   /** Started by the schedule (`serve --every`) rather than by a request. Default false. */
   scheduled?: boolean
+  /**
+   * `--localize N`: after the rounds, trace a re-probe of at most this many blocked checks
+   * through their hosts' nftables rules to find where each was dropped (0: off). Default 64.
+   */
+  localize?: number
 }
 
 export interface RunEvents {

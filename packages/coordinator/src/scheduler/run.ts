@@ -1,17 +1,20 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
-import { MAX_RUN_TTL_MS, type AgentMessage, type ProbeOrder, type Status } from '@portcheck/protocol'
+import { MAX_RUN_TTL_MS, type AgentMessage, type Status } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
+import { DEFAULT_LOCALIZE, type LocalizationSummary } from '../localize/localization.js'
+import { LOCALIZE_BUDGET_MS, Localizer } from '../localize/localizer.js'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import { noCommonFamily } from '../plan/families.js'
 import { checkReport, type CheckReport, type CheckRow, type RunReport, type RunState, type RunSummary } from '../report/report.js'
 import type { ReportSource } from '../report/report-source.js'
 import { streamJson, summarize } from '../report/run-summary.js'
 import { AcceptedIndex } from './accepted-index.js'
+import { ArrivalCounts } from './arrival-counts.js'
 import { CheckState } from './check-state.js'
-import { Participants, type Participant } from './participants.js'
+import { Participants } from './participants.js'
 import { PathStats } from './path-stats.js'
-import { pathHints, probeFrames, probeOrder } from './probe-orders.js'
+import { sendRound } from './probe-round.js'
 import { observation } from './observe.js'
 import { takeLeave, takeMessage } from './run-inbox.js'
 import { decide, type Observation, type Verdict } from './verdict.js'
@@ -42,6 +45,12 @@ export class Run extends EventEmitter<RunEvents> {
   readonly stats = new PathStats()
   /** @internal TCP connections that arrived without a nonce. */
   readonly accepted = new AcceptedIndex()
+  /** @internal UDP arrivals counted on ports another process holds. */
+  readonly arrivals = new ArrivalCounts()
+  /** @internal Drop localization, once the verdicts are decided (null before, and when off). */
+  localizer: Localizer | null = null
+  /** Set by abort() while localizing: localization stops waiting; the verdicts stand. */
+  localizeStopped = false
   /** The probe round in progress. */
   round = 0
   private done = 0
@@ -67,7 +76,8 @@ export class Run extends EventEmitter<RunEvents> {
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
       adaptive: options.adaptive ?? false,
       rerunOf: options.rerunOf ?? '',
-      scheduled: this.scheduled
+      scheduled: this.scheduled,
+      localize: options.localize ?? DEFAULT_LOCALIZE
     }
     this.participants = new Participants(plan, hub, logger)
     const n = plan.checks.length
@@ -79,7 +89,13 @@ export class Run extends EventEmitter<RunEvents> {
 
   /** Stops the run: what has not finished becomes inconclusive (`aborted`), and listeners close. */
   abort (): void {
-    // Once verdicts are decided, stopping changes nothing: the run is only closing its listeners.
+    // Once verdicts are decided, stopping changes nothing: localization stops, listeners close.
+    if (this.state === 'localizing' && !this.localizeStopped) {
+      this.logger.warn({ runId: this.id }, 'localization stopped')
+      this.localizeStopped = true
+      this.poke()
+      return
+    }
     if (this.aborted || this.frozen || this.state === 'done') return
     this.logger.warn({ runId: this.id }, 'run aborted')
     this.aborted = true
@@ -97,6 +113,7 @@ export class Run extends EventEmitter<RunEvents> {
       // checks end as aborted, but no agent is asked for anything.
       await this.prepare()
       if (!this.aborted) await this.openListeners()
+      if (!this.aborted) await this.arrivals.start(this)
       for (this.round = 1; this.round <= MAX_ROUNDS && !this.aborted; this.round++) {
         const sent = this.probeRound()
         if (sent === 0) break
@@ -106,8 +123,10 @@ export class Run extends EventEmitter<RunEvents> {
         this.setState('settling')
         await this.barrier()
       }
-    } finally {
       this.finalize()
+      if (!this.aborted) await this.localize()
+    } finally {
+      if (!this.frozen) this.finalize()
       this.setState('closing')
       await this.closeAll()
       hub.off('message', this.onMessage)
@@ -118,6 +137,11 @@ export class Run extends EventEmitter<RunEvents> {
     const summary = this.summary()
     this.emit('done', summary)
     return summary
+  }
+
+  /** What localization did, once done; null before (and for runs that ended before it). */
+  get localization (): LocalizationSummary | null {
+    return this.localizer?.summary ?? null
   }
 
   /** How far the run is, cheaply (no report is built). */
@@ -145,7 +169,7 @@ export class Run extends EventEmitter<RunEvents> {
     // Until a check is settled, its verdict is pending; afterwards it is recomputed from the
     // stored observations, which no longer change.
     const verdict = this.checks.status(index) === null ? null : decide(check, this.observe(check, 0))
-    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null, this.plan.catalog, result?.address)
+    return checkReport(check, verdict, result?.latencyMs ?? null, result?.attempts ?? null, this.plan.catalog, result?.address, this.localizer?.found.get(index))
   }
 
   /** Every check's plan entry with its current status and reason, without building reports. */
@@ -202,6 +226,21 @@ export class Run extends EventEmitter<RunEvents> {
     }
   }
 
+  /**
+   * Localizes the drops of the blocked checks (see {@link Localizer}), with the listeners still
+   * open. The verdicts are decided already and do not change.
+   */
+  private async localize (): Promise<void> {
+    this.localizer = new Localizer(this)
+    if (this.opts.localize > 0) this.setState('localizing')
+    await this.localizer.execute()
+  }
+
+  /** @internal Localization's waits: they go on past an abort (the verdicts stand), not past a stop of localization. */
+  async waitLocalizing (test: () => boolean, ms: number): Promise<void> {
+    await this.until(() => test() || this.localizeStopped, ms, true)
+  }
+
   private async openListeners (): Promise<void> {
     const ttlMs = this.ttlMs()
     for (const p of this.participants.ok()) {
@@ -222,67 +261,10 @@ export class Run extends EventEmitter<RunEvents> {
     }
   }
 
-  /**
-   * Sends this round's probes: in the first, every probed check whose ends are still here; in the
-   * next ones, the checks that lack evidence, each with the attempts it still needs. Checks that
-   * can no longer be probed are settled. Returns how many probes were sent.
-   */
+  /** Sends this round's probes (see {@link sendRound}); returns how many were sent. */
   private probeRound (): number {
-    const round = this.round
-    const perSource = new Map<Participant, Map<string, number[]>>()
-    const need = new Map<number, number>()
-    const targetOf = new Map<string, Participant>()
-    for (const check of this.plan.checks) {
-      const i = check.index
-      if (!this.checks.isProbed(i) || this.checks.status(i) !== null) continue
-      if (round > 1) {
-        // Re-evaluated every round on the figures of the last barrier, which keep growing: only
-        // passes (and what can no longer be probed) are settled before the end.
-        const verdict = decide(check, this.observe(check, MAX_ROUNDS - round + 1))
-        if (verdict.more === undefined) continue
-        need.set(i, verdict.more)
-      }
-      const src = this.participants.get(check.from as string) as Participant
-      const dst = this.participants.get(check.to as string) as Participant
-      if (src.state !== 'ok' || dst.state !== 'ok' || !dst.probeable(check.protocol, check.port)) { this.settle(check); continue }
-      let byTarget = perSource.get(src)
-      if (byTarget === undefined) { byTarget = new Map(); perSource.set(src, byTarget) }
-      // Per target address: each of a host's families is a path of its own.
-      const to = check.toAddress as string
-      let list = byTarget.get(to)
-      if (list === undefined) { list = []; byTarget.set(to, list) }
-      list.push(i)
-      targetOf.set(to, dst)
-    }
-    let sent = 0
-    let longest = 0
-    for (const [p, byTarget] of perSource) {
-      const build = (i: number): ProbeOrder => {
-        const c = this.plan.checks[i] as PlannedCheck
-        const dst = this.participants.get(c.to as string) as Participant
-        this.checks.await(i, round)
-        return probeOrder(c, this.checks.nonceFor(i), this.opts.timeoutMs, need.get(i), dst.listenerState(c.protocol, c.port)?.state === 'in-use')
-      }
-      const targets = [...byTarget.keys()].map((address) => {
-        const t = targetOf.get(address) as Participant
-        return { address, refPort: t.refPort, rttMs: t.conn.rttMs }
-      })
-      const frames = probeFrames(this.id, round, [...byTarget.values()], build, {
-        concurrency: this.opts.concurrency,
-        adaptive: this.opts.adaptive,
-        ...pathHints(p.conn.rttMs, targets)
-      })
-      const count = [...byTarget.values()].reduce((n, l) => n + l.length, 0)
-      p.resultsPending = count
-      longest = Math.max(longest, count)
-      sent += count
-      for (const frame of frames) {
-        if (!p.conn.send(frame)) { p.state = 'lost'; break }
-      }
-    }
-    // Every probe ends within its timeout; allow for waves of `concurrency`, and for results that
-    // sit behind retransmissions on a lossy control channel.
-    this.roundBudgetMs = Math.ceil(longest / this.opts.concurrency) * (this.opts.timeoutMs + 500) + 60_000
+    const { sent, budgetMs } = sendRound(this, MAX_ROUNDS)
+    this.roundBudgetMs = budgetMs
     return sent
   }
 
@@ -345,8 +327,8 @@ export class Run extends EventEmitter<RunEvents> {
     return observation(this, check, roundsLeft, this.aborted)
   }
 
-  /** Decides a check from what is known now, and counts it as done. */
-  private settle (check: PlannedCheck): void {
+  /** @internal Decides a check from what is known now, and counts it as done. */
+  settle (check: PlannedCheck): void {
     this.markDone(check.index)
     this.setVerdict(check, decide(check, this.observe(check, 0)))
   }
@@ -367,7 +349,8 @@ export class Run extends EventEmitter<RunEvents> {
   /** Listeners must outlive the whole run, but not by much: binds, every round's waves and barrier, close, and a margin. */
   private ttlMs (): number {
     const waves = Math.ceil(this.participants.maxProbesPerSource() / this.opts.concurrency + 1)
-    const ms = this.opts.listenTimeoutMs + MAX_ROUNDS * (waves * (this.opts.timeoutMs + 500) + this.opts.flushTimeoutMs) + this.opts.closeTimeoutMs + 30_000
+    const localizing = this.opts.localize > 0 ? LOCALIZE_BUDGET_MS : 0
+    const ms = this.opts.listenTimeoutMs + MAX_ROUNDS * (waves * (this.opts.timeoutMs + 500) + this.opts.flushTimeoutMs) + localizing + this.opts.closeTimeoutMs + 30_000
     if (ms > MAX_RUN_TTL_MS) this.logger.warn({ runId: this.id, ttlMs: ms, limit: MAX_RUN_TTL_MS }, 'this run could outlast the hour agents keep listeners open for: a shorter --timeout, more --concurrency or fewer hosts per run keep it within')
     return Math.min(ms, MAX_RUN_TTL_MS)
   }
@@ -375,6 +358,11 @@ export class Run extends EventEmitter<RunEvents> {
   private setState (state: RunState): void {
     this.state = state
     this.emit('state', state)
+  }
+
+  /** @internal Waits until `test()` holds, `ms` pass, or the run is aborted. */
+  wait (test: () => boolean, ms: number): Promise<void> {
+    return this.until(test, ms)
   }
 
   /** Waits until `test()` holds, the deadline passes, or (unless `ignoreAbort`) the run is aborted. */

@@ -47,6 +47,11 @@ export interface Observation {
   roundsLeft: number
   /** The run was aborted before this check finished. */
   aborted: boolean
+  /**
+   * UDP, a port another process holds on the target: the check's probe datagrams the target's
+   * agent counted getting past its filters; null when they are not counted.
+   */
+  counted?: number | null
 }
 
 /** A check's final (or, while running, provisional) verdict. */
@@ -174,7 +179,11 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
       if (obs.listenerError === 'ELIMIT') return v('inconclusive', 'bind-failed', `${to}'s agent holds as many listeners as its open-file limit allows: raise it (ulimit -n) to check ${check.protocol}/${check.port}`)
       return v('inconclusive', 'bind-failed', `${to} could not listen on ${check.protocol}/${check.port} (${obs.listenerError ?? 'error'})`)
     case 'in-use':
-      if (check.protocol === 'udp') return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${to}; stop it, or check this port once it is free`)
+      if (check.protocol === 'udp') {
+        const n = obs.counted ?? null
+        if (n !== null && n > 0) return v('pass', 'counted', `another process holds udp/${check.port} on ${to}; ${to}'s agent counted ${n} probe datagram(s) of this check from ${from} getting past ${to}'s firewall`, { echo })
+        return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${to}; ${n === 0 ? `${to}'s agent counted none of the probe's datagrams arriving; ` : ''}stop it, or check this port once it is free`)
+      }
       if (outcome === 'connected') return v('pass', 'existing-listener', `another process holds tcp/${check.port} on ${to}; a connection to it completed`, { echo })
       if (outcome === 'refused') return v('inconclusive', 'port-in-use', `another process holds tcp/${check.port} on ${to}, and the connection was refused: a firewall reject, or that process listens on another address`)
       break

@@ -2,6 +2,7 @@ import { PassThrough, Readable } from 'node:stream'
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, addressesOf, formatProblem } from '@portcheck/protocol'
+import { MAX_LOCALIZE } from '../localize/localization.js'
 import { catalogRows } from '../plan/expand.js'
 import { isDualStack } from '../plan/families.js'
 import { csvChunks } from '../report/format-csv.js'
@@ -16,6 +17,7 @@ import type { Coordinator } from './coordinator.js'
 import { historyRoutes } from './history-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
 import { sendError } from './send-error.js'
+import { fixRoute } from './fix-route.js'
 
 
 const runBody = {
@@ -27,6 +29,7 @@ const runBody = {
     timeoutMs: { type: 'integer', minimum: MIN_PROBE_TIMEOUT_MS, maximum: MAX_PROBE_TIMEOUT_MS },
     adaptive: { type: 'boolean' },
     concurrency: { type: 'integer', minimum: 1, maximum: 65535 },
+    localize: { type: 'integer', minimum: 0, maximum: MAX_LOCALIZE },
     rerunOf: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
   }
 } as const
@@ -230,6 +233,8 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
       default: return await sendError(reply, 404, 'PC_ERR_NOT_FOUND', `no export format ${req.params.format}: json, csv or junit`)
     }
   })
+
+  fixRoute(app, findRun)
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/abort', { config: { access: 'full' } }, async (req, reply) => {
     const run = c.runs.get(req.params.id)

@@ -4,6 +4,7 @@
  * that needs Node: the dashboard's browser code imports this file with `import type`.
  */
 import type { Catalog, CatalogSource, Flow, SettingDef, SettingValue } from '@portcheck/protocol'
+import type { FixFormat } from '../fix/fix-formats.js'
 import type { AgentRecord, RefusedAgent } from '../hub/agent-record.js'
 import type { HistoryEntry } from '../history/run-history.js'
 import type { RunDifference } from '../history/run-difference.js'
@@ -124,6 +125,8 @@ export interface RunRequest {
   /** Adaptive deadlines (`--timeout auto`). */
   adaptive?: boolean
   concurrency?: number
+  /** Most blocked checks whose drop is localized after the run (0: off; at most 256). Default: the coordinator's `--localize`. */
+  localize?: number
   /** Re-run only the checks of this earlier run that did not pass (skipped ones excluded). */
   rerunOf?: string
 }
@@ -192,3 +195,21 @@ export type DashboardEvent =
   | { type: 'run', id: string, state: RunState, done: number, total: number, elapsedMs: number }
   | { type: 'run-finished', id: string, verdict: RunVerdict | null, exitCode: number | null }
   | { type: 'agents' }
+
+/** One text of `GET /api/runs/:id/fix`: what `portcheck fix` writes, and (formats without comments) what it says aside. */
+export interface FixText {
+  text: string
+  /** What to investigate and what other formats fix, for JSON and CSV (the other formats hold it as comments). */
+  aside: string[]
+}
+
+/** `GET /api/runs/:id/fix?format=F`: the rules that open the run's blocked flows, for every host and for each. */
+export interface FixResponse {
+  format: FixFormat
+  /** `host`: the hosts' own firewalls (nftables, iptables, firewalld, ufw); `network`: what filters between them (aws, azure, gcp, csv). */
+  scope: 'host' | 'network'
+  /** Every host's rules in one text: `portcheck fix REPORT --format F`. */
+  all: FixText
+  /** Each host with rules (at most 200), in order of first appearance: `portcheck fix REPORT --format F --host H`. */
+  hosts: Array<FixText & { host: string, address: string | null, rules: number }>
+}

@@ -299,7 +299,8 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
         ...defaults,
         ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
         ...(req.adaptive !== undefined ? { adaptive: req.adaptive } : {}),
-        ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {})
+        ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
+        ...(req.localize !== undefined ? { localize: req.localize } : {})
       })
     },
     startSchedule: ({ everyMs, firstWaitMs }) => {

@@ -1,0 +1,145 @@
+import net from 'node:net'
+import os from 'node:os'
+import { encodeProbe, type Proto } from '@portcheck/protocol'
+
+/**
+ * The rulesets of the agent's own temporary tables, as `nft -f` scripts. Every value written
+ * into them is checked here (addresses are IP literals, ports integers, names the agent made),
+ * whatever the caller checked before.
+ */
+
+/**
+ * Hook priorities of the trace chains. Output and prerouting at -500 (NF_IP_PRI_FIRST is lower,
+ * but -500 is before raw (-300), conntrack (-200), NAT and every filter): they mark the packet
+ * before anything of the operator's sees it. Postrouting last of all: a packet traced there got
+ * past every filter of the host's own.
+ */
+export const TRACE_PRIORITY = { first: -500, last: 2147483647 } as const
+
+/** A check the agent watches as its source: its packets to `address` on `protocol`/`port`. */
+export interface SourceWatch {
+  id: number
+  protocol: Proto
+  port: number
+  /** The target's address (the order's host, resolved). */
+  address: string
+}
+
+/** A check the agent watches as its target: packets from `from` to its `protocol`/`port`. */
+export interface TargetWatch {
+  id: number
+  protocol: Proto
+  port: number
+  from: readonly string[]
+}
+
+/** A UDP check whose probe datagrams the agent counts. */
+export interface CountWatch {
+  id: number
+  port: number
+  from: readonly string[]
+  nonce: string
+}
+
+/** Interfaces whose ingress hook is watched: at most this many. */
+const MAX_INGRESS_DEVICES = 8
+const DEVICE_NAME = /^[A-Za-z0-9_.:@-]{1,15}$/
+
+function assertPort (p: number): number {
+  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`not a port: ${p}`)
+  return p
+}
+
+function assertProto (p: Proto): Proto {
+  if (p !== 'tcp' && p !== 'udp') throw new Error(`not a protocol: ${String(p)}`)
+  return p
+}
+
+/** `ip saddr { a, b }` / `ip6 saddr …` matches, one per IP version present. */
+function addressMatches (field: 'saddr' | 'daddr', addresses: readonly string[]): string[] {
+  const v4 = addresses.filter((a) => net.isIPv4(a))
+  const v6 = addresses.filter((a) => net.isIPv6(a))
+  if (v4.length + v6.length !== addresses.length || addresses.length === 0) throw new Error(`not IP addresses: ${addresses.join(', ')}`)
+  const set = (list: string[]): string => list.length === 1 ? list[0] as string : `{ ${list.join(', ')} }`
+  return [...(v4.length > 0 ? [`ip ${field} ${set(v4)}`] : []), ...(v6.length > 0 ? [`ip6 ${field} ${set(v6)}`] : [])]
+}
+
+/** The host's interfaces that carry traffic from other hosts (not loopback), for the netdev ingress hook. */
+export function ingressDevices (): string[] {
+  return Object.entries(os.networkInterfaces())
+    .filter(([name, list]) => DEVICE_NAME.test(name) && (list ?? []).some((a) => !a.internal))
+    .map(([name]) => name)
+    .slice(0, MAX_INGRESS_DEVICES)
+}
+
+/**
+ * The trace table (family inet): as a source, each watched packet is marked (`meta nftrace set 1`)
+ * in `out` before any filter, and seen again in `post` once past every filter; as a target, it is
+ * marked in `pre`, on arrival, before any filter.
+ */
+export function traceRuleset (table: string, sources: readonly SourceWatch[], targets: readonly TargetWatch[]): string {
+  const out: string[] = [
+    `add table inet ${table}`,
+    `add chain inet ${table} out { type filter hook output priority ${TRACE_PRIORITY.first}; policy accept; }`,
+    `add chain inet ${table} post { type filter hook postrouting priority ${TRACE_PRIORITY.last}; policy accept; }`,
+    `add chain inet ${table} pre { type filter hook prerouting priority ${TRACE_PRIORITY.first}; policy accept; }`
+  ]
+  for (const s of sources) {
+    const match = `${addressMatches('daddr', [s.address]).join(' ')} ${assertProto(s.protocol)} dport ${assertPort(s.port)} meta nftrace set 1`
+    out.push(`add rule inet ${table} out ${match}`, `add rule inet ${table} post ${match}`)
+  }
+  for (const t of targets) {
+    for (const m of addressMatches('saddr', t.from)) out.push(`add rule inet ${table} pre ${m} ${assertProto(t.protocol)} dport ${assertPort(t.port)} meta nftrace set 1`)
+  }
+  return out.join('\n') + '\n'
+}
+
+/**
+ * The ingress table (family netdev): marks the targets' packets as they come off each interface,
+ * before even the operator's netdev chains. Loaded apart from the trace table, and optional: a
+ * kernel without the ingress hook still has the prerouting mark.
+ */
+export function ingressRuleset (table: string, devices: readonly string[], targets: readonly TargetWatch[]): string {
+  const out: string[] = [`add table netdev ${table}`]
+  devices.forEach((device, i) => {
+    if (!DEVICE_NAME.test(device)) throw new Error(`not an interface name: ${device}`)
+    out.push(`add chain netdev ${table} in${i} { type filter hook ingress device "${device}" priority ${TRACE_PRIORITY.first}; policy accept; }`)
+    for (const t of targets) {
+      for (const m of addressMatches('saddr', t.from)) out.push(`add rule netdev ${table} in${i} ${m} ${assertProto(t.protocol)} dport ${assertPort(t.port)} meta nftrace set 1`)
+    }
+  })
+  return out.join('\n') + '\n'
+}
+
+/** The comment that names a counter's check: `pc<id>`. */
+export const counterComment = (id: number): string => `pc${id}`
+
+/** Raw payload matches of a probe line's start (`PCHK1 <nonce>`), at most 128 bits each (what one nft register compare takes). */
+function payloadMatches (nonce: string): string[] {
+  const bytes = encodeProbe(nonce).subarray(0, 6 + nonce.length)
+  const out: string[] = []
+  // The UDP header is 8 bytes: the payload starts at bit 64 of the transport header.
+  for (let i = 0; i < bytes.length; i += 16) {
+    const chunk = bytes.subarray(i, Math.min(bytes.length, i + 16))
+    out.push(`@th,${64 + i * 8},${chunk.length * 8} 0x${chunk.toString('hex')}`)
+  }
+  return out
+}
+
+/**
+ * The counting table (family inet): one counter per check in the input hook, last of all, so a
+ * datagram counted got past every filter of the host and is about to reach the socket that holds
+ * the port. It counts only the check's own probe datagrams: from the source's addresses, to the
+ * port, carrying the check's nonce.
+ */
+export function countRuleset (table: string, counts: readonly CountWatch[]): string {
+  const out: string[] = [
+    `add table inet ${table}`,
+    `add chain inet ${table} input { type filter hook input priority ${TRACE_PRIORITY.last}; policy accept; }`
+  ]
+  for (const c of counts) {
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(c.nonce)) throw new Error('not a nonce')
+    for (const m of addressMatches('saddr', c.from)) out.push(`add rule inet ${table} input ${m} udp dport ${assertPort(c.port)} ${payloadMatches(c.nonce).join(' ')} counter comment "${counterComment(c.id)}"`)
+  }
+  return out.join('\n') + '\n'
+}

@@ -1,0 +1,143 @@
+import net from 'node:net'
+import type { Logger } from 'pino'
+import {
+  MAX_TRACE_MS, type AgentMessage, type ArrivalCount, type CountStartMessage, type NftablesState, type Proto, type TraceStartMessage
+} from '@portcheck/protocol'
+import { ArrivalCounter } from '../nft/counter.js'
+import { ownTableName } from '../nft/own-tables.js'
+import { Tracer } from '../nft/tracer.js'
+import type { SourceWatch, TargetWatch } from '../nft/watch-rules.js'
+
+/** What a run's nftables watch needs of its run. */
+export interface NftWatchOptions {
+  runId: string
+  /** Whether this agent can use nftables at all. */
+  nft: NftablesState
+  /** The agent's instance id: its tables' names. */
+  instance: string
+  send: (msg: AgentMessage) => void
+  logger: Logger
+  /** Whether the run ordered a listener on this protocol and port. */
+  listens: (protocol: Proto, port: number) => boolean
+  /** Whether another process held this UDP port when the run's listeners opened. */
+  udpInUse: (port: number) => boolean
+  /** Whether this run's probe orders named this host and this protocol and port. */
+  probed: (protocol: Proto, host: string, port: number) => boolean
+  /** Where a peer resolves to; null for a host that is not a peer of the run. */
+  addressOf: (host: string) => Promise<string | null>
+  /** Longest a trace runs, in ms. Default {@link MAX_TRACE_MS}; never more. */
+  traceMs?: number
+}
+
+/**
+ * A run's use of nftables: at most one trace (drop localization) and one set of counters (UDP
+ * arrivals), each in a temporary table of the agent's own, deleted when done and at the latest
+ * when the run ends. Orders are checked against the run itself: a trace only ever concerns a
+ * probe this run made to one of its peers, or a port this run listens on; counting, a UDP port
+ * of the run that another process holds. Whatever the coordinator asks, nothing else is watched.
+ */
+export class NftWatch {
+  private tracer: Tracer | null = null
+  private tracing: Promise<void> | null = null
+  private traced = false
+  private timer: NodeJS.Timeout | undefined
+  private reported = false
+  private counter: ArrivalCounter | null = null
+  private counting = false
+  private ended = false
+
+  constructor (private readonly opts: NftWatchOptions) {}
+
+  /** `trace-start`: checks every order, adds the trace table, starts watching; answers `trace-ready`. */
+  trace (msg: TraceStartMessage): void {
+    this.tracing = this.startTrace(msg)
+  }
+
+  private async startTrace (msg: TraceStartMessage): Promise<void> {
+    const { runId, send } = this.opts
+    const refuse = (error: string): void => { send({ type: 'trace-ready', runId, error }) }
+    if (!this.opts.nft.usable) { refuse(this.opts.nft.why ?? 'nftables cannot be used'); return }
+    if (this.traced || this.ended) { refuse(this.ended ? 'the run has ended' : 'this run was traced already'); return }
+    this.traced = true
+    const sources: SourceWatch[] = []
+    const targets: TargetWatch[] = []
+    for (const [i, o] of msg.items.entries()) {
+      if (o.role === 'source') {
+        const address = o.host !== undefined && this.opts.probed(o.protocol, o.host, o.port) ? await this.opts.addressOf(o.host) : null
+        if (address === null) { refuse(`items[${i}]: this run sent no ${o.protocol}/${o.port} probe to ${o.host ?? '?'}`); return }
+        sources.push({ id: o.id, protocol: o.protocol, port: o.port, address })
+      } else {
+        const from = o.from ?? []
+        if (!this.opts.listens(o.protocol, o.port)) { refuse(`items[${i}]: this run does not listen on ${o.protocol}/${o.port}`); return }
+        if (from.some((a) => net.isIP(a) === 0)) { refuse(`items[${i}].from: not IP addresses`); return }
+        targets.push({ id: o.id, protocol: o.protocol, port: o.port, from })
+      }
+    }
+    const tracer = new Tracer(ownTableName('trace', this.opts.instance), sources, targets, this.opts.logger)
+    try {
+      await tracer.start()
+    } catch (err) {
+      refuse((err as Error).message.slice(0, 200))
+      return
+    }
+    if (this.ended) { await tracer.stop(); return }
+    this.tracer = tracer
+    this.timer = setTimeout(() => { void this.traceStop('the trace reached its time bound') }, Math.min(this.opts.traceMs ?? MAX_TRACE_MS, MAX_TRACE_MS))
+    this.opts.logger.info({ runId, sources: sources.length, targets: targets.length }, 'tracing checks to localize drops')
+    send({ type: 'trace-ready', runId })
+  }
+
+  /** `trace-stop` (or the trace's time bound): deletes the table, stops watching, answers `trace-result` once. */
+  async traceStop (why?: string): Promise<void> {
+    await this.tracing
+    const tracer = this.tracer
+    if (tracer === null || this.reported) return
+    this.reported = true
+    clearTimeout(this.timer)
+    const outcome = await tracer.stop()
+    this.opts.send({ type: 'trace-result', runId: this.opts.runId, items: outcome.items, ...(outcome.truncated ? { truncated: true } : {}), ...(why !== undefined ? { error: why } : {}) })
+  }
+
+  /** `count-start`: checks every order, adds the counting table; answers `count-ready`. */
+  async count (msg: CountStartMessage): Promise<void> {
+    const { runId, send } = this.opts
+    const refuse = (error: string): void => { send({ type: 'count-ready', runId, error }) }
+    if (!this.opts.nft.usable) { refuse(this.opts.nft.why ?? 'nftables cannot be used'); return }
+    if (this.counting || this.ended) { refuse(this.ended ? 'the run has ended' : 'this run counts already'); return }
+    this.counting = true
+    for (const [i, o] of msg.items.entries()) {
+      if (!this.opts.listens('udp', o.port) || !this.opts.udpInUse(o.port)) { refuse(`items[${i}]: udp/${o.port} is not a port of this run that another process holds`); return }
+      if (o.from.some((a) => net.isIP(a) === 0)) { refuse(`items[${i}].from: not IP addresses`); return }
+    }
+    const counter = new ArrivalCounter(ownTableName('count', this.opts.instance), msg.items)
+    try {
+      await counter.start()
+    } catch (err) {
+      refuse((err as Error).message.slice(0, 200))
+      return
+    }
+    if (this.ended) { await counter.stop(); return }
+    this.counter = counter
+    this.opts.logger.info({ runId, checks: msg.items.length }, 'counting probe datagrams on UDP ports another process holds')
+    send({ type: 'count-ready', runId })
+  }
+
+  /** The counts so far, for `flushed`; undefined when not counting. */
+  async counts (): Promise<ArrivalCount[] | undefined> {
+    if (this.counter === null) return undefined
+    try {
+      return await this.counter.read()
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'cannot read the arrival counters')
+      return undefined
+    }
+  }
+
+  /** Deletes every table of the run's, stopping the trace. Idempotent. */
+  async end (): Promise<void> {
+    this.ended = true
+    clearTimeout(this.timer)
+    await this.tracing
+    await Promise.all([this.tracer?.stop(), this.counter?.stop()])
+  }
+}

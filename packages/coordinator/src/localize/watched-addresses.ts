@@ -1,0 +1,30 @@
+import net from 'node:net'
+import { MAX_TRACE_ADDRESSES } from '@portcheck/protocol'
+import type { Plan, PlannedCheck } from '../plan/expand.js'
+import type { CheckState } from '../scheduler/check-state.js'
+import type { Participants } from '../scheduler/participants.js'
+import { canonicalAddress } from '../scheduler/placement.js'
+
+/**
+ * The addresses a target should watch for each source's packets: the source's inventory address
+ * (or what its name resolved to), and the addresses its probes were seen arriving from in this
+ * run's passing checks (a source behind NAT arrives with the NAT's). IP addresses only, at most
+ * {@link MAX_TRACE_ADDRESSES} per source.
+ */
+export function watchedAddresses (plan: Plan, participants: Participants, checks: CheckState, chosen: readonly PlannedCheck[]): Map<string, string[]> {
+  const out = new Map<string, Set<string>>()
+  for (const c of chosen) {
+    const name = c.from as string
+    if (out.has(name)) continue
+    out.set(name, new Set([...(participants.get(name)?.addresses ?? [])].filter((a) => net.isIP(a) !== 0)))
+  }
+  for (const c of plan.checks) {
+    const seen = c.from === null ? undefined : out.get(c.from)
+    if (seen === undefined || seen.size >= MAX_TRACE_ADDRESSES || checks.status(c.index) !== 'pass') continue
+    for (const r of checks.receipts(c.index)) {
+      const a = canonicalAddress(r.address)
+      if (r.agent === c.to && net.isIP(a) !== 0 && seen.size < MAX_TRACE_ADDRESSES) seen.add(a)
+    }
+  }
+  return new Map([...out].map(([name, set]) => [name, [...set]]))
+}
