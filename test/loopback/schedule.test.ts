@@ -19,7 +19,7 @@ async function silentAgent (t: Test, c: Coordinator, name: string): Promise<void
   const ws = new WebSocket(`${c.agentUrl as string}/agent`)
   t.teardown(() => ws.terminate())
   await new Promise((resolve) => ws.once('open', resolve))
-  ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `silent-${name}`, version: 't', hostname: name, platform: 'p', pid: 1, bind: null, addresses: [] }))
+  ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `silent-${name}`, version: 't', hostname: name, platform: 'p', pid: 1, bind: [], addresses: [] }))
   while (c.hub.get(name) === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
 }
 

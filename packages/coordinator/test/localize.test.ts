@@ -49,7 +49,7 @@ t.test('the localization summary, in one line', async (t) => {
 
 t.test('a drop by a chain\'s policy: the accept goes at the end of that chain', async (t) => {
   const report = await fixtureReport()
-  const c = report.checks.find((x) => checkKey(x) === 'app1>db1 tcp/15432')
+  const c = report.checks.find((x) => checkKey(x) === 'app1>db1 tcp/15432 ipv4')
   if (c === undefined) throw new Error('no such check')
   Object.assign(c, { droppedAt: 'target', rule: { text: 'policy drop', family: 'inet', table: 'strict', chain: 'input' } })
   c.remedy = remedy(c)

@@ -98,7 +98,7 @@ t.test('localization and counting messages, both ways', async (t) => {
   t.same(parseAgentMessage('{"type":"count-ready","runId":"r1"}'), { type: 'count-ready', runId: 'r1' })
   const flushed = { type: 'flushed', runId: 'r1', seq: 2, paths: [], counts: [{ id: 5, packets: 3 }] }
   t.same(parseAgentMessage(JSON.stringify(flushed)), flushed)
-  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db1', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: null, addresses: [], nftables: { usable: false, why: 'not root' } }
+  const hello = { type: 'hello', protocol: PROTOCOL_VERSION, name: 'db1', credential: 'c'.repeat(43), instance: 'x1', version: '0.1.0', hostname: 'h', platform: 'linux', pid: 12, bind: [], addresses: [], nftables: { usable: false, why: 'not root' } }
   t.same(parseAgentMessage(JSON.stringify(hello)), hello)
   t.throws(() => parseAgentMessage(JSON.stringify({ ...result, items: [{ ...result.items[0], rule: { ...result.items[0]?.rule, owner: 'pf' } }] })), /items\[0\]\.rule\.owner: must be one of nftables, iptables, firewalld/)
   t.throws(() => parseAgentMessage(JSON.stringify({ ...flushed, counts: [{ id: 5, packets: -1 }] })), /counts\[0\]\.packets: must be between/)
