@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { request } from 'undici'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
 import { CLI, runCli } from '../support/run-cli.js'
 
@@ -117,7 +118,7 @@ t.test('serve --launch ssh: the agents run until it stops, their launches in GET
   while (Date.now() < deadline) {
     const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1]
     if (url !== undefined) {
-      hosts = ((await (await fetch(`${url}api/agents`)).json()) as { hosts: typeof hosts }).hosts
+      hosts = ((await (await request(`${url}api/agents`)).body.json()) as { hosts: typeof hosts }).hosts
       if (hosts.filter((h) => h.state === 'connected').length === 2 && hosts.some((h) => h.launch?.state === 'failed')) break
     }
     await new Promise((resolve) => setTimeout(resolve, 200))
