@@ -19,7 +19,6 @@ import { metricsRoutes } from './metrics-routes.js'
 import { sendError } from './send-error.js'
 import { fixRoute } from './fix-route.js'
 
-
 const runBody = {
   type: 'object',
   additionalProperties: false,
@@ -122,7 +121,13 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
         ? null
         : placementOf(h, net.isIP(h.address) !== 0 ? addressesOf(h) : [], rec, (a) => owners.get(canonicalAddress(a)))
       return {
-        name: h.name, address: h.address, addresses: [...addressesOf(h)], roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
+        name: h.name,
+        address: h.address,
+        addresses: [...addressesOf(h)],
+        roles: h.roles,
+        state,
+        agent: rec ?? null,
+        joinCommand: c.joinCommand(h.name, full),
         executableJoinCommand: c.executableJoinCommand(h.name, full),
         placement: placement === null
           ? null
