@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import net from 'node:net'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, addressesOf, formatProblem } from '@portcheck/protocol'
 import { MAX_LOCALIZE } from '../localize/localization.js'
 import { catalogRows } from '../plan/expand.js'
