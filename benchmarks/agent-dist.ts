@@ -86,7 +86,6 @@ export async function agentDist (log: (line: string) => void, runs = RUNS): Prom
       if (exe.path === null) throw new Error(`no standalone agent here: ${exe.reason}`)
       if (a.bundle.path === null || a.tarball.path === null) throw new Error('the agent is not built: run `npm run build`')
       const exePath = exe.path
-      const bundlePath = a.bundle.path
       log(`  executable made in ${Math.round(buildMs)} ms`)
 
       const standalone = c.executableJoinCommand('bench1') as string

@@ -85,7 +85,7 @@ const startAgents = (output) => {
     // Each agent runs its host's join command as printed (TLS, the pin, its own credential), bound to its loopback address.
     agents.push(spawn(process.execPath, [agentBin, ...joinArgs(output, name), '--bind', bind, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] }))
   }
-  process.stderr.write(`demo: started 5 agents (lb1, app1, app2, db1 on their inventory addresses; db2 on 127.0.0.25)\n\n`)
+  process.stderr.write('demo: started 5 agents (lb1, app1, app2, db1 on their inventory addresses; db2 on 127.0.0.25)\n\n')
 }
 
 let started = false

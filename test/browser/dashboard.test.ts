@@ -209,7 +209,7 @@ t.test('the dashboard in headless Chromium', async (t) => {
       const li = page.locator(`#detail-list li.check[data-index="${blocked.index}"]`)
       t.equal(await li.locator('.remedy-text').textContent(), blocked.remedy, 'the remedy, as the API gives it')
       const text = await li.textContent() ?? ''
-      t.match(text, `blocked · refused`)
+      t.match(text, 'blocked · refused')
       t.match(text, `${blocked.from ?? ''} 127.${NET}.0.${blocked.from === 'app1' ? 12 : 13}`, 'source host and address')
       t.match(text, 'db2 127.61.0.15', 'target host and address')
       for (const f of blocked.flows) {

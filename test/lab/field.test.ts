@@ -63,67 +63,69 @@ for (const db of ['db1', 'db2', 'db3', 'db4', 'db5']) {
   for (const p of ['tcp/15432', 'udp/15405']) EXPECTED[`api2>${db} ${p}`] = 'inconclusive agent-misplaced'
 }
 
-for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) t.test(`field conditions, ${mode}: every verdict, exactly`, async (t) => {
-  if (!labReady(t, delayUnavailable)) return
-  const lab = await Lab.create(24)
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-field-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) {
+  t.test(`field conditions, ${mode}: every verdict, exactly`, async (t) => {
+    if (!labReady(t, delayUnavailable)) return
+    const lab = await Lab.create(24)
+    t.teardown(() => lab.destroy())
+    const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-field-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-  await lab.addHost('coord', COORD)
-  for (const h of HOSTS) await lab.addHost(h.name, h.lab ?? h.address)
-  await lab.addHost('flooder', FLOODER)
-  const names = { 'db3.lab.test': '198.18.2.16' }
-  for (const name of ['coord', ...HOSTS.map((h) => h.name)]) await lab.setResolver(name, { hosts: names, nameserver: DEAD_DNS, options: ['timeout:1', 'attempts:1'] })
+    await lab.addHost('coord', COORD)
+    for (const h of HOSTS) await lab.addHost(h.name, h.lab ?? h.address)
+    await lab.addHost('flooder', FLOODER)
+    const names = { 'db3.lab.test': '198.18.2.16' }
+    for (const name of ['coord', ...HOSTS.map((h) => h.name)]) await lab.setResolver(name, { hosts: names, nameserver: DEAD_DNS, options: ['timeout:1', 'attempts:1'] })
 
-  await lab.setDelay('api1', 600, { to: '198.18.2.15' })
-  await lab.nft('db1', filterRules('input', '    udp dport 15405 drop'))
-  await lab.nft('db1', redirectRules('    tcp dport 15432 redirect to :19001'))
-  const holders = [lab.spawn('db1', 'node', ['test/lab/port-holder.js', 'tcp-silent:19001'])]
-  await Promise.all(holders.map((h) => h.waitFor(/ready/)))
-  // The flood starts as soon as db2's run listener is open, before any probe can get there.
-  const flood = lab.spawn('flooder', 'node', ['test/lab/flood.js', '198.18.2.15', '15432', '1024', '--wait', '--keep'])
+    await lab.setDelay('api1', 600, { to: '198.18.2.15' })
+    await lab.nft('db1', filterRules('input', '    udp dport 15405 drop'))
+    await lab.nft('db1', redirectRules('    tcp dport 15432 redirect to :19001'))
+    const holders = [lab.spawn('db1', 'node', ['test/lab/port-holder.js', 'tcp-silent:19001'])]
+    await Promise.all(holders.map((h) => h.waitFor(/ready/)))
+    // The flood starts as soon as db2's run listener is open, before any probe can get there.
+    const flood = lab.spawn('flooder', 'node', ['test/lab/flood.js', '198.18.2.15', '15432', '1024', '--wait', '--keep'])
 
-  const inventory = path.join(dir, 'inventory.yaml')
-  writeFileSync(path.join(dir, 'catalog.yaml'), CATALOG)
-  writeFileSync(inventory, `catalog: ./catalog.yaml\nhosts:\n${HOSTS.map((h) => `  - { name: ${h.name}, address: "${h.address}", roles: [${h.role}]${h.nat === true ? ', nat: true' : ''} }`).join('\n')}\n`)
-  const reportFile = path.join(dir, 'report.json')
-  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '10', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
-  await coordinator.waitFor(/Waiting up to/)
+    const inventory = path.join(dir, 'inventory.yaml')
+    writeFileSync(path.join(dir, 'catalog.yaml'), CATALOG)
+    writeFileSync(inventory, `catalog: ./catalog.yaml\nhosts:\n${HOSTS.map((h) => `  - { name: ${h.name}, address: "${h.address}", roles: [${h.role}]${h.nat === true ? ', nat: true' : ''} }`).join('\n')}\n`)
+    const reportFile = path.join(dir, 'report.json')
+    const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', `${COORD}:7070`,
+      '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '10', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
+    await coordinator.waitFor(/Waiting up to/)
 
-  const agents = new Map<string, LabProcess>()
-  for (const h of HOSTS) {
+    const agents = new Map<string, LabProcess>()
+    for (const h of HOSTS) {
     // api2's join command, run on api1's node.
-    const where = h.name === 'api2' ? 'api1' : h.name
-    agents.set(h.name, lab.spawn(where, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), h.name), '--log-format', 'json']))
-  }
-  const code = await coordinator.exited
-  t.equal(code, 1, 'exit code 1: required flows are blocked')
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
-  const actual: Record<string, string> = {}
-  for (const c of report.checks) actual[`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`] = `${c.status ?? 'none'} ${c.reason ?? '-'}`
-  t.same(actual, EXPECTED, 'the exact status and reason of every check')
+      const where = h.name === 'api2' ? 'api1' : h.name
+      agents.set(h.name, lab.spawn(where, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), h.name), '--log-format', 'json']))
+    }
+    const code = await coordinator.exited
+    t.equal(code, 1, 'exit code 1: required flows are blocked')
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
+    const actual: Record<string, string> = {}
+    for (const c of report.checks) actual[`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`] = `${c.status ?? 'none'} ${c.reason ?? '-'}`
+    t.same(actual, EXPECTED, 'the exact status and reason of every check')
 
-  const by = new Map(report.checks.map((c) => [`${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}`, c]))
-  t.match(by.get('web1>api2 tcp/18080'), { detail: /api2's agent runs on a host whose addresses are 198\.18\.2\.12 \(api1's address in the inventory\), not on api2's inventory address 198\.18\.2\.13/ }, 'the misplaced agent: where it runs, and whose node that is')
-  t.match(by.get('api1>db1 tcp/15432'), { detail: /completed \d+ time\(s\) but db1's listener never accepted one/ }, 'the silent interceptor: handshakes our listener never saw')
-  t.match(by.get('api1>db1 udp/15405'), { detail: /no answer to \d+ attempt\(s\).*this path lost/ }, 'the drop, with the measured loss of the path')
-  t.match(by.get('api1>db4 tcp/15432'), { detail: /could not resolve db4\.lab\.test \(E[A-Z_]+\)/ }, 'the unresolvable name')
-  t.match(by.get('api1>db5 udp/15405'), { detail: /ENETUNREACH/ }, 'no route to the NAT address')
-  t.match(by.get('api1>db3 tcp/15432'), { observedSource: '198.18.2.12' }, 'db3, by name')
-  t.match(report, { agents: { expected: 8, joined: 8, missing: [], lost: [], misplaced: ['api2'] } })
-  const made = [...flood.stdout().matchAll(/made (\d+)/g)].map((m) => Number(m[1]))
-  const most = Math.max(0, ...made)
-  t.ok(most >= 1024, `the flood opened ${most} connections to db2's listener during the run`)
+    const by = new Map(report.checks.map((c) => [`${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}`, c]))
+    t.match(by.get('web1>api2 tcp/18080'), { detail: /api2's agent runs on a host whose addresses are 198\.18\.2\.12 \(api1's address in the inventory\), not on api2's inventory address 198\.18\.2\.13/ }, 'the misplaced agent: where it runs, and whose node that is')
+    t.match(by.get('api1>db1 tcp/15432'), { detail: /completed \d+ time\(s\) but db1's listener never accepted one/ }, 'the silent interceptor: handshakes our listener never saw')
+    t.match(by.get('api1>db1 udp/15405'), { detail: /no answer to \d+ attempt\(s\).*this path lost/ }, 'the drop, with the measured loss of the path')
+    t.match(by.get('api1>db4 tcp/15432'), { detail: /could not resolve db4\.lab\.test \(E[A-Z_]+\)/ }, 'the unresolvable name')
+    t.match(by.get('api1>db5 udp/15405'), { detail: /ENETUNREACH/ }, 'no route to the NAT address')
+    t.match(by.get('api1>db3 tcp/15432'), { observedSource: '198.18.2.12' }, 'db3, by name')
+    t.match(report, { agents: { expected: 8, joined: 8, missing: [], lost: [], misplaced: ['api2'] } })
+    const made = [...flood.stdout().matchAll(/made (\d+)/g)].map((m) => Number(m[1]))
+    const most = Math.max(0, ...made)
+    t.ok(most >= 1024, `the flood opened ${most} connections to db2's listener during the run`)
 
-  for (const [name, agent] of agents) {
-    const pid = agent.child.pid as number
-    const host = name === 'api2' ? 'api1' : name
-    const mine = (await lab.sockets(host)).filter((l) => l.includes(`pid=${pid},`))
-    t.same(mine, [], `${name}: no listener left open by the agent`)
-    t.equal(agent.child.exitCode, null, `${name}: its agent is still running (no probe error crashed it)`)
-  }
-  await lab.destroy()
-  t.notOk(listNamespaces().some((n) => n.includes(lab.id)), 'no namespace left behind')
-})
+    for (const [name, agent] of agents) {
+      const pid = agent.child.pid as number
+      const host = name === 'api2' ? 'api1' : name
+      const mine = (await lab.sockets(host)).filter((l) => l.includes(`pid=${pid},`))
+      t.same(mine, [], `${name}: no listener left open by the agent`)
+      t.equal(agent.child.exitCode, null, `${name}: its agent is still running (no probe error crashed it)`)
+    }
+    await lab.destroy()
+    t.notOk(listNamespaces().some((n) => n.includes(lab.id)), 'no namespace left behind')
+  })
+}

@@ -78,78 +78,80 @@ const DROPPED: Record<string, Pick<CheckReport, 'droppedAt' | 'rule'>> = {
   'app2>db2 udp/18125': { droppedAt: 'source', rule: nft('output', 4, 'udp dport 18125 drop') }
 }
 
-for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) t.test(`namespace lab, ${mode}: every verdict, exactly`, async (t) => {
-  if (!labReady(t)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) {
+  t.test(`namespace lab, ${mode}: every verdict, exactly`, async (t) => {
+    if (!labReady(t)) return
+    const lab = await Lab.create()
+    t.teardown(() => lab.destroy())
+    const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-  await lab.addHost('coord', COORD)
-  for (const [name, address] of HOSTS) await lab.addHost(name, address)
+    await lab.addHost('coord', COORD)
+    for (const [name, address] of HOSTS) await lab.addHost(name, address)
 
-  await lab.nft('lb1', filter('output', '    ip daddr 198.18.1.12 tcp dport 18080 drop'))
-  await lab.nft('app2', filter('input', '    tcp dport 18080 drop'))
-  await lab.nft('app2', filter('output', '    udp dport 18125 drop'))
-  await lab.nft('db1', filter('input', '    tcp dport 15432 reject with tcp reset\n    udp dport 18125 reject with icmpx admin-prohibited'))
-  await lab.nft('db2', filter('input', '    ip saddr 198.18.1.12 tcp dport 15432 drop\n    udp dport 15405 drop'))
-  await lab.nft('db2', redirect('    tcp dport 15433 redirect to :15432'))
-  await lab.nft('app1', filter('input', '    udp dport 17946 reject'))
-  await lab.nft('app1', redirect('    tcp dport 17946 redirect to :19000'))
-  const holders = [
-    lab.spawn('db1', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'udp:15405']),
-    lab.spawn('app1', 'node', ['test/lab/port-holder.js', 'tcp-answer:19000'])
-  ]
-  await Promise.all(holders.map((h) => h.waitFor(/ready/)))
+    await lab.nft('lb1', filter('output', '    ip daddr 198.18.1.12 tcp dport 18080 drop'))
+    await lab.nft('app2', filter('input', '    tcp dport 18080 drop'))
+    await lab.nft('app2', filter('output', '    udp dport 18125 drop'))
+    await lab.nft('db1', filter('input', '    tcp dport 15432 reject with tcp reset\n    udp dport 18125 reject with icmpx admin-prohibited'))
+    await lab.nft('db2', filter('input', '    ip saddr 198.18.1.12 tcp dport 15432 drop\n    udp dport 15405 drop'))
+    await lab.nft('db2', redirect('    tcp dport 15433 redirect to :15432'))
+    await lab.nft('app1', filter('input', '    udp dport 17946 reject'))
+    await lab.nft('app1', redirect('    tcp dport 17946 redirect to :19000'))
+    const holders = [
+      lab.spawn('db1', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'udp:15405']),
+      lab.spawn('app1', 'node', ['test/lab/port-holder.js', 'tcp-answer:19000'])
+    ]
+    await Promise.all(holders.map((h) => h.waitFor(/ready/)))
 
-  const inventory = path.join(dir, 'inventory.yaml')
-  writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${HOSTS.map(([n, a, r]) => `  - { name: ${n}, address: ${a}, roles: [${r}] }`).join('\n')}\n`)
-  const reportFile = path.join(dir, 'report.json')
-  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--include-optional', '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '5', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
-  await coordinator.waitFor(/Waiting up to/)
+    const inventory = path.join(dir, 'inventory.yaml')
+    writeFileSync(inventory, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n${HOSTS.map(([n, a, r]) => `  - { name: ${n}, address: ${a}, roles: [${r}] }`).join('\n')}\n`)
+    const reportFile = path.join(dir, 'report.json')
+    const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--include-optional', '--listen', `${COORD}:7070`,
+      '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '5', '--timeout', timeout, '--format', 'json', '--output', reportFile, '--log-format', 'json'])
+    await coordinator.waitFor(/Waiting up to/)
 
-  const agents = new Map<string, LabProcess>()
-  for (const [name] of HOSTS.filter(([n]) => n !== 'db3')) {
+    const agents = new Map<string, LabProcess>()
+    for (const [name] of HOSTS.filter(([n]) => n !== 'db3')) {
     // Each node runs the join command the coordinator printed for it, verbatim: TLS, the pin, its own credential.
-    agents.set(name, lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json']))
-  }
-  const code = await coordinator.exited
-  t.equal(code, 1, 'exit code 1: required flows are blocked')
-  const logLines = [coordinator.stderr(), ...[...agents.values()].map((a) => a.stderr())].join('\n').split('\n').filter((l) => l.startsWith('{'))
-  t.ok(logLines.length > 10, 'logs are pino JSON lines')
-  t.notOk(logLines.some((l) => l.includes(TOKEN)), 'the token is never logged (only printed once in the join instructions)')
-  const credentials = [...agents.keys()].map((n) => joinArgs(coordinator.stderr(), n)[joinArgs(coordinator.stderr(), n).indexOf('--token') + 1] as string)
-  t.notOk(logLines.some((l) => credentials.some((c) => l.includes(c))), 'nor is any host\'s credential')
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
+      agents.set(name, lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json']))
+    }
+    const code = await coordinator.exited
+    t.equal(code, 1, 'exit code 1: required flows are blocked')
+    const logLines = [coordinator.stderr(), ...[...agents.values()].map((a) => a.stderr())].join('\n').split('\n').filter((l) => l.startsWith('{'))
+    t.ok(logLines.length > 10, 'logs are pino JSON lines')
+    t.notOk(logLines.some((l) => l.includes(TOKEN)), 'the token is never logged (only printed once in the join instructions)')
+    const credentials = [...agents.keys()].map((n) => joinArgs(coordinator.stderr(), n)[joinArgs(coordinator.stderr(), n).indexOf('--token') + 1] as string)
+    t.notOk(logLines.some((l) => credentials.some((c) => l.includes(c))), 'nor is any host\'s credential')
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
 
-  const actual: Record<string, string> = {}
-  for (const c of report.checks) actual[`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`] = `${c.status ?? 'none'} ${c.reason ?? '-'}`
-  t.same(actual, EXPECTED, 'the exact status and reason of every check')
-  const dropped = Object.fromEntries(report.checks.filter((c) => c.status === 'blocked').map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, { ...(c.droppedAt !== undefined ? { droppedAt: c.droppedAt } : {}), ...(c.rule !== undefined ? { rule: c.rule } : {}) }]))
-  t.same(dropped, DROPPED, 'where every blocked check was dropped, and by which rule')
-  t.match(report.localization, { candidates: 10, localized: 10, unavailable: [] })
+    const actual: Record<string, string> = {}
+    for (const c of report.checks) actual[`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`] = `${c.status ?? 'none'} ${c.reason ?? '-'}`
+    t.same(actual, EXPECTED, 'the exact status and reason of every check')
+    const dropped = Object.fromEntries(report.checks.filter((c) => c.status === 'blocked').map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, { ...(c.droppedAt !== undefined ? { droppedAt: c.droppedAt } : {}), ...(c.rule !== undefined ? { rule: c.rule } : {}) }]))
+    t.same(dropped, DROPPED, 'where every blocked check was dropped, and by which rule')
+    t.match(report.localization, { candidates: 10, localized: 10, unavailable: [] })
 
-  const by = new Map(report.checks.map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, c]))
-  t.match(by.get('db1>db2 tcp/15433'), { detail: /arrived at db2 on tcp\/15432/, observedSource: '198.18.1.14' }, 'the DNAT is named')
-  t.match(by.get('app2>app1 tcp/17946'), { echo: 'other' }, 'the plain process answered')
-  for (const c of report.checks.filter((x) => x.status === 'pass' && x.reason === null)) {
-    t.equal(c.observedSource, c.fromAddress, `${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}: seen from the source's own address`)
-  }
-  t.match(report, { verdict: 'blocked', exitCode: 1, agents: { expected: 6, joined: 5, missing: ['db3'] } })
-  t.ok(report.durationMs < 10_000, `the run took ${report.durationMs} ms with ${mode}`)
+    const by = new Map(report.checks.map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, c]))
+    t.match(by.get('db1>db2 tcp/15433'), { detail: /arrived at db2 on tcp\/15432/, observedSource: '198.18.1.14' }, 'the DNAT is named')
+    t.match(by.get('app2>app1 tcp/17946'), { echo: 'other' }, 'the plain process answered')
+    for (const c of report.checks.filter((x) => x.status === 'pass' && x.reason === null)) {
+      t.equal(c.observedSource, c.fromAddress, `${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}: seen from the source's own address`)
+    }
+    t.match(report, { verdict: 'blocked', exitCode: 1, agents: { expected: 6, joined: 5, missing: ['db3'] } })
+    t.ok(report.durationMs < 10_000, `the run took ${report.durationMs} ms with ${mode}`)
 
-  // The run is over: the agents are still connected, and must hold no socket at all but their control connection.
-  for (const [name, agent] of agents) {
-    const pid = agent.child.pid as number
-    const mine = (await lab.sockets(name)).filter((l) => l.includes(`pid=${pid},`))
-    t.same(mine, [], `${name}: no listener left open by the agent`)
-  }
-  for (const agent of agents.values()) agent.child.kill('SIGTERM')
-  const codes = await Promise.all([...agents.values()].map((a) => a.exited))
-  t.same(codes, codes.map(() => 0), 'agents stop cleanly on SIGTERM')
+    // The run is over: the agents are still connected, and must hold no socket at all but their control connection.
+    for (const [name, agent] of agents) {
+      const pid = agent.child.pid as number
+      const mine = (await lab.sockets(name)).filter((l) => l.includes(`pid=${pid},`))
+      t.same(mine, [], `${name}: no listener left open by the agent`)
+    }
+    for (const agent of agents.values()) agent.child.kill('SIGTERM')
+    const codes = await Promise.all([...agents.values()].map((a) => a.exited))
+    t.same(codes, codes.map(() => 0), 'agents stop cleanly on SIGTERM')
 
-  await lab.destroy()
-  t.same(lab.remainingNamespaces(), [], 'no namespace left behind')
-  t.notOk(listNamespaces().some((n) => n.includes(lab.id)), 'really none')
-})
+    await lab.destroy()
+    t.same(lab.remainingNamespaces(), [], 'no namespace left behind')
+    t.notOk(listNamespaces().some((n) => n.includes(lab.id)), 'really none')
+  })
+}

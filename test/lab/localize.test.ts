@@ -72,7 +72,11 @@ t.test('localization with agents that are not root, and what agents leave behind
   t.match(report.checks.find((c) => key(c) === 'db2>db1 udp/15405'), { status: 'pass', reason: 'counted' }, 'db1\'s agent is root: it counts db2\'s probe datagrams')
   t.match(report.checks.find((c) => key(c) === 'db1>db2 udp/15405'), { detail: 'another process holds udp/15405 on db2; stop it, or check this port once it is free' }, 'db2\'s is not: that port stays unproven')
   t.same(report.localization, {
-    limit: 64, candidates: 3, traced: 2, localized: 2, overLimit: 0,
+    limit: 64,
+    candidates: 3,
+    traced: 2,
+    localized: 2,
+    overLimit: 0,
     unavailable: [{ host: 'app1', why: 'not root' }, { host: 'db2', why: 'not root' }],
     text: 'localization: 2 of 3 blocked check(s) localized; unavailable on app1, db2 (not root)'
   }, 'the summary says where localization could not be done, and why')

@@ -57,7 +57,6 @@ function recordings (c: Coordinator): { seen: Recorded[], startedAfter: (ms: num
   return { seen, startedAfter }
 }
 
-
 t.test('serve --every: a port blocked between two scheduled runs is logged, counted, in the metrics and in the webhook; opened again, it is fixed', async (t) => {
   const hook = await receiver(t)
   const log = captureLog()

@@ -10,7 +10,7 @@ const hosts = [{ name: 'app1', address: '127.74.0.12', roles: ['app'] }, { name:
 
 function catalog (dir: string, ports: string): string {
   const file = path.join(dir, 'catalog.yaml')
-  writeFileSync(file, `id: flood\ntitle: Flood\nroles:\n  app: { title: App }\n  db: { title: DB }\nflows:\n  - { id: F-1, from: app, to: db, tcp: [${ports.includes("-") ? `"${ports}"` : ports}], purpose: test }\n`)
+  writeFileSync(file, `id: flood\ntitle: Flood\nroles:\n  app: { title: App }\n  db: { title: DB }\nflows:\n  - { id: F-1, from: app, to: db, tcp: [${ports.includes('-') ? `"${ports}"` : ports}], purpose: test }\n`)
   return file
 }
 

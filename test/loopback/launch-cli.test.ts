@@ -48,7 +48,7 @@ t.test('the SSH options are checked before anything starts', async (t) => {
   t.match(missing.stderr, `portcheck: PC_ERR_USAGE: --ssh-config ${path.join(dir, 'nope')}: cannot read it (ENOENT)`)
   const telnet = await runCli(['run', '-i', inv, '--launch', 'telnet', ...state])
   t.equal(telnet.code, 2)
-  t.match(telnet.stderr, /PC_ERR_USAGE: Invalid values:\n  Argument: launch, Given: "telnet", Choices: "ssh"/)
+  t.match(telnet.stderr, /PC_ERR_USAGE: Invalid values:\n {2}Argument: launch, Given: "telnet", Choices: "ssh"/)
   const zero = await runCli(['run', '-i', inv, '--launch', 'ssh', '--launch-concurrency', '0', ...state])
   t.match(zero.stderr, 'portcheck: PC_ERR_USAGE: --launch-concurrency 0: expected an integer from 1 to 1000')
   const key = await runCli(['run', '-i', inventory(dir, 'ssh: { identity: keys/id_ed25519 }\n'), '--launch', 'ssh', ...state])

@@ -66,7 +66,10 @@ t.test('the coordinator asks each end in its role, takes only what it asked, and
   t.same(traced.db1, [{ id: 0, role: 'target', protocol: 'tcp', port: 15432, from: ['127.76.0.12'] }], 'the target, the packets from the source\'s address')
   t.same(reprobes.map((o) => ({ id: o.id, host: o.host, port: o.port, need: o.need })), [{ id: 0, host: '127.76.0.14', port: 15432, need: 3 }], 'one re-probe of the blocked check, with a nonce of its own')
   t.match(report.localization, {
-    limit: 64, candidates: 1, traced: 1, localized: 1,
+    limit: 64,
+    candidates: 1,
+    traced: 1,
+    localized: 1,
     unavailable: [{ host: 'app1', why: 'not root' }],
     text: 'localization: 1 of 1 blocked check(s) localized; unavailable on app1 (not root)'
   }, 'who could not trace, and why, in one line: only the hosts of the checks to localize (db2 has none)')

@@ -73,7 +73,7 @@ export class FakeAgent {
         return
       case 'trace-stop':
         this.behaviour.onTraceStop?.(this)
-        return
+        break
       default:
     }
   }

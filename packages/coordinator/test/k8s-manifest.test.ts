@@ -155,7 +155,7 @@ t.test('a namespace and an image of the operator\'s choosing; long node names', 
 t.test('host names that cannot be node names: every one, with file, line and what to do', async (t) => {
   const dir = t.testdir()
   const file = writeInventory(dir, {
-    'hosts.yaml': `catalog: ibm-api-connect\nhosts:\n  - { name: APIC-Mgmt1, address: 198.18.30.11, roles: [management] }\n  - { name: apic_portal1, address: 198.18.30.12, roles: [portal] }\n  - { name: apic-gw1, address: 198.18.30.21, roles: [gateway] }\n`
+    'hosts.yaml': 'catalog: ibm-api-connect\nhosts:\n  - { name: APIC-Mgmt1, address: 198.18.30.11, roles: [management] }\n  - { name: apic_portal1, address: 198.18.30.12, roles: [portal] }\n  - { name: apic-gw1, address: 198.18.30.21, roles: [gateway] }\n'
   })
   const inputs = await loadInputs({ inventory: file })
   const err = await expectError(() => buildAgentManifest({ inputs, coordinator: COORDINATOR, pin: PIN, token: TOKEN }))

@@ -30,9 +30,27 @@ function report (hosts: InventoryHost[]): RunReport {
   const summary = emptyCounts()
   for (const c of checks) { summary.checks++; summary[c.status ?? 'pass']++ }
   return {
-    id: 'fam01', catalog: 'fam', catalogTitle: 'Families', state: 'done', startedAt: '2026-01-15T10:00:00.000Z', finishedAt: '2026-01-15T10:00:02.000Z', durationMs: 2000,
-    timeoutMs: 3000, adaptive: false, includeOptional: false, settings: {}, dualStack: isDualStack(hosts), summary, required: summary, progress: { done: checks.length, total: checks.length },
-    verdict: 'blocked', exitCode: 1, agents: { expected: 2, joined: 2, missing: [], lost: [], misplaced: [] }, rerunOf: null, localization: null, checks
+    id: 'fam01',
+    catalog: 'fam',
+    catalogTitle: 'Families',
+    state: 'done',
+    startedAt: '2026-01-15T10:00:00.000Z',
+    finishedAt: '2026-01-15T10:00:02.000Z',
+    durationMs: 2000,
+    timeoutMs: 3000,
+    adaptive: false,
+    includeOptional: false,
+    settings: {},
+    dualStack: isDualStack(hosts),
+    summary,
+    required: summary,
+    progress: { done: checks.length, total: checks.length },
+    verdict: 'blocked',
+    exitCode: 1,
+    agents: { expected: 2, joined: 2, missing: [], lost: [], misplaced: [] },
+    rerunOf: null,
+    localization: null,
+    checks
   }
 }
 
@@ -47,8 +65,8 @@ t.test('a dual-stack report names each check\'s family, in every format', async 
     ['ipv4', '198.18.0.1', '198.18.0.2', '198.18.0.2', 'pass'],
     ['ipv6', '2001:2::1', '2001:2::2', '2001:2::2', 'blocked']
   ], 'JSON: the family and the target address of each check')
-  t.match(formatTable(r, { verbose: true }), /app1 → db1  tcp\/5432 IPv6 +timeout/)
-  t.match(formatTable(r, { verbose: true }), /app1 → db1  tcp\/5432 IPv4 +/)
+  t.match(formatTable(r, { verbose: true }), /app1 → db1 {2}tcp\/5432 IPv6 +timeout/)
+  t.match(formatTable(r, { verbose: true }), /app1 → db1 {2}tcp\/5432 IPv4 +/)
   t.match(r.checks[1]?.remedy, /from 2001:2::1 to 2001:2::2/, 'the fix names the IPv6 addresses')
   t.match(formatMarkdown(r), '| app1 (2001:2::1) | db1 (2001:2::2) | tcp/5432 IPv6 | timeout |')
   const junit = formatJunit(r)

@@ -47,7 +47,7 @@ export const OUTCOMES: Record<string, Outcome> = {
   'app1>db3 tcp/15432': { status: 'blocked', reason: 'timeout', detail: 'no answer to 6 attempt(s): TCP 15432 is silently dropped between app1 and db3 (this path lost 0% of 24 attempts)' },
   'lb1>app2 tcp/18080': { status: 'blocked', reason: 'egress-denied', detail: "lb1's own firewall or routing policy refused to send it (EPERM): an egress rule on the source" },
   'app1>app2 udp/17946': { status: 'blocked', reason: 'timeout', detail: 'no answer to 6 attempt(s): UDP 17946 is silently dropped between app1 and app2 (this path lost 0% of 24 attempts)', droppedAt: 'network' },
-  'db1>db2 tcp/15433': { status: 'blocked', reason: 'intercepted', detail: "the nonce arrived at db2 on tcp/15432 instead of db2 on tcp/15433: traffic is redirected" },
+  'db1>db2 tcp/15433': { status: 'blocked', reason: 'intercepted', detail: 'the nonce arrived at db2 on tcp/15432 instead of db2 on tcp/15433: traffic is redirected' },
   'db2>db3 tcp/15433': { status: 'blocked', reason: 'refused', detail: 'connection refused (RST or ICMP port unreachable) although the listener was open: a firewall rejects it (ECONNREFUSED)', droppedAt: 'target', rule: { table: 'filter', chain: 'INPUT' } },
   'db2>db1 udp/15405': { status: 'inconclusive', reason: 'port-in-use', detail: 'another process holds udp/15405 on db1; stop it, or check this port once it is free' },
   'app2>db2 udp/18125': { status: 'blocked', reason: 'unreachable', detail: 'ICMP unreachable or no route (EHOSTUNREACH): a firewall or router refuses the path' }

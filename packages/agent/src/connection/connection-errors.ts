@@ -43,7 +43,7 @@ export function explainConnectError (err: unknown, url: URL): string {
  */
 export function credentialChangedMessage (coordinator: string, name: string): string {
   return `the coordinator at ${coordinator} refuses the credential "${name}" was registered with until now: its join token changed (it was restarted with another --token or --state-dir). ` +
-    `Get this host's new join command where the coordinator shows it (its terminal at start-up, its dashboard's Agents view, or GET /api/agents) and run it here instead`
+    'Get this host\'s new join command where the coordinator shows it (its terminal at start-up, its dashboard\'s Agents view, or GET /api/agents) and run it here instead'
 }
 
 /** Logs each distinct connection failure once per interval, so a retrying agent says why without flooding its log. */

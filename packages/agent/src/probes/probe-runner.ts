@@ -15,7 +15,6 @@ export type ProbeFn = (order: ProbeOrder, address: string, localAddress: string 
 const byProtocol: ProbeFn = (order, address, localAddress, signal, ctx) =>
   order.protocol === 'tcp' ? tcpProbe(order, address, localAddress, signal, ctx) : udpProbe(order, address, localAddress, signal, ctx)
 
-
 /** Options of {@link ProbeRunner}. */
 export interface ProbeRunnerOptions {
   /** The `--bind` addresses, at most one per family: probes go from the one of their target's family. Empty: the system's choice. */
@@ -46,6 +45,7 @@ export class ProbeRunner {
     setMaxListeners(0, c.signal)
     return c
   })(new AbortController())
+
   private readonly paths = new PathTable()
   private readonly ctx: ProbeContext
   private readonly resolver: Resolver

@@ -61,4 +61,3 @@ export function meaningDefersToDetail (status: Status | null, reason: string | n
 export function totalOf (counts: Partial<StatusCounts>): number {
   return SEVERITY.reduce((n, s) => n + (counts[s] ?? 0), 0)
 }
-

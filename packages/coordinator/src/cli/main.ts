@@ -12,7 +12,6 @@ import { serveCommand } from './serve-command.js'
 import { listenAdvice } from './options.js'
 import { VERSION } from '../version.js'
 
-
 /**
  * The `portcheck` CLI. Resolves to the exit code; never calls process.exit, so it can be
  * driven from tests. Input errors (catalog, inventory, usage) exit 2 with what is wrong.

@@ -153,4 +153,3 @@ export function runCommand (y: Argv, setExit: (code: number) => void): Argv {
     }
   })
 }
-

@@ -25,57 +25,57 @@ export function serveCommand (y: Argv): Argv {
       ['a run from a script (the token is the one printed in the join commands)', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{}\''],
       ['re-check only what was blocked or unproven in run RUN-ID', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{"rerunOf":"RUN-ID"}\'']
     ])),
-    async (args) => {
-      checkLaunchArgs(args)
-      const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args), sshFiles: args.launch !== undefined })
-      // Off a terminal the status line draws nothing: launch failures are still printed.
-      const status = new StatusLine()
-      const logger = createLogger(args, status)
-      const launch = launchOptions(args, logger, args.verbose)
-      const { token, tls, stateDir } = await loadSecurity(args)
-      const coordinator = await buildCoordinator({
-        catalog: inputs.catalog,
-        hosts: inputs.inventory.inventory.hosts,
-        settings: inputs.inventory.settings,
-        logger,
-        token,
-        tls,
-        stateDir,
-        allowedHosts: args['allowed-host'],
-        ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
-        runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, localize: args.localize, includeOptional: args['include-optional'] },
-        keepChecks: args['keep-checks'],
-        ...(args['notify-url'] !== undefined ? { notify: { url: args['notify-url'], headers: Object.fromEntries(args['notify-header']) } } : {}),
-        ...(args['metrics-listen'] !== undefined ? { metricsListen: args['metrics-listen'] } : {})
-      })
-      // A scheduled run plans nothing new: a plan that cannot be made fails here, before listening.
-      if (args.every !== undefined) {
-        try {
-          coordinator.plan()
-        } catch (err) {
-          await coordinator.close()
-          throw err
-        }
-      }
-      await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
-      process.stderr.write(launch !== undefined ? launchInstructions(coordinator, args['launch-concurrency']) : joinInstructions(coordinator))
-      let launching: ReturnType<typeof showLaunch> | null = null
-      if (launch !== undefined) {
-        launching = showLaunch(status, { hub: coordinator.hub, hosts: coordinator.hosts.map((h) => h.name), waitMs: 0, countdown: false })
-        launchAgents(coordinator, inputs.inventory.ssh, launch)
-        void launching.settled.then(() => { launching?.stop(); status.hide() })
-      }
-      process.stderr.write(`Dashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run from it, or: curl -X POST ${coordinator.httpUrl ?? ''}api/runs -H 'Authorization: Bearer ${coordinator.token}'${coordinator.pin !== null ? ` --cacert ${args['tls-cert'] ?? path.join(stateDir, 'tls', 'cert.pem')}` : ''} -H 'content-type: application/json' -d '{}'\n`)
-      if (coordinator.metricsAddress !== null) process.stderr.write(`Metrics (no token): http://${coordinator.metricsAddress.host.includes(':') ? `[${coordinator.metricsAddress.host}]` : coordinator.metricsAddress.host}:${coordinator.metricsAddress.port}/metrics\n`)
-      // With --launch ssh the agents are starting: the schedule's first run waits for them (up to one period).
-      if (args.every !== undefined) coordinator.startSchedule({ everyMs: args.every })
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
-      })
-      launching?.stop()
-      status.hide()
-      process.stderr.write(`\nportcheck: stopping; closing every listener on the agents${launch !== undefined ? ', then stopping them' : ''}…\n`)
-      await coordinator.close()
+  async (args) => {
+    checkLaunchArgs(args)
+    const inputs = await loadInputs({ ...(args.catalog !== undefined ? { catalog: args.catalog } : {}), inventory: args.inventory, set: setOverrides(args), sshFiles: args.launch !== undefined })
+    // Off a terminal the status line draws nothing: launch failures are still printed.
+    const status = new StatusLine()
+    const logger = createLogger(args, status)
+    const launch = launchOptions(args, logger, args.verbose)
+    const { token, tls, stateDir } = await loadSecurity(args)
+    const coordinator = await buildCoordinator({
+      catalog: inputs.catalog,
+      hosts: inputs.inventory.inventory.hosts,
+      settings: inputs.inventory.settings,
+      logger,
+      token,
+      tls,
+      stateDir,
+      allowedHosts: args['allowed-host'],
+      ...(args['viewer-token'] !== undefined ? { viewerToken: args['viewer-token'] } : {}),
+      runDefaults: { ...timing(args.timeout), concurrency: args.concurrency, localize: args.localize, includeOptional: args['include-optional'] },
+      keepChecks: args['keep-checks'],
+      ...(args['notify-url'] !== undefined ? { notify: { url: args['notify-url'], headers: Object.fromEntries(args['notify-header']) } } : {}),
+      ...(args['metrics-listen'] !== undefined ? { metricsListen: args['metrics-listen'] } : {})
     })
+    // A scheduled run plans nothing new: a plan that cannot be made fails here, before listening.
+    if (args.every !== undefined) {
+      try {
+        coordinator.plan()
+      } catch (err) {
+        await coordinator.close()
+        throw err
+      }
+    }
+    await coordinator.listen({ ...parseListen(args.listen), ...(args.advertise !== undefined ? { advertise: args.advertise } : {}) })
+    process.stderr.write(launch !== undefined ? launchInstructions(coordinator, args['launch-concurrency']) : joinInstructions(coordinator))
+    let launching: ReturnType<typeof showLaunch> | null = null
+    if (launch !== undefined) {
+      launching = showLaunch(status, { hub: coordinator.hub, hosts: coordinator.hosts.map((h) => h.name), waitMs: 0, countdown: false })
+      launchAgents(coordinator, inputs.inventory.ssh, launch)
+      void launching.settled.then(() => { launching?.stop(); status.hide() })
+    }
+    process.stderr.write(`Dashboard: ${coordinator.httpUrl ?? ''}${coordinator.requireAuth ? `#token=${coordinator.token}` : ''}\nStart a run from it, or: curl -X POST ${coordinator.httpUrl ?? ''}api/runs -H 'Authorization: Bearer ${coordinator.token}'${coordinator.pin !== null ? ` --cacert ${args['tls-cert'] ?? path.join(stateDir, 'tls', 'cert.pem')}` : ''} -H 'content-type: application/json' -d '{}'\n`)
+    if (coordinator.metricsAddress !== null) process.stderr.write(`Metrics (no token): http://${coordinator.metricsAddress.host.includes(':') ? `[${coordinator.metricsAddress.host}]` : coordinator.metricsAddress.host}:${coordinator.metricsAddress.port}/metrics\n`)
+    // With --launch ssh the agents are starting: the schedule's first run waits for them (up to one period).
+    if (args.every !== undefined) coordinator.startSchedule({ everyMs: args.every })
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve())
+      process.once('SIGTERM', () => resolve())
+    })
+    launching?.stop()
+    status.hide()
+    process.stderr.write(`\nportcheck: stopping; closing every listener on the agents${launch !== undefined ? ', then stopping them' : ''}…\n`)
+    await coordinator.close()
+  })
 }

@@ -35,8 +35,10 @@ export function formatAzure (plan: FixPlan): string {
   const out = ['#!/bin/sh', ...scriptHeader(plan, 'azure', [
     'Set RESOURCE_GROUP and, for each target host, NSG_<host> (its network security group), then run with the az CLI logged in.',
     'Rules of one NSG are numbered from $PRIORITY (default 900): each must be below the priority of the rule that denies the flow.'
+  // eslint-disable-next-line no-template-curly-in-string -- shell parameter expansion, not a template
   ]), 'set -eu', ': "${RESOURCE_GROUP:?set RESOURCE_GROUP to the resource group of the network security groups}"']
   for (const host of hosts.keys()) out.push(`: "\${${nsgVariable(host)}:?set ${nsgVariable(host)} to the network security group of ${host}}"`)
+  // eslint-disable-next-line no-template-curly-in-string -- shell parameter expansion, not a template
   out.push('PRIORITY=${PRIORITY:-900}')
   for (const [host, rules] of hosts) out.push('', hostHeading(host, rules), ...rules.map((r, i) => command(r, i)))
   out.push(...noteComments(plan))

@@ -30,6 +30,7 @@ export function formatGcp (plan: FixPlan): string {
   const out = ['#!/bin/sh', ...scriptHeader(plan, 'gcp', [
     'Set NETWORK to the hosts\' VPC network, then run with gcloud logged in to their project.',
     'Each rule gets priority $PRIORITY (default 900): it must be below the priority of the rule that denies the flow (a deny wins a tie).'
+  // eslint-disable-next-line no-template-curly-in-string -- shell parameter expansion, not a template
   ]), 'set -eu', ': "${NETWORK:?set NETWORK to the VPC network of the hosts}"', 'PRIORITY=${PRIORITY:-900}']
   for (const [host, rules] of rulesByHost(plan.rules)) out.push('', hostHeading(host, rules), ...rules.map(command))
   out.push(...noteComments(plan))

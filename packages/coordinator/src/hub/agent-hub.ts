@@ -95,7 +95,6 @@ let nextAgentId = 1
 /** Refused names kept, the latest ones: enough to spot a typo, bounded whatever a flood sends. */
 const MAX_REFUSED_KEPT = 20
 
-
 /**
  * Accepts agent connections on the coordinator's HTTP server (`noServer` mode): checks the
  * token on the upgrade request, validates every frame, keeps one live connection per agent

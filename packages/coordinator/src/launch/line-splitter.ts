@@ -45,7 +45,6 @@ export function lineSplitter (onLine: (line: string) => void, maxLine = 16_384):
  * colours, bells) removed, spaces collapsed, at most `max` characters (default 300).
  */
 export function cleanLine (line: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
   const text = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, ' ').replace(/\s+/g, ' ').trim()
   return text.length > max ? text.slice(0, max - 1) + '…' : text
 }

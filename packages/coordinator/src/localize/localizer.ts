@@ -185,7 +185,13 @@ export class Localizer {
       this.nonces.set(nonce, c.index)
       const orders = bySource.get(src) ?? []
       orders.push({
-        id: c.index, protocol: c.protocol, host: c.toAddress as string, port: c.port, nonce, timeoutMs: Math.min(run.opts.timeoutMs, 3000), need: REPROBE_ATTEMPTS,
+        id: c.index,
+        protocol: c.protocol,
+        host: c.toAddress as string,
+        port: c.port,
+        nonce,
+        timeoutMs: Math.min(run.opts.timeoutMs, 3000),
+        need: REPROBE_ATTEMPTS,
         ...(dst.listenerState(c.protocol, c.port)?.state === 'in-use' ? { held: true } : {})
       })
       bySource.set(src, orders)

@@ -73,8 +73,9 @@ function portCount (specs: ReadonlyArray<ReturnType<typeof parsePortSpec>>, exte
   const settings = new Set<string>()
   for (const p of specs) {
     // A port setting without a value has no checks (or, for a flow to test, fails the plan).
-    if ('setting' in p) { if (valued(p.setting)) settings.add(p.setting) }
-    else if (externalTarget) whole.add(`${p.lo}-${p.hi}`)
+    if ('setting' in p) {
+      if (valued(p.setting)) settings.add(p.setting)
+    } else if (externalTarget) whole.add(`${p.lo}-${p.hi}`)
     else ranges.push([p.lo, p.hi])
   }
   // A port setting is one port per target; it may equal a listed port, hence "at most".

@@ -5,7 +5,7 @@ import { dropText, flowsLabel } from './check-text.js'
 import { portFamilyLabel } from './family-text.js'
 import { SYMBOL, reasonMeanings, runFacts, verdictLine } from './format-table.js'
 import { mdCell } from './markdown-text.js'
-import type { CheckReport, Counts, RunReport } from './report.js'
+import type { Counts, RunReport } from './report.js'
 import { roleMatrix } from './views.js'
 
 /** Options of {@link formatMarkdown}. */

@@ -3,7 +3,6 @@ import {
   type LossSample, type PathFigures, type Proto
 } from '@portcheck/protocol'
 
-
 /** Which measurements a check's evidence was judged against. */
 export type SampleScope = 'path' | 'source' | 'target' | 'none'
 

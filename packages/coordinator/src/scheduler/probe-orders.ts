@@ -55,7 +55,12 @@ export function * probeFrames (runId: string, round: number, byTarget: ReadonlyA
  */
 export function probeOrder (c: PlannedCheck, nonce: string, timeoutMs: number, need: number | undefined, held: boolean): ProbeOrder {
   return {
-    id: c.index, protocol: c.protocol, host: c.toAddress as string, port: c.port, nonce, timeoutMs,
+    id: c.index,
+    protocol: c.protocol,
+    host: c.toAddress as string,
+    port: c.port,
+    nonce,
+    timeoutMs,
     ...(need !== undefined ? { need } : {}),
     ...(held ? { held: true } : {}),
     // A name probed over a family the plan fixed (the source has no other): resolve it in that family.

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import net from 'node:net'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { MAX_PROBE_TIMEOUT_MS, MIN_PROBE_TIMEOUT_MS, PortcheckError, addressesOf, formatProblem } from '@portcheck/protocol'
 import { MAX_LOCALIZE } from '../localize/localization.js'
 import { catalogRows } from '../plan/expand.js'
@@ -18,7 +18,6 @@ import { historyRoutes } from './history-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
 import { sendError } from './send-error.js'
 import { fixRoute } from './fix-route.js'
-
 
 const runBody = {
   type: 'object',
@@ -122,7 +121,13 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
         ? null
         : placementOf(h, net.isIP(h.address) !== 0 ? addressesOf(h) : [], rec, (a) => owners.get(canonicalAddress(a)))
       return {
-        name: h.name, address: h.address, addresses: [...addressesOf(h)], roles: h.roles, state, agent: rec ?? null, joinCommand: c.joinCommand(h.name, full),
+        name: h.name,
+        address: h.address,
+        addresses: [...addressesOf(h)],
+        roles: h.roles,
+        state,
+        agent: rec ?? null,
+        joinCommand: c.joinCommand(h.name, full),
         executableJoinCommand: c.executableJoinCommand(h.name, full),
         placement: placement === null
           ? null
