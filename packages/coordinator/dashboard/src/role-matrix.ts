@@ -129,8 +129,8 @@ function roleCell (cell: RoleCell, baseCell: RoleCell): HTMLTableCellElement {
       'aria-label': `${label} from ${r} to ${col}: ${phrase}. Open the details.`,
       onclick: (e) => void openDetail({ kind: 'role', from: r, to: col, protocol: p.protocol, port: p.port, portEnd: p.portEnd ?? null, family: p.family }, { origin: e.currentTarget })
     }, icon(p.worst), h('span', { class: 'port-id', text: label }),
-    totalOf(p.required) === 0 ? h('span', { class: 'tag', text: 'optional' }) : null,
-    h('span', { class: 'port-text' }, h('span', { class: 'port-head', text: parts.head }), parts.rest !== '' ? h('span', { class: 'port-rest', text: parts.rest }) : null))))
+    // The tag goes in the text's column: as a grid item of its own it would push the text onto a narrow next row.
+    h('span', { class: 'port-text' }, totalOf(p.required) === 0 ? h('span', { class: 'tag', text: 'optional' }) : null, h('span', { class: 'port-head', text: parts.head }), parts.rest !== '' ? h('span', { class: 'port-rest', text: parts.rest }) : null))))
   }
   return h('td', { class: `rc w-${cell.worst}`, 'data-from': r, 'data-to': col, 'data-worst': cell.worst }, head, ports)
 }
