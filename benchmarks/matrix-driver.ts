@@ -57,7 +57,9 @@ async function main (): Promise<void> {
     flows: [{ id: 'M-01', from: 'node', to: 'node', tcp: config.tcp, udp: config.udp, purpose: 'mesh' }]
   }
   const hosts = config.agents.map((a) => ({ name: a.name, address: a.address, roles: ['node'] }))
-  const coordinator = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts, settings: {}, token: 'bench-token', logger: pino({ level: 'warn' }), requireAuth: false, tls: await createSelfSigned([config.coordinator]) })
+  const coordinator = await buildCoordinator({ catalog: { catalog, file: '<bench>', builtin: false }, hosts, settings: {}, token: 'bench-token', logger: pino({ level: 'warn' }), requireAuth: false, tls: await createSelfSigned([config.coordinator]), maxAgentsPerAddress: config.agents.length })
+  // The agents are processes of this one machine, so their control connections all come from one
+  // address: past the default bound of 32 per address, which real nodes (one agent each) never meet.
   await coordinator.listen({ host: config.coordinator, port: 7070 })
   const profile = process.env.PORTCHECK_PROFILE_AGENT
   const agents: ChildProcess[] = config.agents.map((a, i) => spawn(process.execPath, [...(profile !== undefined && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), 'packages/agent/bin/portcheck-agent.js', ...agentArgs(coordinator, a.name), '--bind', a.address, '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] }))
