@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { PortcheckError } from '@portcheck/protocol'
 import { RefusalLog } from '../security/refusal-log.js'
 import { hardenServer } from '../security/server-limits.js'
+import { isLoopback } from '../inventory/host-addresses.js'
 import type { PortcheckMetrics } from './portcheck-metrics.js'
 
 /** Connections at once from one address on the metrics listener: a Prometheus or two, and curl. */
@@ -56,6 +57,8 @@ export async function startMetricsServer (metrics: PortcheckMetrics, listen: { h
     throw new PortcheckError('PC_ERR_LISTEN', `cannot listen on ${listen.host}:${listen.port} (--metrics-listen): ${(err as Error).message}`, { cause: err })
   }
   const addr = server.address() as net.AddressInfo
+  // Host names and which flows are blocked, to anyone who reaches it: said once, where it may be many.
+  if (!isLoopback(addr.address)) logger.warn({ address: addr.address, port: addr.port }, 'metrics are served without a token on an address other hosts may reach (--metrics-listen): keep it on one only Prometheus reaches')
   return {
     address: { host: addr.address, port: addr.port },
     close: async () => {

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { FAMILY_LABELS, familyOf, type AddressFamily, type InventoryHost, type ReasonOf } from '@portcheck/protocol'
-import { canonicalIp } from '../inventory/host-addresses.js'
+import { canonicalIp, isLoopback } from '../inventory/host-addresses.js'
 
 /** What the coordinator knows of where an agent runs. */
 export interface AgentWhereabouts {
@@ -36,7 +36,6 @@ export function canonicalAddress (address: string): string {
   return canonicalIp(a)
 }
 
-const isLoopback = (a: string): boolean => a === '::1' || (net.isIPv4(a) && a.startsWith('127.'))
 /** Addresses that say where a host is: not loopback, not link-local. */
 const isGlobal = (a: string): boolean => !isLoopback(a) && !a.startsWith('fe80:')
 

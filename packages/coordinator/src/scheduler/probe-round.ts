@@ -20,6 +20,17 @@ export interface RoundRun {
   settle: (check: PlannedCheck) => void
 }
 
+/** What a round's results may take beyond its waves of probes: results behind retransmissions on a lossy control channel, in ms. */
+const ROUND_SLACK_MS = 60_000
+
+/**
+ * How long a round of `probes` probes from one source may take, in ms: waves of `concurrency`,
+ * each within the timeout (and half a second), and {@link ROUND_SLACK_MS}.
+ */
+export function roundBudgetMs (probes: number, opts: { timeoutMs: number, concurrency: number }): number {
+  return Math.ceil(probes / opts.concurrency) * (opts.timeoutMs + 500) + ROUND_SLACK_MS
+}
+
 /**
  * Sends a round's probes: in the first, every probed check whose ends are still here; in the
  * next ones, the checks that lack evidence, each with the attempts it still needs. Checks that
@@ -84,5 +95,5 @@ export function sendRound (run: RoundRun, maxRounds: number): { sent: number, bu
       if (!p.conn.send(frame)) { p.state = 'lost'; break }
     }
   }
-  return { sent, budgetMs: Math.ceil(longest / run.opts.concurrency) * (run.opts.timeoutMs + 500) + 60_000 }
+  return { sent, budgetMs: roundBudgetMs(longest, run.opts) }
 }

@@ -32,6 +32,12 @@ export interface RunOptions {
   flushTimeoutMs?: number
   /** How long agents have to confirm their listeners are closed, in ms. Default 5000. */
   closeTimeoutMs?: number
+  /**
+   * The longest agents keep a run's listeners, in ms: they cap its TTL at this, and a run still
+   * going near it is aborted. Default `MAX_RUN_TTL_MS` (1 hour), which agents enforce whatever
+   * they are told; lower only to test that bound.
+   */
+  maxTtlMs?: number
   /** The run this one re-runs the failed checks of, if any (shown in lists). */
   rerunOf?: string
   /** Started by the schedule (`serve --every`) rather than by a request. Default false. */

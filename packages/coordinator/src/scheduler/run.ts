@@ -14,13 +14,16 @@ import { ArrivalCounts } from './arrival-counts.js'
 import { CheckState } from './check-state.js'
 import { Participants } from './participants.js'
 import { PathStats } from './path-stats.js'
-import { sendRound } from './probe-round.js'
+import { roundBudgetMs, sendRound } from './probe-round.js'
 import { observation } from './observe.js'
 import { takeLeave, takeMessage } from './run-inbox.js'
 import { decide, type Observation, type Verdict } from './verdict.js'
 import { MAX_ROUNDS, newRunId, type RunEvents, type RunOptions } from './run-options.js'
 
 export { MAX_ROUNDS, newRunId, type RunEvents, type RunOptions } from './run-options.js'
+
+/** How long before its agents' listeners expire a run still going is aborted, besides closing them, in ms. */
+const RUN_DEADLINE_MARGIN_MS = 10_000
 
 /**
  * One pass over a plan: checks that every agent runs where the inventory says, opens the target
@@ -58,6 +61,8 @@ export class Run extends EventEmitter<RunEvents> {
   /** Set when verdicts are decided: from then on, nothing an agent says or does changes them. */
   frozen = false
   aborted = false
+  /** Aborts the run before the agents' listeners expire (see {@link Run.ttlMs}). */
+  private deadline: NodeJS.Timeout | undefined
   private waiter: { test: () => boolean, resolve: () => void } | null = null
   private readonly onMessage: (conn: AgentConnection, msg: AgentMessage) => void
   private readonly onLeft: (conn: AgentConnection) => void
@@ -74,6 +79,7 @@ export class Run extends EventEmitter<RunEvents> {
       listenTimeoutMs: options.listenTimeoutMs ?? 60_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5000,
+      maxTtlMs: Math.min(options.maxTtlMs ?? MAX_RUN_TTL_MS, MAX_RUN_TTL_MS),
       adaptive: options.adaptive ?? false,
       rerunOf: options.rerunOf ?? '',
       scheduled: this.scheduled,
@@ -126,6 +132,7 @@ export class Run extends EventEmitter<RunEvents> {
       this.finalize()
       if (!this.aborted) await this.localize()
     } finally {
+      clearTimeout(this.deadline)
       if (!this.frozen) this.finalize()
       this.setState('closing')
       await this.closeAll()
@@ -251,6 +258,13 @@ export class Run extends EventEmitter<RunEvents> {
       // Said once, never needed again: a kept run should not hold every source's target list.
       p.peers.clear()
     }
+    // Past their TTL the agents close the listeners by themselves, and a probe then meets a reset:
+    // a false `refused`. Stop first (unfinished checks end `aborted`), leaving time to close.
+    this.deadline = setTimeout(() => {
+      this.logger.warn({ runId: this.id, ttlMs }, 'run reached the time its agents keep listeners open; aborting it (a shorter --timeout, more --concurrency or fewer hosts per run keep it within)')
+      this.abort()
+    }, Math.max(0, ttlMs - this.opts.closeTimeoutMs - RUN_DEADLINE_MARGIN_MS))
+    this.deadline.unref()
     await this.until(() => this.participants.started().every((p) => p.ready), this.opts.listenTimeoutMs)
     if (this.aborted) return
     for (const p of this.participants.started()) {
@@ -348,11 +362,12 @@ export class Run extends EventEmitter<RunEvents> {
 
   /** Listeners must outlive the whole run, but not by much: binds, every round's waves and barrier, close, and a margin. */
   private ttlMs (): number {
-    const waves = Math.ceil(this.participants.maxProbesPerSource() / this.opts.concurrency + 1)
+    // Each round as long as collecting its results may wait (see roundBudgetMs), then its barrier.
+    const round = roundBudgetMs(this.participants.maxProbesPerSource(), this.opts) + this.opts.flushTimeoutMs
     const localizing = this.opts.localize > 0 ? LOCALIZE_BUDGET_MS : 0
-    const ms = this.opts.listenTimeoutMs + MAX_ROUNDS * (waves * (this.opts.timeoutMs + 500) + this.opts.flushTimeoutMs) + localizing + this.opts.closeTimeoutMs + 30_000
-    if (ms > MAX_RUN_TTL_MS) this.logger.warn({ runId: this.id, ttlMs: ms, limit: MAX_RUN_TTL_MS }, 'this run could outlast the hour agents keep listeners open for: a shorter --timeout, more --concurrency or fewer hosts per run keep it within')
-    return Math.min(ms, MAX_RUN_TTL_MS)
+    const ms = this.opts.listenTimeoutMs + MAX_ROUNDS * round + localizing + this.opts.closeTimeoutMs + 30_000
+    if (ms > this.opts.maxTtlMs) this.logger.warn({ runId: this.id, ttlMs: ms, limit: this.opts.maxTtlMs }, 'this run could outlast the hour agents keep listeners open for: a shorter --timeout, more --concurrency or fewer hosts per run keep it within')
+    return Math.min(ms, this.opts.maxTtlMs)
   }
 
   private setState (state: RunState): void {

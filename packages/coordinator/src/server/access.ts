@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { bearerToken, tokenMatches } from '../hub/token.js'
@@ -151,9 +150,4 @@ export function installAccess (app: FastifyInstance, policy: AccessPolicy, onRef
     onRefused(req, d.message)
     return await reply.code(d.status).send({ error: { code: d.code, message: d.message } })
   })
-}
-
-/** For tests and the CLI: whether an address is loopback. */
-export function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'))
 }
