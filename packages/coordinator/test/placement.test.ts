@@ -1,7 +1,8 @@
 import t from 'tap'
 import type { InventoryHost } from '@portcheck/protocol'
 import { AcceptedIndex } from '../src/scheduler/accepted-index.js'
-import { canonicalAddress, placementOf, type AgentWhereabouts } from '../src/scheduler/placement.js'
+import { canonicalAddress } from '../src/inventory/host-addresses.js'
+import { placementOf, type AgentWhereabouts } from '../src/scheduler/placement.js'
 
 const dual: InventoryHost = { name: 'db1', address: '198.18.1.14', addresses: ['198.18.1.14', '2001:2::14'], roles: ['db'] }
 const named: InventoryHost = { name: 'db3', address: 'db3.example', roles: ['db'] }

@@ -25,6 +25,15 @@ export function canonicalIp (address: string): string {
   return new net.SocketAddress({ address: ip, family: 'ipv6' }).address + (zone === -1 ? '' : address.slice(zone))
 }
 
+/** Lower-case and compressed (RFC 5952), without an IPv4-mapped prefix or a zone: the form addresses are compared in. */
+export function canonicalAddress (address: string): string {
+  let a = address.toLowerCase()
+  const zone = a.indexOf('%')
+  if (zone !== -1) a = a.slice(0, zone)
+  if (a.startsWith('::ffff:') && net.isIPv4(a.slice(7))) return a.slice(7)
+  return canonicalIp(a)
+}
+
 /** Why a single `address` is not usable, or null: an IPv6 literal must be valid, digits and dots an IPv4 address. */
 function addressProblem (address: string): string | null {
   const ip = address.split('%')[0] ?? ''

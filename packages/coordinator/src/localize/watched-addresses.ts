@@ -3,7 +3,7 @@ import { MAX_TRACE_ADDRESSES } from '@portcheck/protocol'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import type { CheckState } from '../scheduler/check-state.js'
 import type { Participants } from '../scheduler/participants.js'
-import { canonicalAddress } from '../scheduler/placement.js'
+import { canonicalAddress } from '../inventory/host-addresses.js'
 
 /**
  * The addresses a target should watch for each source's packets: the source's inventory address

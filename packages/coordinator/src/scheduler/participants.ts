@@ -4,7 +4,8 @@ import type { Logger } from 'pino'
 import { addressesOf, type AddressFamily, type InventoryHost, type ListenOrder, type ListenerState, type Proto } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan } from '../plan/expand.js'
-import { canonicalAddress, placementOf, type FamilyGap, type FamilyGaps } from './placement.js'
+import { canonicalAddress } from '../inventory/host-addresses.js'
+import { placementOf, type FamilyGap, type FamilyGaps } from './placement.js'
 import type { EndState } from './verdict.js'
 
 /** Longest the coordinator waits for an inventory name to resolve, in ms, to check where its agent runs. */

@@ -1,6 +1,5 @@
-import net from 'node:net'
 import { FAMILY_LABELS, familyOf, type AddressFamily, type InventoryHost, type ReasonOf } from '@portcheck/protocol'
-import { canonicalIp, isLoopback } from '../inventory/host-addresses.js'
+import { canonicalAddress, isLoopback } from '../inventory/host-addresses.js'
 
 /** What the coordinator knows of where an agent runs. */
 export interface AgentWhereabouts {
@@ -26,15 +25,6 @@ export type FamilyGaps = Partial<Record<AddressFamily, FamilyGap>>
  * `gaps` says which, and the checks over that family are inconclusive.
  */
 export type Placement = { placed: true, gaps: FamilyGaps } | { placed: false, detail: string }
-
-/** Lower-case and compressed (RFC 5952), without an IPv4-mapped prefix or a zone: the form addresses are compared in. */
-export function canonicalAddress (address: string): string {
-  let a = address.toLowerCase()
-  const zone = a.indexOf('%')
-  if (zone !== -1) a = a.slice(0, zone)
-  if (a.startsWith('::ffff:') && net.isIPv4(a.slice(7))) return a.slice(7)
-  return canonicalIp(a)
-}
 
 /** Addresses that say where a host is: not loopback, not link-local. */
 const isGlobal = (a: string): boolean => !isLoopback(a) && !a.startsWith('fe80:')

@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { PortcheckError } from '@portcheck/protocol'
-import { generateToken } from '../hub/token.js'
+import { generateToken } from './token.js'
 import { createSelfSigned, pinOf, type TlsMaterial } from './certificate.js'
 
 /** The coordinator's state directory unless `--state-dir` says otherwise: `$PORTCHECK_STATE_DIR`, else `~/.portcheck`. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import os from 'node:os'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken, tokenMatches } from '../hub/token.js'
+import { bearerToken, tokenMatches } from '../security/token.js'
 import type { Access } from './api-types.js'
 
 /**

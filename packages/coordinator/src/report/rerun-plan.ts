@@ -1,7 +1,7 @@
 import { PortcheckError } from '@portcheck/protocol'
-import { checkKey } from '../report/check-key.js'
-import type { CheckReport, RunReport } from '../report/report.js'
-import type { Plan, PlannedCheck } from './expand.js'
+import { checkKey } from './check-key.js'
+import type { CheckReport, RunReport } from './report.js'
+import type { Plan, PlannedCheck } from '../plan/expand.js'
 
 /** The checks of a report a re-run repeats: those blocked or inconclusive. */
 export function failedChecks (report: Pick<RunReport, 'checks'>): CheckReport[] {
