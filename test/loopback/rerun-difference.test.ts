@@ -6,7 +6,7 @@ import type { ApiErrorBody, RerunDifferenceResponse, RunStarted } from '../../pa
 import { MAX_DIFFERENCE_CHECKS } from '../../packages/coordinator/src/server/rerun-difference-route.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
 
-// Loopback addresses 127.57.0.x belong to this file. db2 is reached through NAT at .15, but the
+// Loopback addresses 127.57.x.x belong to this file. db2 is reached through NAT at .15, but the
 // NAT forwards nothing to its agent on .25: every flow to db2 is refused (blocked), in both runs.
 // A stray socket holds udp/15405 on db1 in the first run only: db2 → db1 on it cannot be proven
 // (port-in-use) then, and passes in the re-run.
@@ -101,4 +101,19 @@ t.test('a re-run whose original is no longer kept, and a re-run still going on',
   t.ok(done.checks.length > 0 && done.checks.every((x) => x.status === 'pass'), 'with every agent there, every re-checked check passes')
   const fixed = (await c.app.inject({ url: `/api/runs/${hold.id}/difference` })).json() as RerunDifferenceResponse
   t.match(fixed.difference.counts, { fixed: done.checks.length, 'still-failing': 0, 'only-before': 0 }, 'once it has ended: all fixed')
+})
+
+t.test('a re-run of more than MAX_DIFFERENCE_CHECKS checks: 413, pointing to portcheck diff', async (t) => {
+  // No agent: every probed check ends inconclusive (agent missing) at once, and is re-run.
+  const hosts = Array.from({ length: 140 }, (_, i) => {
+    const role = i < 10 ? 'lb' : i < 75 ? 'app' : 'db'
+    return { name: `${role}-${i + 1}`, address: `127.${NET}.1.${i + 1}`, roles: [role] }
+  })
+  const c = await startCoordinator(t, { catalogFile: 'examples/demo/catalog.yaml', hosts })
+  const first = await c.runs.wait(c.startRun({ timeoutMs: 1000 }))
+  const second = await c.runs.wait(c.startRun({ rerunOf: first.id }))
+  t.ok(second.checks.length > MAX_DIFFERENCE_CHECKS, `${second.checks.length} checks re-run`)
+  const res = await c.app.inject({ url: `/api/runs/${second.id}/difference` })
+  t.equal(res.statusCode, 413)
+  t.same(res.json(), { error: { code: 'PC_ERR_REQUEST', message: `run ${second.id} re-checks more than ${MAX_DIFFERENCE_CHECKS} checks: save both reports (GET /api/runs/${first.id} and GET /api/runs/${second.id}) and use \`portcheck diff ORIGINAL.json RERUN.json\`` } })
 })
