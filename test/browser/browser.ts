@@ -52,6 +52,20 @@ export async function launchBrowser (t: Test, opts: { executablePath?: string } 
   return browser
 }
 
+/**
+ * A new page of a fresh browser (closed at teardown) at 1400×900, opened at `url` (the
+ * coordinator's address, a path and the token's fragment) and watched from the start.
+ */
+export async function openPage (t: Test, url: string): Promise<{ browser: Browser, page: Page, watch: PageWatch }> {
+  const browser = await launchBrowser(t)
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
+  t.teardown(() => context.close())
+  const page = await context.newPage()
+  const watch = watchPage(page, new URL(url).origin)
+  await page.goto(url)
+  return { browser, page, watch }
+}
+
 /** What a page did that it should not: script errors, CSP violations, requests to other origins. */
 export interface PageWatch {
   errors: string[]

@@ -7,8 +7,8 @@ import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
 import type { RoleCell, HostCell } from '../../packages/coordinator/src/report/views.js'
-import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
+import { get, waitForShownRun } from '../support/dashboard-page.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
 import { browserReady, contrast, launchBrowser, watchPage, type PageWatch } from './browser.js'
 
@@ -25,24 +25,6 @@ type RunEntry = { id: string, state: string, verdict: string | null }
 
 const ON: Record<string, string> = { pass: 'passed on', blocked: 'blocked on', inconclusive: 'inconclusive on', skipped: 'skipped on', pending: 'pending on' }
 const key = (c: Pick<CheckReport, 'from' | 'to' | 'fromRole' | 'toRole' | 'protocol' | 'port'>): string => `${c.from ?? `(${c.fromRole})`}>${c.to ?? `(${c.toRole})`} ${c.protocol}/${c.port}`
-
-async function get<T> (c: Coordinator, url: string): Promise<T> {
-  const res = await c.app.inject({ url, headers: { authorization: `Bearer ${TOKEN}` } })
-  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`)
-  return res.json() as T
-}
-
-/** Waits until the page shows a finished run with this id (or, without id, any finished run). */
-async function waitForShownRun (page: Page, id?: string): Promise<string> {
-  await page.waitForFunction((want) => {
-    const sel = document.getElementById('run-select') as HTMLSelectElement | null
-    const verdict = document.getElementById('verdict')
-    return sel !== null && sel.value !== '' && (want === null || sel.value === want) &&
-      verdict !== null && !verdict.classList.contains('verdict-running') && !verdict.classList.contains('verdict-none') &&
-      document.getElementById('app')?.getAttribute('aria-busy') === 'false'
-  }, id ?? null, { timeout: 20_000 })
-  return await page.locator('#run-select').inputValue()
-}
 
 /** Waits until the detail panel lists `n` checks. */
 async function waitForDetail (page: Page, n: number): Promise<number[]> {

@@ -5,7 +5,7 @@ import t from 'tap'
 import type { Recorded } from '../../packages/coordinator/src/history/run-history.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { demoHosts, startAgents, startCoordinator } from '../support/loopback.js'
-import { browserReady, launchBrowser, watchPage } from './browser.js'
+import { browserReady, openPage } from './browser.js'
 
 // Loopback addresses 127.64.0.x belong to this file (browser tests use 60-69).
 const NET = 64
@@ -44,13 +44,7 @@ t.test('the history view: a timeline of the scheduled runs, each flow\'s state o
   t.same([first, second, third].map((r) => r.digest.flowWorst.get('DEMO-05')), ['pass', 'inconclusive', 'pass'], 'the coordinator saw DEMO-05 pass, fail to be proven, pass')
   const ids = [first, second, third].map((r) => r.run.id)
 
-  const base = c.httpUrl as string
-  const browser = await launchBrowser(t)
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  const watch = watchPage(page, new URL(base).origin)
-  await page.goto(`${base}?view=history#token=${VIEWER}`)
+  const { page, watch } = await openPage(t, `${c.httpUrl as string}?view=history#token=${VIEWER}`)
   await page.waitForSelector('table.timeline')
   t.equal(await page.getAttribute('.view-btn[data-view="history"]', 'aria-pressed'), 'true', 'the History view, from the address')
 

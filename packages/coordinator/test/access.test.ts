@@ -35,6 +35,7 @@ const ROUTES: Array<{ method: 'GET' | 'POST', url: string, need: 'none' | 'read'
   { method: 'GET', url: '/api/runs/latest/checks', need: 'read' },
   { method: 'GET', url: '/api/runs/latest/export.csv', need: 'read' },
   { method: 'GET', url: '/api/runs/latest/fix', need: 'read' },
+  { method: 'GET', url: '/api/runs/latest/difference', need: 'read' },
   { method: 'POST', url: '/api/runs/latest/abort', need: 'full' },
   { method: 'GET', url: '/api/history', need: 'read' },
   { method: 'GET', url: '/api/history/latest/difference', need: 'read' },

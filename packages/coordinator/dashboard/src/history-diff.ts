@@ -2,11 +2,11 @@
 // passed and fail now (blocked, or no longer provable), how many failed and pass now, per
 // catalog flow and port, and the checks themselves (the first ones of each kind; the counts are
 // whole). From GET /api/history/:id/difference.
-import type { CheckChange } from '../../src/report/report-diff.js'
 import type { DifferenceResponse, FlowPortChange, HistoryEntry } from '../../src/server/api-types.js'
 import { api, describeError, isUnauthorized } from './api.js'
-import { badge, h } from './dom.js'
-import { clock, fmt, portLabel } from './format.js'
+import { changeLine } from './change-line.js'
+import { h } from './dom.js'
+import { clock, fmt } from './format.js'
 
 const KINDS = [
   { key: 'newlyBlocked', title: 'Newly blocked', text: 'passed in the run before, blocked now' },
@@ -44,13 +44,4 @@ export async function loadDifference (run: HistoryEntry, box: HTMLElement, isCur
 
 function flowLine (f: FlowPortChange, key: (typeof KINDS)[number]['key']): HTMLElement {
   return h('li', { 'data-flow': f.flow }, h('strong', { text: f.flow }), ` ${f.fromRole} → ${f.toRole} `, h('code', { text: `${f.port}/${f.protocol}` }), `: ${fmt(f[key])} host pair${f[key] === 1 ? '' : 's'}`)
-}
-
-function changeLine (c: CheckChange): HTMLElement {
-  const ends = `${c.from ?? `(${c.fromRole})`} → ${c.to ?? `(${c.toRole})`}`
-  return h('li', { class: 'tl-check' },
-    h('span', { class: 'tl-ends', text: ends }), ' ', h('code', { text: portLabel(c) }), ' ',
-    c.before?.status != null ? badge(c.before.status, `${c.before.status}${c.before.reason !== null ? ` (${c.before.reason})` : ''}`) : null, ' → ',
-    c.after?.status != null ? badge(c.after.status, `${c.after.status}${c.after.reason !== null ? ` (${c.after.reason})` : ''}`) : null,
-    c.remedy !== null ? h('div', { class: 'tl-remedy', text: `to fix: ${c.remedy}` }) : null)
 }

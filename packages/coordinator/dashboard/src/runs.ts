@@ -7,6 +7,7 @@ import { openDetail } from './details.js'
 import { $, h, showNotice } from './dom.js'
 import { loadFix } from './fix-panel.js'
 import { clock, fmt } from './format.js'
+import { rerunLabel } from './rerun-diff.js'
 import { renderActions } from './run-actions.js'
 import { isFinal, shownRun, state } from './state.js'
 import { STATUS } from './statuses.js'
@@ -42,8 +43,14 @@ let runSelectSig = ''
 export function renderRunSelect (): void {
   const sel = $('run-select', HTMLSelectElement)
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-export]')) b.disabled = shownRun() === null
+  const labels = state.runs.map((r, i) => {
+    const v = r.verdict !== null && isFinal(r) ? `${STATUS[r.verdict].icon} ${r.verdict}${r.state === 'aborted' ? ' (aborted)' : ''}` : 'running'
+    const rerun = rerunLabel(r)
+    // The re-run label early: the closed picker is narrow and cuts the end off.
+    return `${clock(r.startedAt)}${rerun !== null ? ` · ${rerun}` : ''} · ${v} · ${fmt(r.progress.total)} checks${i === 0 ? ' (latest)' : ''}`
+  })
   // Rebuilt only when something in it changed: a rebuild would close the list under the pointer.
-  const sig = JSON.stringify([state.runId, state.runs.map((r) => [r.id, r.verdict, isFinal(r)])])
+  const sig = JSON.stringify([state.runId, state.runs.map((r) => r.id), labels])
   if (sig === runSelectSig) return
   runSelectSig = sig
   sel.replaceChildren()
@@ -53,11 +60,7 @@ export function renderRunSelect (): void {
     return
   }
   sel.disabled = false
-  state.runs.forEach((r, i) => {
-    const v = r.verdict !== null && isFinal(r) ? `${STATUS[r.verdict].icon} ${r.verdict}${r.state === 'aborted' ? ' (aborted)' : ''}` : 'running'
-    const label = `${clock(r.startedAt)} · ${v} · ${fmt(r.progress.total)} checks${i === 0 ? ' (latest)' : ''}`
-    sel.append(h('option', { value: r.id, text: label, selected: r.id === state.runId }))
-  })
+  state.runs.forEach((r, i) => sel.append(h('option', { value: r.id, text: labels[i] ?? r.id, selected: r.id === state.runId })))
   sel.value = state.runId ?? ''
 }
 

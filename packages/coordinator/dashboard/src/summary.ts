@@ -6,6 +6,7 @@ import { api, runPath } from './api.js'
 import { $, h, icon } from './dom.js'
 import { setFilters } from './filters.js'
 import { duration, clock, fmt } from './format.js'
+import { renderRerunDifference } from './rerun-diff.js'
 import { isFinal, shownRun, state } from './state.js'
 import { CHIP_ORDER, STATUS, VERDICTS, type ShownStatus } from './statuses.js'
 
@@ -26,6 +27,7 @@ export function renderSummary (): void {
     reqRow.replaceChildren()
     allRow.replaceChildren()
     $('run-meta').replaceChildren()
+    renderRerunDifference()
     return
   }
   const live = state.live !== null && state.live.id === run.id ? state.live : null
@@ -63,6 +65,7 @@ export function renderSummary (): void {
   if (optional !== undefined && optional > 0) meta.push(`${fmt(optional)} optional not checked`)
   const localization = run.localization !== null && run.localization.candidates > 0 ? h('span', { class: 'run-localization', text: ` · ${run.localization.text}` }) : null
   $('run-meta').replaceChildren(h('span', { text: meta.join(' · ') }), ...(localization !== null ? [localization] : []))
+  renderRerunDifference()
 }
 
 /** A row of count chips, each a button that filters on its status; while running, with the pending ones. */

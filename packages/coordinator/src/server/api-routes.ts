@@ -19,6 +19,7 @@ import { historyRoutes } from './history-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
 import { sendError } from './send-error.js'
 import { fixRoute } from './fix-route.js'
+import { rerunDifferenceRoute } from './rerun-difference-route.js'
 
 const runBody = {
   type: 'object',
@@ -241,6 +242,7 @@ export async function apiRoutes (app: FastifyInstance, opts: { coordinator: Coor
   })
 
   fixRoute(app, findRun)
+  rerunDifferenceRoute(app, findRun, (id) => c.runs.get(id))
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/abort', { config: { access: 'full' } }, async (req, reply) => {
     const run = c.runs.get(req.params.id)

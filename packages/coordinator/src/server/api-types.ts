@@ -10,6 +10,7 @@ import type { HistoryEntry } from '../history/run-history.js'
 import type { RunDifference } from '../history/run-difference.js'
 import type { CatalogRow, PlannedCheck } from '../plan/expand.js'
 import type { RunState, RunSummary, RunVerdict } from '../report/report.js'
+import type { ReportDiff } from '../report/report-diff.js'
 import type { CheckDetail, StatusCounts } from '../report/views.js'
 
 import type { LaunchInfo } from '../hub/launch-info.js'
@@ -173,6 +174,16 @@ export interface HistoryPage {
 export interface DifferenceResponse {
   id: string
   difference: RunDifference | null
+}
+
+/**
+ * `GET /api/runs/:id/difference`: a re-run (`id`) compared with the run it repeats (`rerunOf`),
+ * over the checks the re-run covered, as `portcheck diff` compares their reports.
+ */
+export interface RerunDifferenceResponse {
+  id: string
+  rerunOf: string
+  difference: ReportDiff
 }
 
 /** `GET /api/runs/:id/checks`: one page of checks, with the counts of every match. */
