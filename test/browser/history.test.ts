@@ -80,7 +80,11 @@ t.test('the history view: a timeline of the scheduled runs, each flow\'s state o
   t.match(await page.textContent('#tl-diff .tl-fixed'), /Fixed: 1.*DEMO-05 db → db 15405\/udp: 1 host pair.*db2 → db1 15405\/udp.*inconclusive \(port-in-use\) → .*pass/s)
   await page.click(`table.timeline thead th[data-run="${ids[0] as string}"] button`)
   await page.waitForFunction((id) => document.querySelector(`th[data-run="${id}"] button`)?.getAttribute('aria-pressed') === 'true', ids[0])
-  if (columns.indexOf(ids[0] as string) === 0) t.match(await page.textContent('#tl-diff'), /The first complete run: nothing before it to compare with/)
+  if (columns.indexOf(ids[0] as string) === 0) {
+    // The timeline is drawn first, the difference box filled after: wait for its text.
+    await page.waitForFunction(() => /nothing before it/.test(document.querySelector('#tl-diff')?.textContent ?? ''), undefined, { timeout: 5000 }).catch(() => {})
+    t.match(await page.textContent('#tl-diff'), /The first complete run: nothing before it to compare with/)
+  }
 
   t.same(watch.errors, [], 'no script error')
   t.same(watch.cspViolations, [], 'no Content-Security-Policy violation')
