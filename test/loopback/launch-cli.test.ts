@@ -135,3 +135,47 @@ t.test('serve --launch ssh: the agents run until it stops, their launches in GET
   t.match(stderr, 'closing every listener on the agents, then stopping them')
   t.same(readdirSync(tmp), [], 'stopped, and their files removed')
 })
+
+t.test('serve --every 2s --launch ssh: the launched agents stay joined across scheduled runs, and stop with it', async (t) => {
+  const dir = t.testdir()
+  const tmp = path.join(dir, 'tmp')
+  mkdirSync(tmp)
+  // lb1 and app1 only: every check has a launched agent at both ends, so each run can pass.
+  const inv = path.join(dir, 'hosts.yaml')
+  writeFileSync(inv, `catalog: ${path.resolve('examples/demo/catalog.yaml')}\nhosts:\n  - { name: lb1, address: 127.0.0.11, roles: [lb] }\n  - { name: app1, address: 127.0.0.12, roles: [app] }\n`)
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '-i', inv, '--every', '2s', '--launch', 'ssh', '--insecure', '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: fakeSshPath(dir, tmp) } })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  const get = async <T>(url: string): Promise<T> => (await (await request(url)).body.json()) as T
+  type Agents = Array<{ name: string, agent: { agentId: string, connectedAt: number, state: string } | null, launch: { state: string } | null }>
+  type Runs = Array<{ id: string, state: string, verdict: string, scheduled: boolean, startedAt: string, agents: { joined: number } }>
+  /** The agents and their files as they were once one, then two, runs with both agents had completed. */
+  const seen = new Map<number, { agents: Agents, files: string[] }>()
+  let runs: Runs = []
+  const deadline = Date.now() + 60_000
+  while (seen.size < 2 && Date.now() < deadline) {
+    const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1]
+    if (url !== undefined) {
+      const agents = (await get<{ hosts: Agents }>(`${url}api/agents`)).hosts
+      // The first run starts one period in at the latest, maybe before the launches are done
+      // (a loaded machine): only runs started once both agents had joined are compared.
+      const joinedAt = Math.max(...agents.map((h) => h.agent?.connectedAt ?? Infinity))
+      runs = (await get<Runs>(`${url}api/runs`)).filter((r) => r.state === 'done' && Date.parse(r.startedAt) >= joinedAt).reverse()
+      if (runs.length >= 1 && runs.length <= 2 && !seen.has(runs.length)) seen.set(runs.length, { agents, files: readdirSync(tmp).sort() })
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.same([...seen.keys()], [1, 2], 'seen after one complete run with both agents, then after two', { stderr })
+  t.same(runs.slice(0, 2).map((r) => [r.scheduled, r.verdict, r.agents.joined]), [[true, 'pass', 2], [true, 'pass', 2]], 'each scheduled, each pass with both agents', { runs })
+  const view = (s: { agents: Agents } | undefined): unknown => s?.agents.map((h) => [h.name, h.agent?.state, h.agent?.agentId, h.agent?.connectedAt, h.launch?.state])
+  t.match(view(seen.get(1)), [['lb1', 'connected', String, Number, 'running'], ['app1', 'connected', String, Number, 'running']])
+  t.same(view(seen.get(2)), view(seen.get(1)), 'the same agent connections (agentId, connectedAt) across the runs: none reconnected nor was launched again')
+  t.equal(seen.get(1)?.files.length, 2, 'one launched agent\'s files per host')
+  t.same(seen.get(2)?.files, seen.get(1)?.files, 'and the same ones after the second run')
+  child.kill('SIGINT')
+  t.equal(await exited, 0)
+  t.match(stderr, 'closing every listener on the agents, then stopping them')
+  t.same(readdirSync(tmp), [], 'stopped, and their files removed')
+})

@@ -4,43 +4,12 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { PROTOCOL_VERSION, encodeProbe, parseAgentMessage, type AgentMessage, type CoordinatorMessage } from '@portcheck/protocol'
+import { PROTOCOL_VERSION, encodeProbe, parseAgentMessage, type CoordinatorMessage } from '@portcheck/protocol'
 import { startAgent } from '../src/index.js'
+import { CRED, fakeCoordinator, joinedAgent, type FakeCoordinator } from './fake-coordinator.js'
 
 const silent = pino({ level: 'silent' })
 const NONCE = 'Zm9vYmFyYmF6cXV4MTIz'
-/** A credential of the right shape: the fake coordinators here do not check it. */
-const CRED = 'c'.repeat(43)
-
-/** A fake coordinator: accepts one agent, lets the test drive the protocol by hand. */
-async function fakeCoordinator (t: Test): Promise<{ url: string, agent: () => Promise<WebSocket>, next: (type: AgentMessage['type']) => Promise<AgentMessage>, send: (m: CoordinatorMessage) => void }> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
-  await new Promise((resolve) => wss.once('listening', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { for (const c of wss.clients) c.terminate(); wss.close(() => resolve()) }))
-  const inbox: AgentMessage[] = []
-  const waiting: Array<{ type: string, resolve: (m: AgentMessage) => void }> = []
-  let socket: WebSocket | null = null
-  const connected = new Promise<WebSocket>((resolve) => wss.on('connection', (ws) => {
-    socket = ws
-    ws.on('message', (d: Buffer) => {
-      const m = parseAgentMessage(d)
-      const w = waiting.findIndex((x) => x.type === m.type)
-      if (w >= 0) waiting.splice(w, 1)[0]?.resolve(m)
-      else inbox.push(m)
-    })
-    resolve(ws)
-  }))
-  return {
-    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
-    agent: () => connected,
-    next: (type) => {
-      const i = inbox.findIndex((m) => m.type === type)
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as AgentMessage)
-      return new Promise((resolve) => waiting.push({ type, resolve }))
-    },
-    send: (m) => socket?.send(JSON.stringify(m))
-  }
-}
 
 function tcpAttempt (port: number, payload?: Buffer): Promise<{ code: string | null, received: string }> {
   return new Promise((resolve) => {
@@ -53,16 +22,7 @@ function tcpAttempt (port: number, payload?: Buffer): Promise<{ code: string | n
   })
 }
 
-async function joined (t: Test): Promise<Awaited<ReturnType<typeof fakeCoordinator>>> {
-  const fake = await fakeCoordinator(t)
-  const agent = startAgent({ coordinator: fake.url, token: CRED, insecure: true, name: 'n1', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
-  t.teardown(() => agent.close())
-  await fake.agent()
-  t.match(await fake.next('hello'), { type: 'hello', name: 'n1', bind: ['127.51.0.1'], protocol: PROTOCOL_VERSION })
-  fake.send({ type: 'welcome', protocol: PROTOCOL_VERSION, agentId: 'a1', heartbeatMs: 60_000 })
-  await agent.registered
-  return fake
-}
+const joined = (t: Test): Promise<FakeCoordinator> => joinedAgent(t, 'n1', '127.51.0.1')
 
 t.test('listeners speak only the nonce protocol and report what they saw', async (t) => {
   const fake = await joined(t)

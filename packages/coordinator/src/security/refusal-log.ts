@@ -1,19 +1,20 @@
 import type { Logger } from 'pino'
 
 /** How often refusals that were only counted are summed up in the log, in ms. */
-const SUMMARY_INTERVAL_MS = 10_000
+export const SUMMARY_INTERVAL_MS = 10_000
 
 /**
  * Logs refused connections and requests at a bounded rate: the first of each kind at once, then
- * a count every 10 s while they keep coming. A flood, or a misconfigured agent retrying, can
- * neither fill the log nor go unnoticed.
+ * a count every `intervalMs` (10 s) while they keep coming. A flood, or a misconfigured agent
+ * retrying, can neither fill the log nor go unnoticed.
  */
 export class RefusalLog {
   private readonly counts = new Map<string, { n: number, sample: Record<string, unknown> }>()
   private readonly seen = new Set<string>()
   private timer: NodeJS.Timeout | null = null
 
-  constructor (private readonly logger: Logger) {}
+  /** @param intervalMs how long refusals are counted before their summary line, in ms (default {@link SUMMARY_INTERVAL_MS}, 10000) */
+  constructor (private readonly logger: Logger, private readonly intervalMs = SUMMARY_INTERVAL_MS) {}
 
   /** Records one refusal of kind `why` (a short sentence, also the log message). */
   note (why: string, fields: Record<string, unknown> = {}): void {
@@ -26,7 +27,7 @@ export class RefusalLog {
     if (c === undefined) this.counts.set(why, { n: 1, sample: fields })
     else c.n++
     if (this.timer === null) {
-      this.timer = setTimeout(() => this.flush(), SUMMARY_INTERVAL_MS)
+      this.timer = setTimeout(() => this.flush(), this.intervalMs)
       this.timer.unref()
     }
   }
@@ -34,7 +35,7 @@ export class RefusalLog {
   /** Logs what was counted since the last summary. */
   flush (): void {
     this.timer = null
-    for (const [why, c] of this.counts) this.logger.warn({ ...c.sample, refused: c.n, inLastMs: SUMMARY_INTERVAL_MS }, `${why} (${c.n} more)`)
+    for (const [why, c] of this.counts) this.logger.warn({ ...c.sample, refused: c.n, inLastMs: this.intervalMs }, `${why} (${c.n} more)`)
     this.counts.clear()
   }
 

@@ -26,7 +26,8 @@ export class DashboardEvents {
   private timer: NodeJS.Timeout | null = null
   private watched: Run | null = null
 
-  constructor (private readonly c: Coordinator, private readonly logger: Logger) {
+  /** @param onRefused hears every refused subscription, with why (the refusal log's `request refused: WHY`) */
+  constructor (private readonly c: Coordinator, private readonly logger: Logger, private readonly onRefused: (req: IncomingMessage, why: string) => void = () => {}) {
     c.runs.on('started', (run) => this.watch(run))
     c.runs.on('finished', (run) => {
       this.stopTimer()
@@ -57,7 +58,11 @@ export class DashboardEvents {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       socket.destroy()
     }
-    if (!('access' in d)) { refuse(`${d.status} ${d.status === 401 ? 'Unauthorized' : d.status === 403 ? 'Forbidden' : 'Misdirected Request'}`); return }
+    if (!('access' in d)) {
+      this.onRefused(req, d.message)
+      refuse(`${d.status} ${d.status === 401 ? 'Unauthorized' : d.status === 403 ? 'Forbidden' : 'Misdirected Request'}`)
+      return
+    }
     if (this.wss.clients.size >= MAX_SUBSCRIBERS) { refuse('503 Service Unavailable'); return }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws))
   }
