@@ -77,6 +77,9 @@ async function main (): Promise<void> {
   // The figures are the matrix run's, to its verdicts: drop localization (--localize), which
   // follows them, would add its own time (up to its 60 s budget) to the wall time measured here.
   const run = coordinator.startRun({ timeoutMs: config.timeout === 'auto' ? 3000 : config.timeout, ...(config.timeout === 'auto' ? { adaptive: true } : {}), localize: 0 })
+  // Rounds of probing: the first, and re-probes of checks whose silence was not yet evidence.
+  let rounds = 0
+  run.on('state', (state) => { if (state === 'probing') rounds++ })
   const summary = await coordinator.runs.finished(run)
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
@@ -108,6 +111,7 @@ async function main (): Promise<void> {
     dropped: dropped.size,
     timeoutMs: config.timeout,
     wallMs: Math.round(wallMs),
+    rounds,
     ratio: config.timeout === 'auto' ? null : Math.round(wallMs / config.timeout * 100) / 100,
     p50LatencyMs: percentile(latencies, 0.5),
     p99LatencyMs: percentile(latencies, 0.99),

@@ -23,6 +23,8 @@ export interface MatrixFigures {
   dropped: number
   timeoutMs: number | 'auto'
   wallMs: number
+  /** Rounds of probing the run took (re-probes of checks whose silence was not yet evidence). */
+  rounds: number
   ratio: number | null
   p50LatencyMs: number | null
   p99LatencyMs: number | null
