@@ -33,8 +33,8 @@ t.test('the drop site follows the evidence, and only the evidence', async (t) =>
 
 t.test('the rule as the report names it', async (t) => {
   t.same(reportedRule({ ...DB1_DROP, handle: undefined as unknown as number, text: 'policy drop' }), { text: 'policy drop', family: 'inet', table: 'filter', chain: 'input' }, 'a chain\'s policy: no handle')
-  t.same(reportedRule({ family: 'ip', table: 'filter', chain: 'INPUT', handle: 7, text: 'ip saddr 1.2.3.4 counter packets 0 bytes 0 drop', owner: 'iptables' }), { table: 'filter', chain: 'INPUT' })
-  t.same(reportedRule({ family: 'inet', table: 'firewalld', chain: 'filter_INPUT', handle: 146, text: 'reject with icmpx admin-prohibited', owner: 'firewalld', zone: 'internal' }), { zone: 'internal' })
+  t.same(reportedRule({ family: 'ip', table: 'filter', chain: 'INPUT', handle: 7, text: 'ip saddr 1.2.3.4 counter packets 0 bytes 0 drop', owner: 'iptables' }), { table: 'filter', chain: 'INPUT', text: 'ip saddr 1.2.3.4 drop' }, 'iptables: where, and the rule without its counters')
+  t.same(reportedRule({ family: 'inet', table: 'firewalld', chain: 'filter_INPUT', handle: 146, text: 'reject with icmpx admin-prohibited', owner: 'firewalld', zone: 'internal' }), { zone: 'internal', text: 'reject with icmpx admin-prohibited' })
   t.equal(reportedRule({ family: 'inet', table: 'firewalld', chain: 'filter_INPUT', handle: 146, text: 'reject', owner: 'firewalld' }), null, 'firewalld without a zone: no rule a fix could use')
   t.equal(reportedRule({ ...DB1_DROP, chain: 'input; flush ruleset' }), null, 'a name a script could not hold')
 })

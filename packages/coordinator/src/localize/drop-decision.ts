@@ -3,23 +3,29 @@ import { dropRuleProblem, type DropRule } from '../report/drop-site.js'
 import type { CheckLocation } from './localization.js'
 
 /**
- * The rule an agent saw drop a check's packets, as the report names it: the zone for firewalld,
- * table and chain for iptables, the rule itself (with its handle) for nftables. Null when it
+ * The rule an agent saw drop a check's packets, as the report names it: its text as nftables
+ * shows it, and where it is: the zone for firewalld, table and chain for iptables, family, table,
+ * chain and handle for nftables. Null when it
  * cannot be named safely (a name `fix` could not write into a script, a firewalld chain of no zone).
  */
 export function reportedRule (seen: NftRuleSeen): DropRule | null {
   let rule: DropRule | null
   switch (seen.owner) {
     case 'firewalld':
-      rule = seen.zone !== undefined ? { zone: seen.zone } : null
+      rule = seen.zone !== undefined ? { zone: seen.zone, text: withoutCounters(seen.text) } : null
       break
     case 'iptables':
-      rule = { table: seen.table, chain: seen.chain }
+      rule = { table: seen.table, chain: seen.chain, text: withoutCounters(seen.text) }
       break
     default:
       rule = { text: seen.text, family: seen.family, table: seen.table, chain: seen.chain, ...(seen.handle !== undefined ? { handle: seen.handle } : {}) }
   }
   return rule !== null && dropRuleProblem(rule) === null ? rule : null
+}
+
+/** A rule's text without its counter's figures, which change with every packet: `counter packets 3 bytes 180 drop` → `drop`. */
+function withoutCounters (text: string): string {
+  return text.replace(/\s*\bcounter packets \d+ bytes \d+/g, '').trim()
 }
 
 /** What localization knows of one check once its trace is over. */

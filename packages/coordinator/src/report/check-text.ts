@@ -14,8 +14,8 @@ export function flowsLabel (c: Pick<CheckReport, 'flowIds' | 'purpose' | 'requir
 /** The rule that dropped a check, in words: `nftables rule "tcp dport 15432 drop" (inet filter input, handle 2)`. */
 export function ruleText (r: DropRule): string {
   if (isNftablesRule(r)) return r.handle === undefined ? `the policy of nftables chain ${r.family} ${r.table} ${r.chain}` : `nftables rule "${r.text}" (${r.family} ${r.table} ${r.chain}, handle ${r.handle})`
-  if (isFirewalldRule(r)) return `firewalld zone ${r.zone}`
-  return `iptables chain ${r.chain} (table ${r.table})`
+  if (isFirewalldRule(r)) return `firewalld zone ${r.zone}${r.text !== undefined ? ` (rule "${r.text}")` : ''}`
+  return r.text !== undefined ? `iptables rule "${r.text}" (chain ${r.chain}, table ${r.table})` : `iptables chain ${r.chain} (table ${r.table})`
 }
 
 /**

@@ -27,11 +27,18 @@ export interface NftablesRule {
 export interface IptablesRule {
   table: string
   chain: string
+  /**
+   * The rule as nftables shows it (iptables-nft keeps iptables rules as nftables rules), without
+   * its counters: `ip saddr 198.18.1.14 tcp dport 15433 drop`. Absent in reports that predate it.
+   */
+  text?: string
 }
 
 /** The firewalld zone whose rules dropped the traffic. */
 export interface FirewalldRule {
   zone: string
+  /** The rule as nftables shows it in firewalld's table, e.g. `reject with icmpx admin-prohibited`. Absent in reports that predate it. */
+  text?: string
 }
 
 /** The rule that dropped a check's traffic, told apart by its fields. */
@@ -66,10 +73,14 @@ export function ruleClause (r: DropRule): string {
 const NAME = /^[A-Za-z0-9_.\-/]{1,64}$/
 
 /** Why a value is not a {@link DropRule}, or null if it is one. Names are checked, since fixes write them into scripts. */
+/** Longest rule text a report may carry, in characters (as the agent may send it). */
+const MAX_RULE_TEXT = 1024
+
 export function dropRuleProblem (v: unknown): string | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object'
   const r = v as Record<string, unknown>
   const bad = (k: string): boolean => typeof r[k] !== 'string' || !NAME.test(r[k] as string)
+  if ('text' in r && (typeof r.text !== 'string' || r.text.length > MAX_RULE_TEXT)) return `text: expected the rule as nft prints it, at most ${MAX_RULE_TEXT} characters`
   if ('zone' in r) return bad('zone') ? 'zone: expected a firewalld zone name' : null
   if ('handle' in r || 'family' in r) {
     for (const k of ['family', 'table', 'chain']) if (bad(k)) return `${k}: expected an nftables name`
