@@ -90,3 +90,16 @@ t.test('an agent that never answers holds localization up a bounded time, and th
   t.match(report.localization, { candidates: 1, traced: 0, localized: 0, unavailable: [{ host: 'app1', why: 'it did not start tracing in time' }, { host: 'db1', why: 'it did not start tracing in time' }] })
   t.notOk('droppedAt' in (report.checks[0] ?? {}), 'nothing is claimed')
 })
+
+t.test('a target watches for a NAT source\'s packets from its agent\'s --bind address too', async (t) => {
+  // app1 is reached at 127.76.0.12 (nat: true) but its agent runs on 127.76.0.92: its probes leave from there.
+  const c = await startCoordinator(t, { catalogFile: catalog(t.testdir()), hosts: [{ ...hosts[0], nat: true } as typeof hosts[number], hosts[1] as typeof hosts[number]] })
+  let watched: TraceStartMessage['items'] = []
+  const app1 = new FakeAgent(c, 'app1', { bind: ['127.76.0.92'], nftables: { usable: true }, onTraceStart: (m, me) => me.send({ type: 'trace-ready', runId: m.runId, error: 'not root' }) })
+  const db1 = new FakeAgent(c, 'db1', { nftables: { usable: true }, onTraceStart: (m, me) => { watched = m.items; me.send({ type: 'trace-ready', runId: m.runId, error: 'not root' }) } })
+  await Promise.all([app1.joined(), db1.joined()])
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const report = await c.runs.wait(c.startRun({ timeoutMs: 500 }))
+  t.match(report.checks, [{ from: 'app1', to: 'db1', status: 'blocked' }])
+  t.same(watched, [{ id: 0, role: 'target', protocol: 'tcp', port: 15432, from: ['127.76.0.12', '127.76.0.92'] }], 'its inventory address, and where its agent runs')
+})

@@ -13,6 +13,8 @@ export interface FakeBehaviour {
   onTraceStart?: (msg: TraceStartMessage, agent: FakeAgent) => void
   /** Called on `trace-stop` (default: nothing is answered). */
   onTraceStop?: (agent: FakeAgent) => void
+  /** The `--bind` addresses it says it has in `hello` (default: none). */
+  bind?: string[]
 }
 
 /**
@@ -30,7 +32,7 @@ export class FakeAgent {
     this.ws = new WebSocket(`${c.agentUrl as string}/agent`, { rejectUnauthorized: false })
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => {
-        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: [], addresses: [], ...(behaviour.nftables !== undefined ? { nftables: behaviour.nftables } : {}) })
+        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name, credential: agentCredential(c.token, name), instance: `fake-${name}`, version: 't', hostname: name, platform: 'fake', pid: 1, bind: behaviour.bind ?? [], addresses: [], ...(behaviour.nftables !== undefined ? { nftables: behaviour.nftables } : {}) })
         resolve()
       })
       this.ws.once('error', reject)
