@@ -104,7 +104,11 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
     const actual: Record<string, string> = {}
     for (const c of report.checks) actual[`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`] = `${c.status ?? 'none'} ${c.reason ?? '-'}`
-    t.same(actual, EXPECTED, 'the exact status and reason of every check')
+    // The flooded listener: api1's connection gets in between the flood's (a pass, proven by its
+    // nonce), or the flood keeps it out the whole time; never a firewall verdict.
+    const flooded = actual['api1>db2 tcp/15432']
+    t.ok(flooded === 'pass -' || flooded === 'inconclusive listener-flooded', `api1 → db2 tcp/15432 under the flood: ${String(flooded)}, a pass or listener-flooded, never blocked`)
+    t.same({ ...actual, 'api1>db2 tcp/15432': 'pass -' }, EXPECTED, 'the exact status and reason of every other check')
 
     const by = new Map(report.checks.map((c) => [`${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}`, c]))
     t.match(by.get('web1>api2 tcp/18080'), { detail: /api2's agent runs on a host whose addresses are 198\.18\.2\.12 \(api1's address in the inventory\), not on api2's inventory address 198\.18\.2\.13/ }, 'the misplaced agent: where it runs, and whose node that is')

@@ -348,9 +348,10 @@ export function startAgent (options: AgentOptions): Agent {
   // gone removed (an agent killed outright leaves its temporary table behind).
   const nftReady = options.nftables === false
     ? Promise.resolve()
-    : nftUsable().then(async (state) => {
+    : nftUsable().then(async ({ state, listing }) => {
       nftables = state
-      if (state.usable) await sweepStaleTables(logger)
+      // The listing that said nft works is the one swept: one nft process at start-up, not two.
+      if (state.usable) await sweepStaleTables(logger, listing ?? undefined)
       else logger.info({ why: state.why }, 'nftables not usable: drops will not be localized on this host')
     })
   setInstanceAlive(instance, true)

@@ -107,3 +107,13 @@ t.test('a UDP port another process holds: counted arrivals prove it, nothing els
   t.match(decide(check('udp'), obs({ listener: 'in-use', result: null, counted: null })), { status: 'inconclusive', reason: 'port-in-use', detail: 'another process holds udp/9638 on b; stop it, or check this port once it is free' }, 'not counted (no root on the target): as before')
   t.match(decide(check('udp'), obs({ listener: 'open', result: result('timeout', { unanswered: 8 }), counted: 5 })), { status: 'blocked', reason: 'timeout' }, 'a count never stands in for our own listener')
 })
+
+t.test('a flooded TCP listener: its silence is no evidence of a firewall', async (t) => {
+  const silentSyns = result('timeout', { unanswered: 8 })
+  t.match(decide(check(), obs({ result: silentSyns, crowd: 1312 })), { status: 'inconclusive', reason: 'listener-flooded', detail: /b's listener accepted 1312 connection\(s\) from other addresses that never sent a nonce while a's 8 attempt\(s\) went unanswered/ }, 'unanswered handshakes while others crowd the listener')
+  t.match(decide(check(), obs({ result: result('timeout', { unanswered: 8, connected: [40001, 40002] }), crowd: 64 })), { status: 'inconclusive', reason: 'listener-flooded' }, 'handshakes the crowded listener never accepted: not interception')
+  t.match(decide(check(), obs({ result: result('connected', { attempts: 8, unanswered: 8, connected: [40001, 40002, 40003, 40004, 40005, 40006, 40007, 40008] }), reached: 8, crowd: 500 })), { status: 'blocked', reason: 'timeout', detail: /reached b's listener 8 time\(s\), but the probe's data never did/ }, 'our listener accepted it and the payload never came: still a drop')
+  t.match(decide(check(), obs({ result: silentSyns, crowd: 63 })), { status: 'blocked', reason: 'timeout' }, 'a few nonce-less connections from others (a lossy path) are no flood')
+  t.match(decide(check('udp'), obs({ result: silentSyns, crowd: 1000 })), { status: 'blocked', reason: 'timeout' }, 'TCP listeners only')
+  t.match(decide(check(), obs({ result: result('connected', { echo: 'ours' }), receipts: [proof], crowd: 5000 })), { status: 'pass' }, 'the nonce arrived: a pass, flood or not')
+})

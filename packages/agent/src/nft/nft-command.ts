@@ -86,16 +86,17 @@ export function spawnNft (args: readonly string[]): ChildProcess {
 
 /**
  * Whether this agent can use nftables: it can list the tables (which needs root, or
- * CAP_NET_ADMIN). Why not, in a few words, for the run's summary (`not root`, `nft not found`).
+ * CAP_NET_ADMIN). Why not, in a few words, for the run's summary (`not root`, `nft not found`);
+ * if it can, the listing (`nft -j list tables`), which the stale-table sweep reads.
  */
-export async function nftUsable (): Promise<NftablesState> {
+export async function nftUsable (): Promise<{ state: NftablesState, listing: string | null }> {
   try {
-    await runNft(['-j', 'list', 'tables'], { timeoutMs: 3000 })
-    return { usable: true }
+    const listing = await runNft(['-j', 'list', 'tables'], { timeoutMs: 3000 })
+    return { state: { usable: true }, listing }
   } catch (err) {
     const root = process.getuid?.() === 0
-    if (!root) return { usable: false, why: 'not root' }
+    if (!root) return { state: { usable: false, why: 'not root' }, listing: null }
     const e = err as NftError
-    return { usable: false, why: e.code === 'ENOENT' ? 'nft not found' : e.message.slice(0, 200) }
+    return { state: { usable: false, why: e.code === 'ENOENT' ? 'nft not found' : e.message.slice(0, 200) }, listing: null }
   }
 }

@@ -47,11 +47,13 @@ export function isStaleTable (name: string): boolean {
 /**
  * Deletes the tables of portcheck agents that are gone (an agent killed before it could delete
  * its own), found by name. Nothing else is touched. Returns the tables deleted, as `family name`.
+ *
+ * @param tables the output of `nft -j list tables` if already read (start-up reads it once)
  */
-export async function sweepStaleTables (logger: Logger): Promise<string[]> {
+export async function sweepStaleTables (logger: Logger, tables?: string): Promise<string[]> {
   let listing: { nftables?: Array<{ table?: { family: string, name: string } }> }
   try {
-    listing = JSON.parse(await runNft(['-j', 'list', 'tables'])) as typeof listing
+    listing = JSON.parse(tables ?? await runNft(['-j', 'list', 'tables'])) as typeof listing
   } catch (err) {
     logger.debug({ err }, 'cannot list nftables tables; no stale table removed')
     return []

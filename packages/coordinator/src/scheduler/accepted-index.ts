@@ -10,6 +10,8 @@ export const MAX_ACCEPTED_PER_RUN = 200_000
  */
 export class AcceptedIndex {
   private readonly byListener = new Map<string, Map<number, string[]>>()
+  /** Per listener, how many connections each peer address had accepted without a nonce. */
+  private readonly perPeer = new Map<string, { total: number, byAddress: Map<string, number> }>()
   private size = 0
 
   add (agent: string, c: AcceptedConnection): void {
@@ -20,7 +22,23 @@ export class AcceptedIndex {
     const list = ports.get(c.remotePort)
     if (list === undefined) ports.set(c.remotePort, [c.address])
     else list.push(c.address)
+    let peers = this.perPeer.get(key)
+    if (peers === undefined) { peers = { total: 0, byAddress: new Map() }; this.perPeer.set(key, peers) }
+    peers.total++
+    peers.byAddress.set(c.address, (peers.byAddress.get(c.address) ?? 0) + 1)
     this.size++
+  }
+
+  /**
+   * How many connections the target's TCP listener on `port` accepted without a nonce from
+   * addresses other than the source's: a third party crowding the listener (a flood).
+   */
+  fromOthers (target: string, port: number, sourceAddresses: ReadonlySet<string>): number {
+    const peers = this.perPeer.get(`${target}|${port}`)
+    if (peers === undefined) return 0
+    let own = 0
+    for (const a of sourceAddresses) own += peers.byAddress.get(a) ?? 0
+    return peers.total - own
   }
 
   /**

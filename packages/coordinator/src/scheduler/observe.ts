@@ -48,6 +48,7 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     receipts: stores.checks.receipts(check.index),
     ownerOf: (a) => parts.ownerOf(a),
     reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined, checkFamily(check, result)) : 0,
+    crowd: probed && check.protocol === 'tcp' ? stores.accepted.fromOthers(dst.name, check.port, src.addresses) : 0,
     judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
     roundsLeft,
     aborted,

@@ -41,6 +41,11 @@ export interface Observation {
   ownerOf: (address: string) => string | undefined
   /** TCP: of the attempts whose handshake completed, how many the target's listener accepted (without a nonce). */
   reached: number
+  /**
+   * TCP: connections the target's listener accepted without a nonce from addresses other than
+   * the source's during the run (a third party crowding it). Default 0.
+   */
+  crowd?: number
   /** The loss sample the check's silent attempts are judged against; null if nothing was probed. */
   judged: JudgedSample | null
   /** Rounds of re-probing still allowed after this evaluation (0: the verdict is final). */
@@ -69,6 +74,13 @@ export interface Verdict {
 }
 
 const PROTO_NAME = (p: Proto): string => p.toUpperCase()
+
+/**
+ * Connections without a nonce from other addresses on one target listener, in a run, from which
+ * it counts as flooded. Honest sources send their nonce at once; only a lossy path leaves a few
+ * of theirs without one, far fewer than this.
+ */
+export const FLOODED_LISTENER = 64
 
 function v (status: Status, reason: Reason | null, detail: string | null, extra: Partial<Verdict> = {}): Verdict {
   return { status, reason, detail, observedSource: null, echo: null, ...extra }
@@ -99,6 +111,13 @@ function silence (check: PlannedCheck, obs: Observation, r: ProbeResult, inUse: 
   const handshakes = check.protocol === 'tcp' ? (r.connected?.length ?? 0) : 0
   const from = check.from ?? ''
   const to = check.to ?? ''
+  // A listener crowded by others' idle connections drops new ones (its accept queue is full), or
+  // accepts them too late: neither unanswered handshakes nor unaccepted ones say anything about a
+  // firewall. (Payload lost after our listener accepted the connection still does.)
+  const crowd = obs.crowd ?? 0
+  if (check.protocol === 'tcp' && crowd >= FLOODED_LISTENER && !(handshakes > 0 && obs.reached > 0)) {
+    return v('inconclusive', 'listener-flooded', `${to}'s listener accepted ${crowd} connection(s) from other addresses that never sent a nonce while ${from}'s ${r.unanswered} attempt(s) went unanswered: a flood keeps it from taking new connections, so this silence is no evidence of a firewall; stop the flood, or re-run when it is over`)
+  }
   let count: number
   let drop: () => Verdict
   if (handshakes > 0 && obs.reached > 0) {
