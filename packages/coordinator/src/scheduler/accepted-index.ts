@@ -10,7 +10,11 @@ export const MAX_ACCEPTED_PER_RUN = 200_000
  */
 export class AcceptedIndex {
   private readonly byListener = new Map<string, Map<number, string[]>>()
-  /** Per listener, how many connections each peer address had accepted without a nonce. */
+  /**
+   * Per listener, how many connections each peer address had accepted without a nonce: the same
+   * entries as `byListener`, counted as they come, because every silent TCP check asks for them
+   * (see `fromOthers`) and a flooded listener holds tens of thousands.
+   */
   private readonly perPeer = new Map<string, { total: number, byAddress: Map<string, number> }>()
   private size = 0
 
