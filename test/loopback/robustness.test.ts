@@ -84,6 +84,31 @@ t.test('malformed, oversized and out-of-order frames close that connection only'
   t.equal(report.verdict, 'pass', 'a full run still passes afterwards')
 })
 
+t.test('a hello that arrives after the coordinator gave up waiting for it registers nothing', async (t) => {
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(44), helloTimeoutMs: 200 })
+  const joined: string[] = []
+  c.hub.on('joined', (conn) => joined.push(conn.name))
+  const late = await rawClient(c)
+  const closed = closeCode(late)
+  // A lossy link as the coordinator sees it: the close frame it sends at 200 ms does not reach
+  // the agent yet, and the agent's hello, sent at 400 ms, arrives during the close handshake.
+  const socket = (late as unknown as { _socket: { pause: () => void, resume: () => void } })._socket
+  socket.pause()
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  late.send(hello('lb1'))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(joined, [], 'no agent joined')
+  t.same(c.hub.connectedNames(), [], 'none connected')
+  socket.resume()
+  t.equal(await closed, 1008, 'closed: hello expected')
+  // The agent, reconnecting, joins as usual.
+  const again = await rawClient(c)
+  again.send(hello('lb1'))
+  t.match(JSON.parse(await new Promise<string>((resolve) => again.once('message', (d) => resolve(d.toString())))), { type: 'welcome' })
+  t.same(c.hub.connectedNames(), ['lb1'])
+  again.close()
+})
+
 t.test('a second agent with a name already connected is refused, not swapped in', async (t) => {
   const hosts = demoHosts(43)
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts })

@@ -78,7 +78,10 @@ export interface AgentHubOptions {
   logger: Logger
   /** Heartbeat ping interval, in ms; an agent that misses six in a row is dropped. Default 10000. */
   heartbeatMs?: number
-  /** Time an agent has to say hello after connecting, in ms. Default 5000. */
+  /**
+   * Time an agent has to say hello after connecting, in ms. Default 10000: a hello on a link that
+   * loses 20% of its packets can sit behind several TCP retransmissions.
+   */
   helloTimeoutMs?: number
   /** Agent connections at once from one address (before and after hello). Default 32. */
   maxPerAddress?: number
@@ -120,7 +123,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
     super()
     this.logger = options.logger
     this.heartbeatMs = options.heartbeatMs ?? 10_000
-    this.helloTimeoutMs = options.helloTimeoutMs ?? 5000
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000
     this.refusals = new RefusalLog(this.logger)
     this.names = new Set(options.names)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: true })
@@ -210,7 +213,14 @@ export class AgentHub extends EventEmitter<HubEvents> {
     const remote = normalize(req.socket.remoteAddress ?? '')
     this.perAddress.set(remote, (this.perAddress.get(remote) ?? 0) + 1)
     let conn: AgentConnection | null = null
+    // Set once this connection is being closed (no hello in time, a refused hello, an invalid
+    // message): nothing it sends during the close handshake is read. A hello that a lossy link
+    // delivers after the timer fired must not register an agent whose connection is about to
+    // go, or the agent counts as joined, leaves, and a run started in between turns its checks
+    // into agent-lost (seen in the field lab at 20% loss).
+    let refused = false
     const helloTimer = setTimeout(() => {
+      refused = true
       this.refusals.note('agent connection closed: no hello in time', { remote })
       ws.close(1008, 'hello expected')
       setTimeout(() => ws.terminate(), 1000).unref()
@@ -220,6 +230,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
       if (conn !== null) { conn.alive = true; conn.record.lastSeen = Date.now(); conn.ponged() }
     })
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (refused) return
       let msg: AgentMessage
       try {
         if (isBinary) throw new MessageError('binary frames are not part of the protocol')
@@ -230,10 +241,12 @@ export class AgentHub extends EventEmitter<HubEvents> {
           // An agent of another protocol version sends a hello this version's schema cannot read:
           // tell it which version to install rather than "invalid message".
           this.refusals.note('agent refused: another protocol version', { remote, protocol: other })
+          refused = true
           ws.send(JSON.stringify({ type: 'rejected', code: 'PC_ERR_PROTOCOL_VERSION', message: versionMessage(other), fatal: true } satisfies CoordinatorMessage))
           ws.close(1008, 'PC_ERR_PROTOCOL_VERSION')
           return
         }
+        refused = true
         if (conn === null) this.refusals.note('agent connection closed: invalid message before hello', { remote, err: { message: cut((err as Error).message) } })
         else this.logger.warn({ agent: conn.name, remote, err: { message: cut((err as Error).message) } }, 'invalid message from agent; closing its connection')
         ws.close(1008, 'invalid message')
@@ -241,16 +254,20 @@ export class AgentHub extends EventEmitter<HubEvents> {
       }
       if (conn === null) {
         if (msg.type !== 'hello') {
+          refused = true
           this.refusals.note('agent connection closed: a message before hello', { remote, type: msg.type })
           ws.close(1008, 'hello expected')
           return
         }
         clearTimeout(helloTimer)
         conn = this.register(ws, msg, remote)
+        // A refused hello closes the connection: nothing more from it is read.
+        if (conn === null) refused = true
         return
       }
       if (msg.type === 'hello') {
         this.logger.warn({ agent: conn.name }, 'agent said hello twice; closing')
+        refused = true
         ws.close(1008, 'duplicate hello')
         return
       }

@@ -57,6 +57,8 @@ export interface CoordinatorOptions {
   logger?: Logger
   /** Agent heartbeat interval, in ms. Default 10000. */
   heartbeatMs?: number
+  /** Time an agent has to say hello after connecting, in ms. Default 10000. */
+  helloTimeoutMs?: number
   /**
    * Agent connections at once from one address. Default 32: real agents each come from their
    * own node; a benchmark running 50 agent processes on one machine needs more.
@@ -188,7 +190,7 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
     keepAliveTimeout: 5_000,
     ...(tls !== null ? { https: { key: tls.key, cert: tls.cert, handshakeTimeout: 10_000 } } : {})
   }) as unknown as FastifyInstance
-  const hub = new AgentHub({ token, names: options.hosts.map((h) => h.name), logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}), ...(options.maxAgentsPerAddress !== undefined ? { maxPerAddress: options.maxAgentsPerAddress } : {}) })
+  const hub = new AgentHub({ token, names: options.hosts.map((h) => h.name), logger: logger.child({ component: 'hub' }), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}), ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}), ...(options.maxAgentsPerAddress !== undefined ? { maxPerAddress: options.maxAgentsPerAddress } : {}) })
   const runs = new RunManager(hub, logger, options.keepChecks)
   const history = new RunHistory(runs, options.catalog.catalog, logger.child({ component: 'history' }))
   const notifier = options.notify !== undefined
