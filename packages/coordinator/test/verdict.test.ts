@@ -117,3 +117,17 @@ t.test('a flooded TCP listener: its silence is no evidence of a firewall', async
   t.match(decide(check('udp'), obs({ result: silentSyns, crowd: 1000 })), { status: 'blocked', reason: 'timeout' }, 'TCP listeners only')
   t.match(decide(check(), obs({ result: result('connected', { echo: 'ours' }), receipts: [proof], crowd: 5000 })), { status: 'pass' }, 'the nonce arrived: a pass, flood or not')
 })
+
+t.test('a flooded UDP listener: datagrams its socket dropped make silence no evidence of a firewall', async (t) => {
+  const silent = result('timeout', { unanswered: 8 })
+  const flood = { port: 9638, strangers: 250_000, dropped: 41_000 }
+  t.match(decide(check('udp'), obs({ result: silent, udpCrowd: flood })),
+    { status: 'inconclusive', reason: 'listener-flooded', detail: "b's listener dropped 41000 datagram(s) because its receive buffer was full (it read 250000 datagram(s) that were no probe) while a's 8 attempt(s) went unanswered: a flood fills the socket faster than it is read, so this silence is no evidence of a firewall; stop the flood, or re-run when it is over" }, 'the last round: inconclusive')
+  t.notOk('more' in decide(check('udp'), obs({ result: silent, udpCrowd: flood })), 'the last round asks for nothing more')
+  t.match(decide(check('udp'), obs({ result: silent, udpCrowd: flood, roundsLeft: 2 })), { status: 'inconclusive', reason: 'listener-flooded', more: 40 }, 'rounds left: another round may get a probe through')
+  t.match(decide(check('udp'), obs({ result: silent, udpCrowd: { ...flood, dropped: 0 } })), { status: 'blocked', reason: 'timeout' }, 'strangers read, none dropped: every datagram that arrived was read, so the probe\'s never did')
+  t.match(decide(check('udp'), obs({ result: silent, udpCrowd: { ...flood, dropped: null } })), { status: 'blocked', reason: 'timeout' }, 'drops unknown: as without a flood')
+  t.match(decide(check(), obs({ result: silent, udpCrowd: flood })), { status: 'blocked', reason: 'timeout' }, 'a TCP check is not judged on a UDP listener')
+  t.match(decide(check('udp'), obs({ result: silent, receipts: [{ ...proof, protocol: 'udp' }], udpCrowd: flood })), { status: 'pass' }, 'the nonce arrived: a pass, flood or not')
+  t.match(decide(check('udp'), obs({ result: result('unreachable'), udpCrowd: flood })), { status: 'blocked', reason: 'unreachable' }, 'positive evidence of a block stands')
+})

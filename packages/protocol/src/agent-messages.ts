@@ -171,6 +171,19 @@ export interface PathFigures {
   rttMs: number | null
 }
 
+/**
+ * A UDP listener of the run that others' traffic reached: datagrams that were no probe, and
+ * datagrams the kernel dropped at the socket because its receive buffer was full (a flood). Both
+ * count from the listener's opening. A probe that arrived there may have been one of the drops.
+ */
+export interface UdpCrowding {
+  port: number
+  /** Datagrams the listener read that were not probes. */
+  strangers: number
+  /** Datagrams the kernel dropped at the listener's sockets (`/proc/net/udp`); null: not known on this system. */
+  dropped: number | null
+}
+
 /** Reply to `flush`: every receipt the agent saw before it is already on the wire. */
 export interface FlushedMessage {
   type: 'flushed'
@@ -180,6 +193,8 @@ export interface FlushedMessage {
   paths: PathFigures[]
   /** Probe datagrams counted so far for each check the agent counts arrivals of (`count-start`). */
   counts?: ArrivalCount[]
+  /** The UDP listeners that strangers' datagrams reached, or whose socket dropped some; absent: none. */
+  crowded?: UdpCrowding[]
 }
 
 /** Reply to `run-end`: every listener of the run is closed and every probe stopped. */
@@ -309,7 +324,7 @@ export function assertAgentMessage (m: Obj): AgentMessage {
       })
       return m as unknown as AcceptedMessage
     case 'flushed':
-      onlyKeys(m, '', ['type', 'runId', 'seq', 'paths', 'counts'])
+      onlyKeys(m, '', ['type', 'runId', 'seq', 'paths', 'counts', 'crowded'])
       runId(m.runId, 'runId')
       int(m.seq, 'seq', 0, 2 ** 31)
       items(m, 'paths', (o, p) => {
@@ -321,6 +336,14 @@ export function assertAgentMessage (m: Obj): AgentMessage {
         if (o.rttMs !== null) num(o.rttMs, `${p}.rttMs`, 0, 3_600_000)
       })
       if (m.counts !== undefined) assertCounts(m.counts)
+      if (m.crowded !== undefined) {
+        items(m, 'crowded', (o, p) => {
+          onlyKeys(o, p, ['port', 'strangers', 'dropped'])
+          port(o.port, `${p}.port`)
+          int(o.strangers, `${p}.strangers`, 0, 2 ** 53)
+          if (o.dropped !== null) int(o.dropped, `${p}.dropped`, 0, 2 ** 53)
+        })
+      }
       return m as unknown as FlushedMessage
     case 'run-closed':
       onlyKeys(m, '', ['type', 'runId'])

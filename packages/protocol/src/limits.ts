@@ -3,7 +3,7 @@
  */
 
 /** Bumped on any incompatible change to the control messages or the data-port format. */
-export const PROTOCOL_VERSION = 5
+export const PROTOCOL_VERSION = 6
 
 /** The HTTP path agents upgrade to a WebSocket on. */
 export const AGENT_WS_PATH = '/agent'

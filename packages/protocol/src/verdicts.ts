@@ -28,7 +28,7 @@ export const Reasons = {
     'no-common-family': 'Source and target share no address family (one has IPv4 addresses only, the other IPv6 only, or the source host has no address of the family asked for): no packet of this flow can go between them (see detail).',
     translated: "The nonce reached the target's listener, but from an address of the other family than the check's: something on the way translates between IPv4 and IPv6 (NAT64, a proxy), so the path over this family is not proven.",
     'agent-misplaced': "The host's agent does not run on the host's inventory address (see detail for where it runs): nothing it sees would prove anything about this host, so it opens no listener and sends no probe.",
-    'listener-flooded': "Other hosts held the target's TCP listener with connections that never sent a nonce (a flood) while the probe's attempts went unanswered: a listener that busy drops new connections itself, so the silence is no evidence of a firewall (the detail gives the count).",
+    'listener-flooded': "Others flooded the target's listener while the probe's attempts went unanswered (TCP: connections that never sent a nonce; UDP: datagrams its socket dropped, its buffer full): a listener that busy drops new traffic itself, so the silence is no evidence of a firewall (the detail gives the count).",
     'lossy-path': 'The path loses so many packets that the attempts made were not evidence enough either way: the port may be open or dropped (the detail gives the measured loss).',
     unresolved: "The source could not resolve the target's name to an address (see detail): nothing was sent.",
     'probe-error': 'The source agent could not send the probe for a local reason that says nothing about the network (see detail).',

@@ -1,9 +1,10 @@
 import { openFileLimit } from '@portcheck/protocol/node'
-import { type AcceptedConnection, type ListenOrder, type ListenerState, type Receipt } from '@portcheck/protocol'
+import { type AcceptedConnection, type ListenOrder, type ListenerState, type Receipt, type UdpCrowding } from '@portcheck/protocol'
 import { errorCodeOf } from '../probes/classify.js'
 import type { ListenHost } from './listen-hosts.js'
 import { PendingConnections } from './pending-connections.js'
 import { TcpListener } from './tcp-listener.js'
+import { dropKey, readUdpDrops } from './udp-drops.js'
 import { UdpListener } from './udp-listener.js'
 
 /** Binds opened at once; keeps a run with thousands of ports from exhausting descriptors in a burst. */
@@ -81,6 +82,30 @@ export class ListenerSet {
   /** Reports every TCP connection still waiting for its nonce (the end-of-probing barrier). */
   reportPending (): void {
     for (const list of this.open.values()) for (const l of list) if (l instanceof TcpListener) l.reportPending()
+  }
+
+  /**
+   * The UDP listeners that others' datagrams reached, or whose sockets dropped some for want of
+   * buffer space (a flood, which may have taken a probe with it): see {@link UdpCrowding}.
+   */
+  async crowding (): Promise<UdpCrowding[]> {
+    const udp = [...this.open.values()].filter((list) => list[0] instanceof UdpListener)
+    if (udp.length === 0) return []
+    const drops = await readUdpDrops()
+    const out: UdpCrowding[] = []
+    for (const list of udp) {
+      let strangers = 0
+      let dropped: number | null = drops === null ? null : 0
+      let port = 0
+      for (const l of list as UdpListener[]) {
+        port = l.port
+        strangers += l.strangers
+        const local = l.local()
+        if (dropped !== null && local !== null) dropped += drops?.get(dropKey(local.address, local.port)) ?? 0
+      }
+      if (strangers > 0 || (dropped ?? 0) > 0) out.push({ port, strangers, dropped })
+    }
+    return out
   }
 
   /** Closes every listener; later receipts are not reported. */

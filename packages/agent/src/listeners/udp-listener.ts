@@ -15,6 +15,8 @@ const MAX_REMEMBERED = 100_000
 export class UdpListener {
   private socket: dgram.Socket | null = null
   private readonly seen = new Set<string>()
+  /** Datagrams read that were not probes: others' traffic, a flood. */
+  strangers = 0
 
   /**
    * @param port the port to listen on (0 for any: the reference listener)
@@ -47,6 +49,11 @@ export class UdpListener {
     })
   }
 
+  /** The socket's local address and port, as Node reports it; null once closed. */
+  local (): { address: string, port: number } | null {
+    try { return this.socket?.address() ?? null } catch { return null }
+  }
+
   close (): Promise<void> {
     const socket = this.socket
     this.socket = null
@@ -59,6 +66,7 @@ export class UdpListener {
 
   private receive (msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const line = parseProbe(msg)
+    if (line === null) this.strangers++
     if (line === null || this.socket === null) return
     if (this.onReceipt !== null && !this.seen.has(line.nonce)) {
       if (this.seen.size >= MAX_REMEMBERED) this.seen.clear()

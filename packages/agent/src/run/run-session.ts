@@ -130,7 +130,7 @@ export class RunSession {
     if (!this.ended) void this.watch.count(msg)
   }
 
-  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures (and the arrival counts). */
+  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures (and the arrival counts, and the UDP listeners a flood reached). */
   flush (seq: number): void {
     setTimeout(() => {
       setImmediate(() => {
@@ -142,8 +142,9 @@ export class RunSession {
         // One entry per target host and protocol: a frame holds 2,000 targets' figures. Beyond
         // that (never at the scales portcheck runs), the coordinator falls back to wider samples.
         const paths = this.runner.figures().slice(0, MAX_ITEMS_PER_FRAME)
-        void this.watch.counts().then((counts) => {
-          if (!this.ended) this.opts.send({ type: 'flushed', runId: this.runId, seq, paths, ...(counts !== undefined ? { counts } : {}) })
+        void Promise.all([this.watch.counts(), this.listeners.crowding()]).then(([counts, crowding]) => {
+          const crowded = crowding.slice(0, MAX_ITEMS_PER_FRAME)
+          if (!this.ended) this.opts.send({ type: 'flushed', runId: this.runId, seq, paths, ...(counts !== undefined ? { counts } : {}), ...(crowded.length > 0 ? { crowded } : {}) })
         })
       })
     }, FLUSH_SETTLE_MS)

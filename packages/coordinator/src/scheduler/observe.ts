@@ -1,3 +1,4 @@
+import type { UdpCrowding } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import { checkFamily } from '../plan/families.js'
 import type { AcceptedIndex } from './accepted-index.js'
@@ -49,11 +50,17 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     ownerOf: (a) => parts.ownerOf(a),
     reached: probed && result?.connected !== undefined ? stores.accepted.reached(dst.name, check.port, src.addresses, result.connected, (a) => parts.ownerOf(a) !== undefined, checkFamily(check, result)) : 0,
     crowd: probed && check.protocol === 'tcp' ? stores.accepted.fromOthers(dst.name, check.port, src.addresses) : 0,
+    ...udpCrowd(probed && check.protocol === 'udp' ? dst?.crowded.get(check.port) : undefined),
     judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
     roundsLeft,
     aborted,
     counted: stores.arrivals.count(check.index)
   }
+}
+
+/** The `udpCrowd` part of an observation: only when the target's listener reported one. */
+function udpCrowd (c: UdpCrowding | undefined): Pick<Observation, 'udpCrowd'> {
+  return c === undefined ? {} : { udpCrowd: c }
 }
 
 /** The `missing` part of an observation: the known reasons of either end, only those set. */

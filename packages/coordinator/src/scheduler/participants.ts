@@ -1,7 +1,7 @@
 import dns from 'node:dns'
 import net from 'node:net'
 import type { Logger } from 'pino'
-import { addressesOf, type AddressFamily, type InventoryHost, type ListenOrder, type ListenerState, type Proto } from '@portcheck/protocol'
+import { addressesOf, type AddressFamily, type InventoryHost, type ListenOrder, type ListenerState, type Proto, type UdpCrowding } from '@portcheck/protocol'
 import type { AgentConnection, AgentHub } from '../hub/agent-hub.js'
 import type { Plan } from '../plan/expand.js'
 import { canonicalAddress } from '../inventory/host-addresses.js'
@@ -39,6 +39,8 @@ export class Participant {
   receipts = 0
   /** The last barrier it answered. */
   flushedSeq = 0
+  /** Its UDP listeners that a flood reached, by port, as of the last barrier (see {@link UdpCrowding}). */
+  readonly crowded = new Map<number, UdpCrowding>()
   closed = false
 
   /** @param addresses the host's addresses, canonical: its inventory addresses, or what its name resolved to */
@@ -70,6 +72,14 @@ export class Participant {
       const key = `${ls.protocol}/${ls.port}`
       if (this.listenerKeys.has(key)) this.states.set(key, ls)
     }
+  }
+
+  /**
+   * Records a barrier's `crowded` list: cumulative figures, so each replaces the last; only
+   * UDP listeners we asked for count.
+   */
+  setCrowded (list: readonly UdpCrowding[] | undefined): void {
+    for (const c of list ?? []) if (this.listenerKeys.has(`udp/${c.port}`)) this.crowded.set(c.port, c)
   }
 
   listenerState (protocol: Proto, port: number): ListenerState | undefined {

@@ -77,6 +77,7 @@ export function takeMessage (run: InboxRun, conn: AgentConnection, msg: AgentMes
     case 'flushed':
       run.stats.update(p.name, msg.paths)
       run.arrivals.take(p.name, msg.counts, run.plan)
+      p.setCrowded(msg.crowded)
       p.flushedSeq = msg.seq
       break
     case 'count-ready':

@@ -1,6 +1,6 @@
 import {
   FAMILY_LABELS, MAX_ATTEMPTS_PER_ROUND, familyOf, isEvidenceOfDrop, lossRate,
-  type EchoKind, type ListenerStateName, type ProbeResult, type Proto, type Reason, type Status
+  type EchoKind, type ListenerStateName, type ProbeResult, type Proto, type Reason, type Status, type UdpCrowding
 } from '@portcheck/protocol'
 import type { PlannedCheck } from '../plan/expand.js'
 import { checkFamily, noCommonFamily, noCommonFamilyText } from '../plan/families.js'
@@ -46,6 +46,11 @@ export interface Observation {
    * the source's during the run (a third party crowding it). Default 0.
    */
   crowd?: number
+  /**
+   * UDP: what the target's listener on the check's port saw of others' traffic, when it saw
+   * any: datagrams that were no probe, and datagrams its socket dropped (a full buffer).
+   */
+  udpCrowd?: UdpCrowding
   /** The loss sample the check's silent attempts are judged against; null if nothing was probed. */
   judged: JudgedSample | null
   /** Rounds of re-probing still allowed after this evaluation (0: the verdict is final). */
@@ -117,6 +122,14 @@ function silence (check: PlannedCheck, obs: Observation, r: ProbeResult, inUse: 
   const crowd = obs.crowd ?? 0
   if (check.protocol === 'tcp' && crowd >= FLOODED_LISTENER && !(handshakes > 0 && obs.reached > 0)) {
     return v('inconclusive', 'listener-flooded', `${to}'s listener accepted ${crowd} connection(s) from other addresses that never sent a nonce while ${from}'s ${r.unanswered} attempt(s) went unanswered: a flood keeps it from taking new connections, so this silence is no evidence of a firewall; stop the flood, or re-run when it is over`)
+  }
+  // A UDP socket whose receive buffer overflowed dropped datagrams the kernel had delivered to
+  // it: the probe's may have been among them. Another round may get one through (a pass); past
+  // the last, the silence is no evidence of a firewall.
+  const dropped = check.protocol === 'udp' ? (obs.udpCrowd?.dropped ?? 0) : 0
+  if (dropped > 0) {
+    const strangers = obs.udpCrowd?.strangers ?? 0
+    return v('inconclusive', 'listener-flooded', `${to}'s listener dropped ${dropped} datagram(s) because its receive buffer was full (it read ${strangers} datagram(s) that were no probe) while ${from}'s ${r.unanswered} attempt(s) went unanswered: a flood fills the socket faster than it is read, so this silence is no evidence of a firewall; stop the flood, or re-run when it is over`, obs.roundsLeft > 0 ? { more: MAX_ATTEMPTS_PER_ROUND } : {})
   }
   let count: number
   let drop: () => Verdict
