@@ -42,7 +42,7 @@ const EXPECTED: Record<string, string> = {
   'app2>app1 udp/17946': 'blocked refused', // UDP reject on app1
   'db1>db2 tcp/15433': 'blocked intercepted', // DNAT on db2 to the agent's own 15432 listener
   'db1>db2 udp/15405': 'blocked timeout', // UDP drop on db2
-  'db2>db1 tcp/15433': 'pass existing-listener', // another process holds tcp/15433 on db1
+  'db2>db1 tcp/15433': 'pass counted', // another process holds tcp/15433 on db1: its agent (root) sees the SYN of db2's connection
   'db2>db1 udp/15405': 'pass counted', // another process holds udp/15405 on db1: its agent (root) counts the probe's datagrams
   'db1>db3 tcp/15433': 'inconclusive agent-missing',
   'db1>db3 udp/15405': 'inconclusive agent-missing',
@@ -134,6 +134,7 @@ for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout 
     const by = new Map(report.checks.map((c) => [`${c.from ?? c.fromRole}>${c.to ?? c.toRole} ${c.protocol}/${c.port}`, c]))
     t.match(by.get('db1>db2 tcp/15433'), { detail: /arrived at db2 on tcp\/15432/, observedSource: '198.18.1.14' }, 'the DNAT is named')
     t.match(by.get('app2>app1 tcp/17946'), { echo: 'other' }, 'the plain process answered')
+    t.match(by.get('db2>db1 tcp/15433'), { detail: /^another process holds tcp\/15433 on db1; db1's agent saw the SYN of [1-9]\d* of db2's completed connection\(s\) to it getting past db1's firewall$/ }, 'the TCP port another process holds: its connection proven by the SYN db1 counted')
     for (const c of report.checks.filter((x) => x.status === 'pass' && x.reason === null)) {
       t.equal(c.observedSource, c.fromAddress, `${c.from ?? ''}>${c.to ?? ''} ${c.protocol}/${c.port}: seen from the source's own address`)
     }

@@ -108,6 +108,14 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   // "PCHK1 " and the nonce, in 128-bit pieces: 26 bytes.
   t.match(count, /ip saddr 198\.18\.1\.15 udp dport 15405 @th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374 counter comment "pc7"/)
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'short' }]), /not a nonce/)
+  const syns = countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15', '2001:2::15'] }, { id: 9, protocol: 'tcp', port: 15433, from: ['198.18.1.15'] }])
+  t.match(syns, /add set inet portcheck_count_4242_inst syn4 \{ type ipv4_addr \. inet_service \. inet_service; flags dynamic; size 65535; \}\n/)
+  t.match(syns, /add set inet portcheck_count_4242_inst syn6 \{ type ipv6_addr \. inet_service \. inet_service; flags dynamic; size 65535; \}\n/)
+  t.match(syns, /input ip saddr 198\.18\.1\.15 tcp dport 15433 tcp flags & \(syn \| ack\) == syn add @syn4 \{ ip saddr \. tcp dport \. tcp sport \}\n/)
+  t.match(syns, /input ip6 saddr 2001:2::15 tcp dport 15433 tcp flags & \(syn \| ack\) == syn add @syn6 \{ ip6 saddr \. tcp dport \. tcp sport \}\n/)
+  t.equal(syns.split('\n').filter((l) => l.includes('add @syn4')).length, 1, 'the same source and port: one rule')
+  t.notMatch(countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]), /syn4/, 'no sets without a TCP check')
+  t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15; flush ruleset'] }]), /not IP addresses/)
 })
 
 t.test('stale tables: a gone agent\'s, never a live one\'s, never another\'s', async (t) => {
@@ -130,7 +138,7 @@ t.test('a trace or a count only ever concerns this run: other orders are refused
     send: (m) => sent.push(m),
     logger: pino({ level: 'silent' }),
     listens: (protocol, port) => protocol === 'tcp' && port === 15432,
-    udpInUse: () => false,
+    inUse: () => false,
     probed: (protocol, host, port) => protocol === 'tcp' && host === '198.18.1.14' && port === 15432,
     addressOf: async (host) => host === '198.18.1.14' ? host : null
   })
@@ -145,6 +153,9 @@ t.test('a trace or a count only ever concerns this run: other orders are refused
   t.same(await last(w, () => w.trace({ type: 'trace-start', runId: 'r1', items: [{ id: 0, role: 'target', protocol: 'udp', port: 15432, from: ['198.18.1.12'] }] })), { type: 'trace-ready', runId: 'r1', error: 'items[0]: this run does not listen on udp/15432' }, 'a port this run does not listen on')
   w = watch(true)
   t.same(await last(w, () => w.count({ type: 'count-start', runId: 'r1', items: [{ id: 0, port: 15432, from: ['198.18.1.12'], nonce: 'AbCdEfGhIjKlMnOp' }] })), { type: 'count-ready', runId: 'r1', error: 'items[0]: udp/15432 is not a port of this run that another process holds' }, 'counting only where another process holds a UDP port of the run')
+  w = watch(true)
+  t.same(await last(w, () => w.count({ type: 'count-start', runId: 'r1', items: [{ id: 0, protocol: 'tcp', port: 15432, from: ['198.18.1.12'] }] })), { type: 'count-ready', runId: 'r1', error: 'items[0]: tcp/15432 is not a port of this run that another process holds' }, 'a TCP port of the run our own listener holds: nothing to count')
+  t.same(await w.arrived(), [], 'nothing counted, nothing arrived')
   const n = sent.length
   await w.end()
   t.equal(sent.length, n, 'ending sends nothing more')

@@ -108,6 +108,14 @@ t.test('a UDP port another process holds: counted arrivals prove it, nothing els
   t.match(decide(check('udp'), obs({ listener: 'open', result: result('timeout', { unanswered: 8 }), counted: 5 })), { status: 'blocked', reason: 'timeout' }, 'a count never stands in for our own listener')
 })
 
+t.test('a TCP port another process holds: a completed handshake, proven by its SYN where the target counts them', async (t) => {
+  const connected = result('connected', { connected: [40001, 40002] })
+  t.match(decide(check(), obs({ listener: 'in-use', result: connected })), { status: 'pass', reason: 'existing-listener', detail: 'another process holds tcp/9638 on b; a connection to it completed' }, 'not counted (no root on the target): the handshake is all there is')
+  t.match(decide(check(), obs({ listener: 'in-use', result: connected, syns: 2 })), { status: 'pass', reason: 'counted', detail: "another process holds tcp/9638 on b; b's agent saw the SYN of 2 of a's completed connection(s) to it getting past b's firewall" }, 'the SYN of the very connection reached b: b answered')
+  t.match(decide(check(), obs({ listener: 'in-use', result: connected, syns: 0 })), { status: 'pass', reason: 'existing-listener', detail: "another process holds tcp/9638 on b; a connection to it completed, but b's agent saw none of its SYNs arrive: NAT on the way, or something that answered in b's place" }, 'counted, and none seen: said so')
+  t.match(decide(check(), obs({ listener: 'in-use', result: result('refused'), syns: 0 })), { status: 'inconclusive', reason: 'port-in-use' }, 'refused: as before')
+})
+
 t.test('a flooded TCP listener: its silence is no evidence of a firewall', async (t) => {
   const silentSyns = result('timeout', { unanswered: 8 })
   t.match(decide(check(), obs({ result: silentSyns, crowd: 1312 })), { status: 'inconclusive', reason: 'listener-flooded', detail: /b's listener accepted 1312 connection\(s\) from other addresses that never sent a nonce while a's 8 attempt\(s\) went unanswered/ }, 'unanswered handshakes while others crowd the listener')

@@ -10,7 +10,7 @@ import {
   MAX_BINDS, MAX_CONNECTED_PORTS, MAX_ITEMS_PER_FRAME, NONCE_RE, PROTOS, type Proto
 } from './limits.js'
 import { guarded, parseFrame } from './message-error.js'
-import { assertCounts, assertNftReport, type ArrivalCount, type CountReadyMessage, type TraceReadyMessage, type TraceResultMessage } from './nft-messages.js'
+import { assertCounts, assertNftReport, type ArrivalCount, type ArrivedMessage, type CountReadyMessage, type TraceReadyMessage, type TraceResultMessage } from './nft-messages.js'
 
 /**
  * First frame of a connection: who the agent is, and its proof. Sent only once the agent has
@@ -214,6 +214,7 @@ export type AgentMessage =
   | TraceReadyMessage
   | TraceResultMessage
   | CountReadyMessage
+  | ArrivedMessage
 
 const port = (v: unknown, p: string): number => int(v, p, 1, 65535)
 const runId = (v: unknown, p: string): string => str(v, p, { pattern: ID_PATTERN })
@@ -352,6 +353,7 @@ export function assertAgentMessage (m: Obj): AgentMessage {
     case 'trace-ready':
     case 'trace-result':
     case 'count-ready':
+    case 'arrived':
       return assertNftReport(m, type)
     default:
       throw new GuardError('type', `unknown agent message type "${type}"`)

@@ -1,11 +1,12 @@
 /**
- * The messages of drop localization and UDP arrival counting: what the coordinator asks an agent
+ * The messages of drop localization and arrival counting: what the coordinator asks an agent
  * to watch with nftables, and what the agent saw. Types and validators; the two message switches
  * (agent-messages.ts, coordinator-messages.ts) route these types here. docs/reference/protocol.md,
  * "Drop localization" and "Counting arrivals", walks through them.
  */
 import { GuardError, arr, bool, int, obj, oneOf, onlyKeys, str, type Obj } from './guards.js'
 import { HOST_PATTERN, ID_PATTERN, MAX_ITEMS_PER_FRAME, NONCE_RE, PROTOS, type Proto } from './limits.js'
+import type { AcceptedConnection } from './agent-messages.js'
 
 /** Most checks one `trace-start` may ask an agent to watch. */
 export const MAX_TRACE_ITEMS = 256
@@ -54,15 +55,22 @@ export interface TraceStopMessage {
   runId: string
 }
 
-/** One UDP check to count arrivals of, on a port another process holds on the agent's host. */
+/**
+ * One check to count arrivals of, on a port another process holds on the agent's host. UDP:
+ * the check's probe datagrams (its nonce). TCP: the SYNs from the source's addresses, each
+ * reported with its source port (`arrived`), which the coordinator matches to the local ports
+ * of the source's completed handshakes.
+ */
 export interface CountOrder {
   /** The check's index. */
   id: number
+  /** Default `udp`. */
+  protocol?: Proto
   port: number
   /** The source's addresses, IP literals (at most {@link MAX_TRACE_ADDRESSES}). */
   from: string[]
-  /** The check's nonce: only its probe datagrams are counted. */
-  nonce: string
+  /** UDP: the check's nonce (only its probe datagrams are counted). TCP: absent (the probe sends nothing into another process's port). */
+  nonce?: string
 }
 
 /** Starts counting: add the agent's own temporary table of counters, then answer `count-ready`. Counts come in `flushed`. */
@@ -131,6 +139,17 @@ export interface CountReadyMessage {
   error?: string
 }
 
+/**
+ * SYNs that got past the host's filters to a TCP port another process holds, from the addresses
+ * of a check being counted (`count-start`), each once: the peer's address and source port, and
+ * the local port. Sent before the `flushed` of each barrier.
+ */
+export interface ArrivedMessage {
+  type: 'arrived'
+  runId: string
+  items: AcceptedConnection[]
+}
+
 /** A count, as `flushed` carries it: probe datagrams of check `id` that got past the host's filters so far. */
 export interface ArrivalCount {
   id: number
@@ -178,8 +197,14 @@ export function assertNftOrder (m: Obj, type: 'trace-start' | 'trace-stop' | 'co
         items: arr(m.items, 'items', MAX_ITEMS_PER_FRAME).map((v, i) => {
           const p = `items[${i}]`
           const o = obj(v, p)
-          onlyKeys(o, p, ['id', 'port', 'from', 'nonce'])
-          return { id: checkId(o.id, `${p}.id`), port: port(o.port, `${p}.port`), from: addresses(o.from, `${p}.from`), nonce: str(o.nonce, `${p}.nonce`, { pattern: NONCE_RE }) }
+          onlyKeys(o, p, ['id', 'protocol', 'port', 'from', 'nonce'])
+          const base = { id: checkId(o.id, `${p}.id`), port: port(o.port, `${p}.port`), from: addresses(o.from, `${p}.from`) }
+          if (o.protocol === 'tcp') {
+            if (o.nonce !== undefined) throw new GuardError(`${p}.nonce`, 'is not a field of a TCP order')
+            return { ...base, protocol: 'tcp' as const }
+          }
+          if (o.protocol !== undefined) oneOf(o.protocol, `${p}.protocol`, PROTOS)
+          return { ...base, nonce: str(o.nonce, `${p}.nonce`, { pattern: NONCE_RE }) }
         })
       }
   }
@@ -198,7 +223,7 @@ function ruleSeen (v: unknown, p: string): void {
 }
 
 /** Validates, in place, an agent message of localization or counting. */
-export function assertNftReport (m: Obj, type: 'trace-ready' | 'trace-result' | 'count-ready'): TraceReadyMessage | TraceResultMessage | CountReadyMessage {
+export function assertNftReport (m: Obj, type: 'trace-ready' | 'trace-result' | 'count-ready' | 'arrived'): TraceReadyMessage | TraceResultMessage | CountReadyMessage | ArrivedMessage {
   const error = (): void => { if (m.error !== undefined) str(m.error, 'error', { max: 200 }) }
   switch (type) {
     case 'trace-ready':
@@ -226,6 +251,20 @@ export function assertNftReport (m: Obj, type: 'trace-ready' | 'trace-result' | 
         if (o.via !== undefined) arr(o.via, `${p}.via`, 4).forEach((a, j) => str(a, `${p}.via[${j}]`, { pattern: IP_LITERAL_PATTERN, max: 45 }))
       }
       return m as unknown as TraceResultMessage
+    }
+    case 'arrived': {
+      onlyKeys(m, '', ['type', 'runId', 'items'])
+      runId(m.runId, 'runId')
+      const list = arr(m.items, 'items', MAX_ITEMS_PER_FRAME)
+      for (let i = 0; i < list.length; i++) {
+        const p = `items[${i}]`
+        const o = obj(list[i], p)
+        onlyKeys(o, p, ['port', 'address', 'remotePort'])
+        port(o.port, `${p}.port`)
+        str(o.address, `${p}.address`, { pattern: IP_LITERAL_PATTERN, max: 45 })
+        int(o.remotePort, `${p}.remotePort`, 0, 65535)
+      }
+      return m as unknown as ArrivedMessage
     }
   }
 }

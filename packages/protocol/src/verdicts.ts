@@ -10,7 +10,7 @@ export type Status = 'pass' | 'blocked' | 'inconclusive' | 'skipped'
 export const Reasons = {
   pass: {
     'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked.',
-    counted: "Another process already held this UDP port on the target; the target agent counted the probe's datagrams (its nonce, from the source's address) getting past the target's own firewall, in a temporary nftables table of its own."
+    counted: "Another process already held this port on the target; the target agent saw the probe arrive past the target's own firewall, in a temporary nftables table of its own: UDP, its datagrams (its nonce, from the source's address); TCP, the SYN of the very connection that completed (the source's address and port)."
   },
   blocked: {
     timeout: "The target listener was open, and nothing arrived: the traffic was silently dropped (the detail gives the unanswered attempts and the path's measured loss, which cannot explain them).",

@@ -88,8 +88,13 @@ t.test('localization and counting messages, both ways', async (t) => {
     [{ ...start, items: [{ id: 3, role: 'target', protocol: 'tcp', port: 15432, from: Array(9).fill('198.18.1.1') }] }, /items\[0\]\.from: must have at most 8 items/],
     [{ ...start, items: Array(257).fill(start.items[0]) }, /items: must have at most 256 items/],
     [{ ...start, items: [{ ...start.items[0], role: 'bystander' }] }, /items\[0\]\.role: must be one of source, target/],
-    [{ ...count, items: [{ ...count.items[0], nonce: 'x' }] }, /items\[0\]\.nonce: must match/]
+    [{ ...count, items: [{ ...count.items[0], nonce: 'x' }] }, /items\[0\]\.nonce: must match/],
+    [{ ...count, items: [{ id: 6, protocol: 'tcp', port: 15433, from: ['198.18.1.15'], nonce: NONCE }] }, /items\[0\]\.nonce: is not a field of a TCP order/],
+    [{ ...count, items: [{ id: 6, protocol: 'udp', port: 15405, from: ['198.18.1.15'] }] }, /items\[0\]\.nonce: must be a string/],
+    [{ ...count, items: [{ id: 6, protocol: 'sctp', port: 15405, from: ['198.18.1.15'], nonce: NONCE }] }, /items\[0\]\.protocol: must be one of tcp, udp/]
   ]
+  const tcpCount = { type: 'count-start', runId: 'r1', items: [{ id: 6, protocol: 'tcp', port: 15433, from: ['198.18.1.15', '2001:2::15'] }] }
+  t.same(parseCoordinatorMessage(JSON.stringify(tcpCount)), tcpCount, 'a TCP count order: no nonce')
   for (const [m, re] of bad) t.throws(() => parseCoordinatorMessage(JSON.stringify(m)), { name: 'MessageError', message: re }, String(re))
 
   const result = { type: 'trace-result', runId: 'r1', items: [{ id: 3, role: 'target', seen: 3, passed: 0, dropped: 3, rule: { family: 'inet', table: 'filter', chain: 'input', handle: 3, text: 'tcp dport 15432 drop', owner: 'nftables' } }, { id: 4, role: 'source', seen: 2, passed: 2, dropped: 0, via: ['198.18.1.12'] }], truncated: true }
@@ -103,4 +108,15 @@ t.test('localization and counting messages, both ways', async (t) => {
   t.throws(() => parseAgentMessage(JSON.stringify({ ...result, items: [{ ...result.items[0], rule: { ...result.items[0]?.rule, owner: 'pf' } }] })), /items\[0\]\.rule\.owner: must be one of nftables, iptables, firewalld/)
   t.throws(() => parseAgentMessage(JSON.stringify({ ...flushed, counts: [{ id: 5, packets: -1 }] })), /counts\[0\]\.packets: must be between/)
   t.throws(() => parseAgentMessage(JSON.stringify({ ...hello, nftables: { usable: 'yes' } })), /nftables\.usable: must be true or false/)
+
+  const arrived = { type: 'arrived', runId: 'r1', items: [{ port: 15433, address: '198.18.1.15', remotePort: 40123 }, { port: 15433, address: '2001:2::15', remotePort: 40124 }] }
+  t.same(parseAgentMessage(JSON.stringify(arrived)), arrived, 'SYNs counted on a TCP port another process holds')
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...arrived, items: [{ port: 15433, address: 'db2', remotePort: 1 }] })), /items\[0\]\.address: must match/, 'addresses are IP literals')
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...arrived, items: [{ port: 15433, address: '198.18.1.15', remotePort: 70000 }] })), /items\[0\]\.remotePort: must be between/)
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...arrived, items: Array(4001).fill(arrived.items[0]) })), /items: must have at most 4000 items/, 'a frame is bounded')
+
+  const crowded = { ...flushed, crowded: [{ port: 15405, strangers: 250000, dropped: 41000 }, { port: 15406, strangers: 3, dropped: null }] }
+  t.same(parseAgentMessage(JSON.stringify(crowded)), crowded, 'UDP listeners a flood reached')
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...flushed, crowded: [{ port: 15405, strangers: -1, dropped: 0 }] })), /crowded\[0\]\.strangers: must be between/)
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...flushed, crowded: [{ port: 15405, strangers: 1, dropped: 0, extra: 1 }] })), /crowded\[0\]\.extra: is not a known field/)
 })

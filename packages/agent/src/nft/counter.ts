@@ -1,22 +1,31 @@
-import type { ArrivalCount } from '@portcheck/protocol'
+import type { AcceptedConnection, ArrivalCount } from '@portcheck/protocol'
 import { runNft } from './nft-command.js'
 import { deleteOwnTable } from './own-tables.js'
-import { countRuleset, type CountWatch } from './watch-rules.js'
+import { SYN_SETS, countRuleset, type CountWatch } from './watch-rules.js'
 
 interface Listed {
   nftables?: Array<{ rule?: { comment?: string, expr?: Array<{ counter?: { packets: number } }> } }>
 }
 
+interface ListedSet {
+  nftables?: Array<{ set?: { elem?: Array<{ concat?: unknown[] }> } }>
+}
+
 /**
- * Counts the probe datagrams of UDP checks whose port another process holds on this host: a
- * counter per check in the agent's own temporary table, read at each barrier, deleted at run end.
+ * Counts the arrivals of checks whose port another process holds on this host, in the agent's
+ * own temporary table, read at each barrier, deleted at run end: UDP, a counter per check of its
+ * probe datagrams; TCP, the SYNs from the checks' sources (see {@link countRuleset}).
  */
 export class ArrivalCounter {
   private readonly ids: ReadonlySet<number>
+  private readonly tcp: boolean
+  /** SYNs already reported (`address|port|sourcePort`): each is reported once. */
+  private readonly reported = new Set<string>()
   private removed = false
 
   constructor (private readonly table: string, private readonly watches: readonly CountWatch[]) {
-    this.ids = new Set(watches.map((w) => w.id))
+    this.ids = new Set(watches.filter((w) => w.protocol !== 'tcp').map((w) => w.id))
+    this.tcp = watches.some((w) => w.protocol === 'tcp')
   }
 
   /** Adds the table. Throws NftError (nothing is left behind). */
@@ -42,6 +51,26 @@ export class ArrivalCounter {
       sums.set(id, (sums.get(id) as number) + packets)
     }
     return [...sums].map(([id, packets]) => ({ id, packets }))
+  }
+
+  /** The SYNs that arrived since the last call (none when no TCP check is counted). */
+  async arrived (): Promise<AcceptedConnection[]> {
+    if (this.removed || !this.tcp) return []
+    const out: AcceptedConnection[] = []
+    for (const set of Object.values(SYN_SETS)) {
+      const listed = JSON.parse(await runNft(['-j', 'list', 'set', 'inet', this.table, set])) as ListedSet
+      for (const entry of listed.nftables ?? []) {
+        for (const e of entry.set?.elem ?? []) {
+          const [address, port, remotePort] = e.concat ?? []
+          if (typeof address !== 'string' || typeof port !== 'number' || typeof remotePort !== 'number') continue
+          const key = `${address}|${port}|${remotePort}`
+          if (this.reported.has(key)) continue
+          this.reported.add(key)
+          out.push({ port, address, remotePort })
+        }
+      }
+    }
+    return out
   }
 
   /** Deletes the table. Idempotent. */

@@ -33,13 +33,23 @@ export interface TargetWatch {
   from: readonly string[]
 }
 
-/** A UDP check whose probe datagrams the agent counts. */
+/**
+ * A check on a port another process holds, whose arrivals the agent counts. UDP (the default):
+ * its probe datagrams, by nonce. TCP: the SYNs from its source's addresses, by source port.
+ */
 export interface CountWatch {
   id: number
+  protocol?: Proto
   port: number
   from: readonly string[]
-  nonce: string
+  /** UDP only. */
+  nonce?: string
 }
+
+/** The sets of the counting table where TCP SYNs are kept, by IP version: `saddr . dport . sport`. */
+export const SYN_SETS = { ip: 'syn4', ip6: 'syn6' } as const
+/** Most SYNs a set keeps: beyond it, new ones are not kept (the rule adding them does nothing more). */
+const SYN_SET_SIZE = 65535
 
 /** Interfaces whose ingress hook is watched: at most this many. */
 const MAX_INGRESS_DEVICES = 8
@@ -127,19 +137,35 @@ function payloadMatches (nonce: string): string[] {
 }
 
 /**
- * The counting table (family inet): one counter per check in the input hook, last of all, so a
- * datagram counted got past every filter of the host and is about to reach the socket that holds
- * the port. It counts only the check's own probe datagrams: from the source's addresses, to the
- * port, carrying the check's nonce.
+ * The counting table (family inet), its chain in the input hook, last of all, so that what it
+ * counts got past every filter of the host and is about to reach the socket that holds the port.
+ * UDP: one counter per check, of the check's own probe datagrams only (from the source's
+ * addresses, to the port, carrying the check's nonce). TCP: every SYN from a check's source
+ * addresses to its port goes into a set, with its source port; the coordinator matches those
+ * to the local ports of the source's completed handshakes (the probe sends nothing into another
+ * process's port, so there is no nonce to match).
  */
 export function countRuleset (table: string, counts: readonly CountWatch[]): string {
   const out: string[] = [
     `add table inet ${table}`,
     `add chain inet ${table} input { type filter hook input priority ${TRACE_PRIORITY.last}; policy accept; }`
   ]
-  for (const c of counts) {
-    if (!/^[A-Za-z0-9_-]{16,64}$/.test(c.nonce)) throw new Error('not a nonce')
-    for (const m of addressMatches('saddr', c.from)) out.push(`add rule inet ${table} input ${m} udp dport ${assertPort(c.port)} ${payloadMatches(c.nonce).join(' ')} counter comment "${counterComment(c.id)}"`)
+  const tcp = counts.filter((c) => c.protocol === 'tcp')
+  if (tcp.length > 0) {
+    out.push(`add set inet ${table} ${SYN_SETS.ip} { type ipv4_addr . inet_service . inet_service; flags dynamic; size ${SYN_SET_SIZE}; }`)
+    out.push(`add set inet ${table} ${SYN_SETS.ip6} { type ipv6_addr . inet_service . inet_service; flags dynamic; size ${SYN_SET_SIZE}; }`)
   }
-  return out.join('\n') + '\n'
+  const rules = new Set<string>()
+  for (const c of counts) {
+    if (c.protocol === 'tcp') {
+      for (const m of addressMatches('saddr', c.from)) {
+        const ip = m.startsWith('ip6 ') ? 'ip6' : 'ip'
+        rules.add(`add rule inet ${table} input ${m} tcp dport ${assertPort(c.port)} tcp flags & (syn | ack) == syn add @${SYN_SETS[ip]} { ${ip} saddr . tcp dport . tcp sport }`)
+      }
+      continue
+    }
+    if (c.nonce === undefined || !/^[A-Za-z0-9_-]{16,64}$/.test(c.nonce)) throw new Error('not a nonce')
+    for (const m of addressMatches('saddr', c.from)) rules.add(`add rule inet ${table} input ${m} udp dport ${assertPort(c.port)} ${payloadMatches(c.nonce).join(' ')} counter comment "${counterComment(c.id)}"`)
+  }
+  return [...out, ...rules].join('\n') + '\n'
 }

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import type { Logger } from 'pino'
 import {
-  MAX_TRACE_MS, type AgentMessage, type ArrivalCount, type CountStartMessage, type NftablesState, type Proto, type TraceStartMessage
+  MAX_TRACE_MS, type AcceptedConnection, type AgentMessage, type ArrivalCount, type CountStartMessage, type NftablesState, type Proto, type TraceStartMessage
 } from '@portcheck/protocol'
 import { ArrivalCounter } from '../nft/counter.js'
 import { ownTableName } from '../nft/own-tables.js'
@@ -19,8 +19,8 @@ export interface NftWatchOptions {
   logger: Logger
   /** Whether the run ordered a listener on this protocol and port. */
   listens: (protocol: Proto, port: number) => boolean
-  /** Whether another process held this UDP port when the run's listeners opened. */
-  udpInUse: (port: number) => boolean
+  /** Whether another process held this port when the run's listeners opened. */
+  inUse: (protocol: Proto, port: number) => boolean
   /** Whether this run's probe orders named this host and this protocol and port. */
   probed: (protocol: Proto, host: string, port: number) => boolean
   /** Where a peer resolves to; null for a host that is not a peer of the run. */
@@ -33,8 +33,8 @@ export interface NftWatchOptions {
  * A run's use of nftables: at most one trace (drop localization) and one set of counters (UDP
  * arrivals), each in a temporary table of the agent's own, deleted when done and at the latest
  * when the run ends. Orders are checked against the run itself: a trace only ever concerns a
- * probe this run made to one of its peers, or a port this run listens on; counting, a UDP port
- * of the run that another process holds. Whatever the coordinator asks, nothing else is watched.
+ * probe this run made to one of its peers, or a port this run listens on; counting, a port of
+ * the run that another process holds. Whatever the coordinator asks, nothing else is watched.
  */
 export class NftWatch {
   private tracer: Tracer | null = null
@@ -106,7 +106,8 @@ export class NftWatch {
     if (this.counting || this.ended) { refuse(this.ended ? 'the run has ended' : 'this run counts already'); return }
     this.counting = true
     for (const [i, o] of msg.items.entries()) {
-      if (!this.opts.listens('udp', o.port) || !this.opts.udpInUse(o.port)) { refuse(`items[${i}]: udp/${o.port} is not a port of this run that another process holds`); return }
+      const proto = o.protocol ?? 'udp'
+      if (!this.opts.listens(proto, o.port) || !this.opts.inUse(proto, o.port)) { refuse(`items[${i}]: ${proto}/${o.port} is not a port of this run that another process holds`); return }
       if (o.from.some((a) => net.isIP(a) === 0)) { refuse(`items[${i}].from: not IP addresses`); return }
     }
     const counter = new ArrivalCounter(ownTableName('count', this.opts.instance), msg.items)
@@ -118,7 +119,7 @@ export class NftWatch {
     }
     if (this.ended) { await counter.stop(); return }
     this.counter = counter
-    this.opts.logger.info({ runId, checks: msg.items.length }, 'counting probe datagrams on UDP ports another process holds')
+    this.opts.logger.info({ runId, checks: msg.items.length }, 'counting arrivals on ports another process holds')
     send({ type: 'count-ready', runId })
   }
 
@@ -130,6 +131,17 @@ export class NftWatch {
     } catch (err) {
       this.opts.logger.warn({ err }, 'cannot read the arrival counters')
       return undefined
+    }
+  }
+
+  /** The TCP SYNs counted since the last call, for `arrived`; none when not counting. */
+  async arrived (): Promise<AcceptedConnection[]> {
+    if (this.counter === null) return []
+    try {
+      return await this.counter.arrived()
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'cannot read the arrival sets')
+      return []
     }
   }
 

@@ -54,9 +54,9 @@ export class RunSession {
   private readonly ttl: NodeJS.Timeout
   private ending: Promise<void> | null = null
   private readonly watch: NftWatch
-  /** `protocol/port` of every listener the run ordered, and the UDP ports another process held. */
+  /** `protocol/port` of every listener the run ordered, and of those another process held. */
   private readonly listenKeys = new Set<string>()
-  private readonly udpInUse = new Set<number>()
+  private readonly inUse = new Set<string>()
   /** `protocol/port` of every probe order of the run. */
   private readonly probedPorts = new Set<string>()
 
@@ -75,7 +75,7 @@ export class RunSession {
       send: opts.send,
       logger: opts.logger,
       listens: (protocol, port) => this.listenKeys.has(`${protocol}/${port}`),
-      udpInUse: (port) => this.udpInUse.has(port),
+      inUse: (protocol, port) => this.inUse.has(`${protocol}/${port}`),
       probed: (protocol: Proto, host, port) => this.probedPorts.has(`${protocol}/${port}`) && opts.peers.includes(host),
       addressOf: async (host) => await this.runner.addressOf(host)
     })
@@ -99,7 +99,7 @@ export class RunSession {
     for (const o of orders) this.listenKeys.add(`${o.protocol}/${o.port}`)
     const { states, refPort } = await this.listeners.openAll(orders)
     if (this.ended) return
-    for (const st of states) if (st.protocol === 'udp' && st.state === 'in-use') this.udpInUse.add(st.port)
+    for (const st of states) if (st.state === 'in-use') this.inUse.add(`${st.protocol}/${st.port}`)
     const open = states.filter((s) => s.state === 'open').length
     this.opts.logger.info({ runId: this.runId, listeners: open, failed: states.length - open }, 'listeners ready')
     // A big listener set goes in several frames, each under the coordinator's frame limit.
@@ -125,12 +125,12 @@ export class RunSession {
     void this.watch.traceStop()
   }
 
-  /** `count-start`: count the probe datagrams of UDP checks whose port another process holds. */
+  /** `count-start`: count the arrivals of checks whose port another process holds (UDP datagrams, TCP SYNs). */
   count (msg: CountStartMessage): void {
     if (!this.ended) void this.watch.count(msg)
   }
 
-  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures (and the arrival counts, and the UDP listeners a flood reached). */
+  /** Pushes out every receipt and accepted connection seen so far, then answers `flushed` with the path figures (and the arrival counts, and the UDP listeners a flood reached); SYNs counted go just before, in `arrived`. */
   flush (seq: number): void {
     setTimeout(() => {
       setImmediate(() => {
@@ -142,9 +142,12 @@ export class RunSession {
         // One entry per target host and protocol: a frame holds 2,000 targets' figures. Beyond
         // that (never at the scales portcheck runs), the coordinator falls back to wider samples.
         const paths = this.runner.figures().slice(0, MAX_ITEMS_PER_FRAME)
-        void Promise.all([this.watch.counts(), this.listeners.crowding()]).then(([counts, crowding]) => {
+        void Promise.all([this.watch.counts(), this.watch.arrived(), this.listeners.crowding()]).then(([counts, arrived, crowding]) => {
+          if (this.ended) return
+          // The SYNs counted on TCP ports another process holds, ahead of the `flushed` they belong to.
+          for (let i = 0; i < arrived.length; i += MAX_ITEMS_PER_FRAME) this.opts.send({ type: 'arrived', runId: this.runId, items: arrived.slice(i, i + MAX_ITEMS_PER_FRAME) })
           const crowded = crowding.slice(0, MAX_ITEMS_PER_FRAME)
-          if (!this.ended) this.opts.send({ type: 'flushed', runId: this.runId, seq, paths, ...(counts !== undefined ? { counts } : {}), ...(crowded.length > 0 ? { crowded } : {}) })
+          this.opts.send({ type: 'flushed', runId: this.runId, seq, paths, ...(counts !== undefined ? { counts } : {}), ...(crowded.length > 0 ? { crowded } : {}) })
         })
       })
     }, FLUSH_SETTLE_MS)

@@ -54,13 +54,19 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     judged: probed ? stores.stats.judge(src.name, check.toAddress as string, check.protocol) : null,
     roundsLeft,
     aborted,
-    counted: stores.arrivals.count(check.index)
+    counted: stores.arrivals.count(check.index),
+    ...(check.protocol === 'tcp' && result?.connected !== undefined ? synsSeen(stores.arrivals.synsOf(check, result.connected)) : {})
   }
 }
 
 /** The `udpCrowd` part of an observation: only when the target's listener reported one. */
 function udpCrowd (c: UdpCrowding | undefined): Pick<Observation, 'udpCrowd'> {
   return c === undefined ? {} : { udpCrowd: c }
+}
+
+/** The `syns` part of an observation: only for a TCP check whose arrivals are counted. */
+function synsSeen (n: number | null): Pick<Observation, 'syns'> {
+  return n === null ? {} : { syns: n }
 }
 
 /** The `missing` part of an observation: the known reasons of either end, only those set. */

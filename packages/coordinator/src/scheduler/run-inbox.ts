@@ -83,6 +83,9 @@ export function takeMessage (run: InboxRun, conn: AgentConnection, msg: AgentMes
     case 'count-ready':
       run.arrivals.ready(p.name, msg.error)
       break
+    case 'arrived':
+      run.arrivals.arrived(p.name, msg.items)
+      break
     case 'run-closed':
       p.closed = true
       break

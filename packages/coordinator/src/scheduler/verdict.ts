@@ -62,6 +62,11 @@ export interface Observation {
    * agent counted getting past its filters; null when they are not counted.
    */
   counted?: number | null
+  /**
+   * TCP, a port another process holds on the target, arrivals counted there: how many of the
+   * source's completed handshakes the target's agent saw the SYN of (by source port).
+   */
+  syns?: number
 }
 
 /** A check's final (or, while running, provisional) verdict. */
@@ -103,6 +108,22 @@ function lossWords (j: JudgedSample): string {
   const scope = j.scope === 'path' ? 'this path' : j.scope === 'source' ? "the source's paths" : j.scope === 'target' ? "the target's paths" : 'no path'
   const rate = lossRate(j.sample)
   return rate === null ? 'nothing was measured on this path' : `${scope} lost ${pct(rate)} of ${j.sample.attempts} attempts`
+}
+
+/**
+ * A TCP port another process holds, and the source's handshake to it completed. Where the
+ * target's agent counted SYNs, one of the handshake's own (its source port) having reached the
+ * target past its firewall is proof it was the target that answered: `counted`. Otherwise the
+ * completed handshake is all there is (`existing-listener`); counted and unseen, the detail
+ * says what may have answered instead.
+ */
+function heldConnected (check: PlannedCheck, syns: number | undefined, echo: EchoKind | null): Verdict {
+  const from = check.from ?? ''
+  const to = check.to ?? ''
+  const held = `another process holds tcp/${check.port} on ${to}`
+  if (syns !== undefined && syns > 0) return v('pass', 'counted', `${held}; ${to}'s agent saw the SYN of ${syns} of ${from}'s completed connection(s) to it getting past ${to}'s firewall`, { echo })
+  if (syns === 0) return v('pass', 'existing-listener', `${held}; a connection to it completed, but ${to}'s agent saw none of its SYNs arrive: NAT on the way, or something that answered in ${to}'s place`, { echo })
+  return v('pass', 'existing-listener', `${held}; a connection to it completed`, { echo })
 }
 
 /**
@@ -216,7 +237,7 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
         if (n !== null && n > 0) return v('pass', 'counted', `another process holds udp/${check.port} on ${to}; ${to}'s agent counted ${n} probe datagram(s) of this check from ${from} getting past ${to}'s firewall`, { echo })
         return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${to}; ${n === 0 ? `${to}'s agent counted none of the probe's datagrams arriving; ` : ''}stop it, or check this port once it is free`)
       }
-      if (outcome === 'connected') return v('pass', 'existing-listener', `another process holds tcp/${check.port} on ${to}; a connection to it completed`, { echo })
+      if (outcome === 'connected') return heldConnected(check, obs.syns, echo)
       if (outcome === 'refused') return v('inconclusive', 'port-in-use', `another process holds tcp/${check.port} on ${to}, and the connection was refused: a firewall reject, or that process listens on another address`)
       break
     default:
