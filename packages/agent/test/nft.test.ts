@@ -5,7 +5,7 @@ import { joinDashedCredential } from '../src/cli.js'
 import { isStaleTable, ownTableName, setInstanceAlive } from '../src/nft/own-tables.js'
 import { ownerFromListing } from '../src/nft/rule-owner.js'
 import { dropOf, firewalldZone, parseTraceLine, tallyFindings, type TraceEvent } from '../src/nft/trace-parse.js'
-import { countRuleset, ingressRuleset, traceRuleset } from '../src/nft/watch-rules.js'
+import { countRuleset, ingressRuleset, ingressWatch, operatorIngressDevices, traceRuleset } from '../src/nft/watch-rules.js'
 import { NftWatch } from '../src/run/nft-watch.js'
 
 // The nft module's pure parts: reading `nft -a monitor` trace lines, telling where a packet was
@@ -116,6 +116,35 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   t.equal(syns.split('\n').filter((l) => l.includes('add @syn4')).length, 1, 'the same source and port: one rule')
   t.notMatch(countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]), /syn4/, 'no sets without a TCP check')
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15; flush ruleset'] }]), /not IP addresses/)
+})
+
+t.test('the interfaces to watch at ingress: those the operator\'s netdev chains filter', async (t) => {
+  const listing = `table netdev filter {
+	chain in1 {
+		type filter hook ingress device "eth0" priority filter; policy accept;
+	}
+	chain in2 {
+		type filter hook ingress devices = { eth1, "bond0" } priority -10; policy drop;
+	}
+	chain plain {
+	}
+}
+table netdev portcheck_trace_4242_inst {
+	chain in0 {
+		type filter hook ingress device "eth7" priority -500; policy accept;
+	}
+}
+table netdev other {
+	chain again {
+		type filter hook ingress device eth0 priority 0; policy accept;
+	}
+}
+`
+  t.same(operatorIngressDevices(listing), ['eth0', 'eth1', 'bond0'], 'each once, in order; the agent\'s own tables are not the operator\'s')
+  t.same(operatorIngressDevices(''), [], 'no netdev chain: no interface to watch (the prerouting mark sees all)')
+  const many = Array.from({ length: 10 }, (_, i) => `veth${i}`)
+  t.same(ingressWatch(many), { watched: many.slice(0, 8), unwatched: ['veth8', 'veth9'] }, 'at most 8 watched; the others said')
+  t.same(ingressWatch(['eth0', 'we"ird']), { watched: ['eth0'], unwatched: ['we"ird'] }, 'a name the ruleset could not carry is not watched, and said')
 })
 
 t.test('stale tables: a gone agent\'s, never a live one\'s, never another\'s', async (t) => {

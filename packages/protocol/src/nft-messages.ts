@@ -10,6 +10,10 @@ import type { AcceptedConnection } from './agent-messages.js'
 
 /** Most checks one `trace-start` may ask an agent to watch. */
 export const MAX_TRACE_ITEMS = 256
+/** Most interface names a `trace-result` lists as `unwatched`. */
+export const MAX_UNWATCHED_DEVICES = 64
+/** An interface name as the kernel allows one: up to 15 bytes, no slash, no white space. */
+const DEVICE_PATTERN = /^[^\s/]{1,15}$/
 /** Most addresses one trace or count order may name for the other end. */
 export const MAX_TRACE_ADDRESSES = 8
 /**
@@ -129,6 +133,11 @@ export interface TraceResultMessage {
   error?: string
   /** The trace output was cut at the agent's bound: findings may be partial. */
   truncated?: boolean
+  /**
+   * Interfaces with netdev ingress chains of the operator's that the trace could not watch
+   * (refused, or more than it watches): what those chains drop, it cannot see arrive.
+   */
+  unwatched?: string[]
   items: TraceFinding[]
 }
 
@@ -233,10 +242,11 @@ export function assertNftReport (m: Obj, type: 'trace-ready' | 'trace-result' | 
       error()
       return m as unknown as TraceReadyMessage | CountReadyMessage
     case 'trace-result': {
-      onlyKeys(m, '', ['type', 'runId', 'error', 'truncated', 'items'])
+      onlyKeys(m, '', ['type', 'runId', 'error', 'truncated', 'unwatched', 'items'])
       runId(m.runId, 'runId')
       error()
       if (m.truncated !== undefined) bool(m.truncated, 'truncated')
+      if (m.unwatched !== undefined) arr(m.unwatched, 'unwatched', MAX_UNWATCHED_DEVICES).forEach((d, i) => str(d, `unwatched[${i}]`, { pattern: DEVICE_PATTERN, max: 15 }))
       const list = arr(m.items, 'items', MAX_TRACE_ITEMS)
       for (let i = 0; i < list.length; i++) {
         const p = `items[${i}]`

@@ -99,6 +99,10 @@ t.test('localization and counting messages, both ways', async (t) => {
 
   const result = { type: 'trace-result', runId: 'r1', items: [{ id: 3, role: 'target', seen: 3, passed: 0, dropped: 3, rule: { family: 'inet', table: 'filter', chain: 'input', handle: 3, text: 'tcp dport 15432 drop', owner: 'nftables' } }, { id: 4, role: 'source', seen: 2, passed: 2, dropped: 0, via: ['198.18.1.12'] }], truncated: true }
   t.same(parseAgentMessage(JSON.stringify(result)), result)
+  const blind = { ...result, unwatched: ['eth9', 'bond0.100'] }
+  t.same(parseAgentMessage(JSON.stringify(blind)), blind, 'interfaces the trace could not watch')
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...result, unwatched: ['eth 9'] })), /unwatched\[0\]: must match/, 'an interface name has no white space')
+  t.throws(() => parseAgentMessage(JSON.stringify({ ...result, unwatched: ['a-very-long-interface'] })), /unwatched\[0\]/, 'nor more than 15 bytes')
   t.same(parseAgentMessage('{"type":"trace-ready","runId":"r1","error":"not root"}'), { type: 'trace-ready', runId: 'r1', error: 'not root' })
   t.same(parseAgentMessage('{"type":"count-ready","runId":"r1"}'), { type: 'count-ready', runId: 'r1' })
   const flushed = { type: 'flushed', runId: 'r1', seq: 2, paths: [], counts: [{ id: 5, packets: 3 }] }

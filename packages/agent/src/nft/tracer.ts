@@ -6,7 +6,7 @@ import { NftError, runNft, spawnNft } from './nft-command.js'
 import { deleteOwnTable } from './own-tables.js'
 import { ruleOwners } from './rule-owner.js'
 import { parseTraceLine, tallyFindings, type TraceEvent } from './trace-parse.js'
-import { ingressDevices, ingressRuleset, traceRuleset, type SourceWatch, type TargetWatch } from './watch-rules.js'
+import { ingressRuleset, ingressWatch, operatorIngressDevices, traceRuleset, type SourceWatch, type TargetWatch } from './watch-rules.js'
 
 /** Trace lines read at most per trace; past them the monitor is stopped and the findings are partial. */
 export const MAX_TRACE_LINES = 50_000
@@ -21,6 +21,8 @@ const SETTLE_MS = 150
 export interface TraceOutcome {
   items: TraceFinding[]
   truncated: boolean
+  /** Interfaces with netdev ingress chains of the operator's that the trace could not watch. */
+  unwatched: string[]
   error?: string
 }
 
@@ -38,6 +40,7 @@ export class Tracer {
   private monitorError: string | null = null
   private stopping: Promise<TraceOutcome> | null = null
   private synced: (() => void) | null = null
+  private unwatched: string[] = []
 
   constructor (private readonly table: string, private readonly sources: readonly SourceWatch[], private readonly targets: readonly TargetWatch[], private readonly logger: Logger) {}
 
@@ -54,9 +57,15 @@ export class Tracer {
       await this.sync(exited)
       await runNft(['-f', '-'], { input: traceRuleset(this.table, this.sources, this.targets) })
       if (this.targets.length > 0) {
-        const devices = ingressDevices()
-        // The netdev ingress hook is a bonus (it sees the operator's netdev chains too); the prerouting mark is enough.
-        if (devices.length > 0) await runNft(['-f', '-'], { input: ingressRuleset(this.table, devices, this.targets) }).catch((err: unknown) => this.logger.debug({ err }, 'no ingress trace (netdev hook refused); prerouting only'))
+        // Only the operator's netdev chains drop before the prerouting mark: watch their interfaces.
+        const { watched, unwatched } = ingressWatch(operatorIngressDevices(await runNft(['list', 'chains', 'netdev']).catch(() => '')))
+        this.unwatched = unwatched
+        if (watched.length > 0) {
+          await runNft(['-f', '-'], { input: ingressRuleset(this.table, watched, this.targets) }).catch((err: unknown) => {
+            this.logger.warn({ err, devices: watched }, 'cannot watch the netdev ingress hook (refused): a drop by the netdev chains there cannot be told from one in the network')
+            this.unwatched = [...watched, ...unwatched]
+          })
+        }
       }
     } catch (err) {
       await this.stop()
@@ -120,6 +129,6 @@ export class Tracer {
     const owners = await ruleOwners(tallies.flatMap((t) => t.drop !== null ? [{ family: t.drop.family, table: t.drop.table }] : []))
     const items = tallies.map(({ finding, drop }) => drop === null ? finding : { ...finding, rule: { ...drop, owner: owners.get(`${drop.family} ${drop.table}`) ?? 'nftables' } })
     this.logger.debug({ lines: this.lines.length, items: items.length }, 'trace read')
-    return { items, truncated: this.truncated }
+    return { items, truncated: this.truncated, unwatched: this.unwatched }
   }
 }

@@ -1,5 +1,4 @@
 import net from 'node:net'
-import os from 'node:os'
 import { encodeProbe, type Proto } from '@portcheck/protocol'
 
 /**
@@ -74,12 +73,35 @@ function addressMatches (field: 'saddr' | 'daddr', addresses: readonly string[])
   return [...(v4.length > 0 ? [`ip ${field} ${set(v4)}`] : []), ...(v6.length > 0 ? [`ip6 ${field} ${set(v6)}`] : [])]
 }
 
-/** The host's interfaces that carry traffic from other hosts (not loopback), for the netdev ingress hook. */
-export function ingressDevices (): string[] {
-  return Object.entries(os.networkInterfaces())
-    .filter(([name, list]) => DEVICE_NAME.test(name) && (list ?? []).some((a) => !a.internal))
-    .map(([name]) => name)
-    .slice(0, MAX_INGRESS_DEVICES)
+/**
+ * The interfaces on which the operator's own netdev chains see what arrives, from `nft list
+ * chains netdev` (the text: nft 1.0's JSON leaves the devices out), in the listing's order,
+ * each once; the agent's own tables (`portcheck_…`) are not the operator's. Those chains are the
+ * only rules of the host a packet meets before the trace's prerouting mark: the only interfaces
+ * whose ingress hook the trace needs to watch.
+ */
+export function operatorIngressDevices (listing: string): string[] {
+  const out = new Set<string>()
+  let ours = false
+  for (const line of listing.split('\n')) {
+    const table = /^\s*table netdev (\S+) \{/.exec(line)
+    if (table !== null) { ours = (table[1] as string).startsWith('portcheck_'); continue }
+    if (ours) continue
+    const one = /\bhook ingress device "?([^"\s;]+)"?/.exec(line)
+    const many = /\bhook ingress devices = \{ ([^}]*) \}/.exec(line)
+    const names = one !== null ? [one[1] as string] : many !== null ? (many[1] as string).split(',').map((d) => d.trim().replace(/^"|"$/g, '')) : []
+    for (const d of names) if (d.length > 0) out.add(d)
+  }
+  return [...out]
+}
+
+/**
+ * Splits the operator's ingress devices into those one trace watches (names the ruleset can
+ * carry, at most {@link MAX_INGRESS_DEVICES}) and those it cannot, which the trace reports.
+ */
+export function ingressWatch (devices: readonly string[]): { watched: string[], unwatched: string[] } {
+  const watched = devices.filter((d) => DEVICE_NAME.test(d)).slice(0, MAX_INGRESS_DEVICES)
+  return { watched, unwatched: devices.filter((d) => !watched.includes(d)) }
 }
 
 /**
@@ -105,9 +127,10 @@ export function traceRuleset (table: string, sources: readonly SourceWatch[], ta
 }
 
 /**
- * The ingress table (family netdev): marks the targets' packets as they come off each interface,
- * before even the operator's netdev chains. Loaded apart from the trace table, and optional: a
- * kernel without the ingress hook still has the prerouting mark.
+ * The ingress table (family netdev): marks the targets' packets as they come off each interface
+ * that has netdev chains of the operator's, before those chains. Loaded apart from the trace
+ * table: a kernel that refuses it still has the prerouting mark, and the trace then reports the
+ * interfaces it could not watch (a drop there would look like the network's).
  */
 export function ingressRuleset (table: string, devices: readonly string[], targets: readonly TargetWatch[]): string {
   const out: string[] = [`add table netdev ${table}`]

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import type { Logger } from 'pino'
 import {
-  MAX_TRACE_MS, type AcceptedConnection, type AgentMessage, type ArrivalCount, type CountStartMessage, type NftablesState, type Proto, type TraceStartMessage
+  MAX_TRACE_MS, MAX_UNWATCHED_DEVICES, type AcceptedConnection, type AgentMessage, type ArrivalCount, type CountStartMessage, type NftablesState, type Proto, type TraceStartMessage
 } from '@portcheck/protocol'
 import { ArrivalCounter } from '../nft/counter.js'
 import { ownTableName } from '../nft/own-tables.js'
@@ -95,7 +95,8 @@ export class NftWatch {
     this.reported = true
     clearTimeout(this.timer)
     const outcome = await tracer.stop()
-    this.opts.send({ type: 'trace-result', runId: this.opts.runId, items: outcome.items, ...(outcome.truncated ? { truncated: true } : {}), ...(why !== undefined ? { error: why } : {}) })
+    const unwatched = outcome.unwatched.slice(0, MAX_UNWATCHED_DEVICES)
+    this.opts.send({ type: 'trace-result', runId: this.opts.runId, items: outcome.items, ...(outcome.truncated ? { truncated: true } : {}), ...(unwatched.length > 0 ? { unwatched } : {}), ...(why !== undefined ? { error: why } : {}) })
   }
 
   /** `count-start`: checks every order, adds the counting table; answers `count-ready`. */

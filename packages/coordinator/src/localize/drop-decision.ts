@@ -40,6 +40,8 @@ export interface TraceEvidence {
   target: TraceFinding | null
   /** The source addresses the target watched for. */
   watched: readonly string[]
+  /** The target's interfaces with netdev ingress chains of the operator's that its trace could not watch. */
+  targetUnwatched?: readonly string[]
 }
 
 /**
@@ -48,7 +50,7 @@ export interface TraceEvidence {
  * - the source saw its packets dropped by a rule of its own and none get past its filters → `source`;
  * - the target saw them arrive and a rule of its own drop them → `target`;
  * - the source saw them get past all its filters, with an address the target watched, and the
- *   target never saw one arrive → `network`.
+ *   target, watching every interface its own netdev chains filter, never saw one arrive → `network`.
  * Anything else (the re-probe passed, it reached the target and nothing there dropped it, an end
  * that could not trace) claims no site, and says why.
  */
@@ -61,6 +63,8 @@ export function decideDrop (e: TraceEvidence): CheckLocation {
   if (s !== null && s.passed > 0 && t !== null && t.seen === 0) {
     const unwatched = (s.via ?? []).filter((a) => !e.watched.includes(a))
     if (unwatched.length > 0) return { note: `not localized: the re-probe left ${e.from} from ${unwatched.join(', ')}, an address ${e.to} was not watching for (NAT on the way out)` }
+    const blind = e.targetUnwatched ?? []
+    if (blind.length > 0) return { note: `not localized: the re-probe left ${e.from} and ${e.to} saw nothing arrive, but ${e.to} has netdev ingress chains on ${blind.join(', ')} that its agent could not watch: the drop is there or in the network` }
     return { droppedAt: 'network' }
   }
   if (t !== null && t.seen > 0) return { note: `not localized: the re-probe reached ${e.to} and no rule of ${e.to}'s own dropped it` }

@@ -42,6 +42,8 @@ interface TraceAgent {
   /** Undefined while waiting; null when tracing; else why not. */
   ready?: string | null
   findings?: Map<string, TraceFinding>
+  /** Its interfaces with netdev ingress chains of the operator's that its trace could not watch. */
+  unwatched?: string[]
   error?: string
 }
 
@@ -168,7 +170,8 @@ export class Localizer {
         passed: this.passed.has(c.index),
         source: finding(c.from as string, 'source'),
         target: finding(c.to as string, 'target'),
-        watched: watched.get(c.index) ?? []
+        watched: watched.get(c.index) ?? [],
+        targetUnwatched: this.agents.get(c.to as string)?.unwatched ?? []
       }))
     }
     return reprobed.length
@@ -221,6 +224,7 @@ export class Localizer {
         // Only findings for what this agent was asked to watch, in the role it was asked.
         const asked = new Set(a.orders.map((o) => `${o.role}:${o.id}`))
         a.findings = new Map(msg.items.filter((f) => asked.has(`${f.role}:${f.id}`)).map((f) => [`${f.role}:${f.id}`, f]))
+        a.unwatched = msg.unwatched ?? []
         if (msg.truncated === true) this.run.logger.warn({ runId: this.run.id, agent: p.name }, 'the trace was cut at the agent\'s bound: some findings may be missing')
         return true
       }
