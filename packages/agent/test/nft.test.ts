@@ -119,27 +119,29 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
 })
 
 t.test('the interfaces to watch at ingress: those the operator\'s netdev chains filter', async (t) => {
-  const listing = `table netdev filter {
-	chain in1 {
-		type filter hook ingress device "eth0" priority filter; policy accept;
-	}
-	chain in2 {
-		type filter hook ingress devices = { eth1, "bond0" } priority -10; policy drop;
-	}
-	chain plain {
-	}
-}
-table netdev portcheck_trace_4242_inst {
-	chain in0 {
-		type filter hook ingress device "eth7" priority -500; policy accept;
-	}
-}
-table netdev other {
-	chain again {
-		type filter hook ingress device eth0 priority 0; policy accept;
-	}
-}
-`
+  const listing = [
+    'table netdev filter {',
+    '\tchain in1 {',
+    '\t\ttype filter hook ingress device "eth0" priority filter; policy accept;',
+    '\t}',
+    '\tchain in2 {',
+    '\t\ttype filter hook ingress devices = { eth1, "bond0" } priority -10; policy drop;',
+    '\t}',
+    '\tchain plain {',
+    '\t}',
+    '}',
+    'table netdev portcheck_trace_4242_inst {',
+    '\tchain in0 {',
+    '\t\ttype filter hook ingress device "eth7" priority -500; policy accept;',
+    '\t}',
+    '}',
+    'table netdev other {',
+    '\tchain again {',
+    '\t\ttype filter hook ingress device eth0 priority 0; policy accept;',
+    '\t}',
+    '}',
+    ''
+  ].join('\n')
   t.same(operatorIngressDevices(listing), ['eth0', 'eth1', 'bond0'], 'each once, in order; the agent\'s own tables are not the operator\'s')
   t.same(operatorIngressDevices(''), [], 'no netdev chain: no interface to watch (the prerouting mark sees all)')
   const many = Array.from({ length: 10 }, (_, i) => `veth${i}`)

@@ -25,7 +25,7 @@ t.test('the drop site follows the evidence, and only the evidence', async (t) =>
     { note: /left app1 from 198\.18\.7\.7, an address db1 was not watching for/ }, 'left with an address the target did not watch: no claim')
   t.notOk('droppedAt' in decideDrop({ ...base, source: finding('source', { seen: 3, passed: 3 }), target: null }), 'the target could not trace: no claim of a network drop')
   t.same(decideDrop({ ...base, source: finding('source', { seen: 3, passed: 3 }), target: finding('target', {}), targetUnwatched: ['eth9', 'bond0'] }),
-    { note: "not localized: the re-probe left app1 and db1 saw nothing arrive, but db1 has netdev ingress chains on eth9, bond0 that its agent could not watch: the drop is there or in the network" }, 'netdev chains the target could not watch: no claim of a network drop')
+    { note: 'not localized: the re-probe left app1 and db1 saw nothing arrive, but db1 has netdev ingress chains on eth9, bond0 that its agent could not watch: the drop is there or in the network' }, 'netdev chains the target could not watch: no claim of a network drop')
   t.match(decideDrop({ ...base, source: finding('source', { seen: 3, passed: 3 }), target: finding('target', { seen: 3, dropped: 3, rule: DB1_DROP }), targetUnwatched: ['eth9'] }), { droppedAt: 'target' }, 'a drop the target saw stands, whatever it could not watch')
   t.match(decideDrop({ ...base, source: finding('source', { seen: 3, passed: 3 }), target: finding('target', { seen: 3, passed: 3 }) }), { note: /reached db1 and no rule of db1's own dropped it/ })
   t.match(decideDrop({ ...base, source: finding('source', {}), target: finding('target', {}) }), { note: /saw no packet of the re-probe leave/ })
