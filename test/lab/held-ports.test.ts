@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import type { RunReport } from '../../packages/coordinator/src/report/report.js'
-import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
-import { joinArgs } from '../support/join.js'
+import { labReady } from './guard.js'
 import { Lab, listNamespaces, redirectRules } from './lab.js'
+import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
 
 // Ports another process already holds on the target, as on a cluster that runs (a re-check
 // after the install, `serve --every`): the target's agent (root) cannot listen there, so it
@@ -17,19 +16,7 @@ import { Lab, listNamespaces, redirectRules } from './lab.js'
 //   saw none of its SYNs on 15434: existing-listener, and the detail says so;
 // - udp/15405: held; its probe datagrams are counted by nonce: pass counted;
 // - tcp/18080: nothing holds it: our own listener, the nonce: pass.
-const COORD = '198.18.4.1'
-const TOKEN = 'held-ports-token-9c3e'
-const SRC = '198.18.4.11'
-const DST = '198.18.4.12'
-
-const CATALOG = `id: held-ports
-title: Held ports
-roles:
-  client: { title: Client }
-  server: { title: Server }
-flows:
-  - { id: HP-01, from: client, to: server, tcp: [15433, 15434, 18080], udp: [15405], purpose: client to server }
-`
+const HOSTS: TwoHosts = { coord: '198.18.4.1', src: '198.18.4.11', dst: '198.18.4.12', token: 'held-ports-token-9c3e', tcp: [15433, 15434, 18080], udp: [15405] }
 
 t.test('ports another process holds: counted by their SYN or datagrams, and a stand-in that answers for one is named', async (t) => {
   if (!labReady(t)) return
@@ -37,25 +24,13 @@ t.test('ports another process holds: counted by their SYN or datagrams, and a st
   t.teardown(() => lab.destroy())
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-held-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-
-  await lab.addHost('coord', COORD)
-  await lab.addHost('src', SRC)
-  await lab.addHost('dst', DST)
+  await addTwoHosts(lab, HOSTS)
   await lab.nft('dst', redirectRules('    tcp dport 15434 redirect to :19000'))
   const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'tcp:15434', 'udp:15405', 'tcp:19000'])
   await holder.waitFor(/ready/)
 
-  const inventory = path.join(dir, 'inventory.yaml')
-  writeFileSync(path.join(dir, 'catalog.yaml'), CATALOG)
-  writeFileSync(inventory, `catalog: ./catalog.yaml\nhosts:\n  - { name: src, address: "${SRC}", roles: [client] }\n  - { name: dst, address: "${DST}", roles: [server] }\n`)
-  const reportFile = path.join(dir, 'report.json')
-  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '10', '--timeout', '1000', '--format', 'json', '--output', reportFile, '--log-format', 'json'])
-  await coordinator.waitFor(/Waiting up to/)
-  for (const name of ['src', 'dst']) lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json'])
-  t.equal(await coordinator.exited, 0, 'exit 0: every check passes')
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
-  const by = new Map(report.checks.map((c) => [`${c.protocol}/${c.port}`, c]))
+  const { code, report, by } = await runTwoHosts(lab, dir, HOSTS)
+  t.equal(code, 0, 'exit 0: every check passes')
   t.same(Object.fromEntries(report.checks.map((c) => [`${c.protocol}/${c.port}`, `${c.status ?? 'none'} ${c.reason ?? '-'}`])), {
     'tcp/15433': 'pass counted',
     'tcp/15434': 'pass existing-listener',

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
-import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
-import { joinArgs } from '../support/join.js'
+import type { CheckReport } from '../../packages/coordinator/src/report/report.js'
+import { labReady } from './guard.js'
 import { Lab, filterRules, listNamespaces } from './lab.js'
+import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
 
 // Drops by the operator's netdev ingress chains, which a packet meets before anything else of
 // the host's: the target's agent watches the interfaces those chains filter, so the drop is
@@ -13,41 +13,21 @@ import { Lab, filterRules, listNamespaces } from './lab.js'
 // such chains than a trace watches, 8), a packet it never saw arrive is no proof of a network
 // drop: nothing is localized, and the note says why. An inet input drop beside it is localized
 // either way.
-const COORD = '198.18.5.1'
-const TOKEN = 'netdev-token-2f8a'
-const SRC = '198.18.5.11'
-const DST = '198.18.5.12'
-
-const CATALOG = `id: netdev
-title: Netdev ingress
-roles:
-  client: { title: Client }
-  server: { title: Server }
-flows:
-  - { id: ND-01, from: client, to: server, tcp: [15432], udp: [15405], purpose: client to server }
-`
+const HOSTS: TwoHosts = { coord: '198.18.5.1', src: '198.18.5.11', dst: '198.18.5.12', token: 'netdev-token-2f8a', tcp: [15432], udp: [15405] }
 
 /** The operator's netdev table: a chain on each of `others` that accepts, then eth0's, which drops udp/15405 from the source. */
 function netdevRules (others: string[]): string {
   const chains = others.map((d, i) => `  chain x${i} {\n    type filter hook ingress device "${d}" priority 0; policy accept;\n  }\n`).join('')
-  return `table netdev operator {\n${chains}  chain uplink {\n    type filter hook ingress device "eth0" priority 0; policy accept;\n    ip saddr ${SRC} udp dport 15405 drop\n  }\n}\n`
+  return `table netdev operator {\n${chains}  chain uplink {\n    type filter hook ingress device "eth0" priority 0; policy accept;\n    ip saddr ${HOSTS.src} udp dport 15405 drop\n  }\n}\n`
 }
 
+/** One run, its checks by `protocol/port`; the agents are stopped after it (the next run starts its own). */
 async function run (lab: Lab, dir: string, label: string): Promise<Map<string, CheckReport>> {
-  const inventory = path.join(dir, 'inventory.yaml')
-  writeFileSync(path.join(dir, 'catalog.yaml'), CATALOG)
-  writeFileSync(inventory, `catalog: ./catalog.yaml\nhosts:\n  - { name: src, address: "${SRC}", roles: [client] }\n  - { name: dst, address: "${DST}", roles: [server] }\n`)
-  const reportFile = path.join(dir, `report-${label}.json`)
-  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--state-dir', path.join(dir, `state-${label}`), '--wait', '10', '--timeout', '1000', '--format', 'json', '--output', reportFile, '--log-format', 'json'])
-  await coordinator.waitFor(/Waiting up to/)
-  const agents = ['src', 'dst'].map((name) => lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json']))
-  const code = await coordinator.exited
-  if (code !== 1) throw new Error(`${label}: the run exited ${String(code)}, not 1\n${coordinator.stderr()}`)
+  const { code, by, agents } = await runTwoHosts(lab, dir, HOSTS, label)
+  if (code !== 1) throw new Error(`${label}: the run exited ${String(code)}, not 1`)
   for (const a of agents) a.child.kill('SIGTERM')
   await Promise.all(agents.map(async (a) => await a.exited))
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
-  return new Map(report.checks.map((c) => [`${c.protocol}/${c.port}`, c]))
+  return by
 }
 
 t.test('a drop by the operator\'s netdev ingress chain: localized with its rule, or, where it cannot be watched, not claimed for the network', async (t) => {
@@ -57,9 +37,7 @@ t.test('a drop by the operator\'s netdev ingress chain: localized with its rule,
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-netdev-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-  await lab.addHost('coord', COORD)
-  await lab.addHost('src', SRC)
-  await lab.addHost('dst', DST)
+  await addTwoHosts(lab, HOSTS)
   // Eight more interfaces on dst (four veth pairs), as on a host with bridges and bonds.
   const others: string[] = []
   for (let i = 0; i < 4; i++) {
@@ -70,7 +48,7 @@ t.test('a drop by the operator\'s netdev ingress chain: localized with its rule,
 
   await lab.nft('dst', netdevRules([]))
   const watched = await run(lab, dir, 'watched')
-  t.match(watched.get('udp/15405'), { status: 'blocked', reason: 'timeout', droppedAt: 'target', rule: { family: 'netdev', table: 'operator', chain: 'uplink', text: `ip saddr ${SRC} udp dport 15405 drop` } }, 'eth0\'s netdev chain watched: the drop is localized to dst, with its rule')
+  t.match(watched.get('udp/15405'), { status: 'blocked', reason: 'timeout', droppedAt: 'target', rule: { family: 'netdev', table: 'operator', chain: 'uplink', text: `ip saddr ${HOSTS.src} udp dport 15405 drop` } }, 'eth0\'s netdev chain watched: the drop is localized to dst, with its rule')
   t.match(watched.get('tcp/15432'), { status: 'blocked', reason: 'timeout', droppedAt: 'target', rule: { family: 'inet', chain: 'input' } }, 'the inet input drop: localized to dst')
 
   await lab.exec('dst', 'nft', ['delete', 'table', 'netdev', 'operator'])

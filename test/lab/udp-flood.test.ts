@@ -1,34 +1,21 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import type { RunReport } from '../../packages/coordinator/src/report/report.js'
-import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
-import { joinArgs } from '../support/join.js'
+import { labReady } from './guard.js'
 import { dropKey, parseUdpTable } from '../../packages/agent/src/listeners/udp-drops.js'
-import { Lab, filterRules, listNamespaces, type LabProcess } from './lab.js'
+import { Lab, filterRules, listNamespaces } from './lab.js'
+import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
 
 // A UDP flood on a target's temporary listener: a third host sends it datagrams that are no
 // probe as fast as it can, so the listener's socket buffer overflows and the kernel drops what
 // arrives, the probe's datagrams among them. That silence is no evidence of a firewall: the
 // check is a pass (a probe got in) or inconclusive listener-flooded, never blocked. Beside it,
 // a port the target's firewall really drops stays blocked timeout, and an open one passes.
-const COORD = '198.18.3.1'
-const TOKEN = 'udp-flood-token-51a2'
-const SRC = '198.18.3.11'
-const DST = '198.18.3.12'
+const HOSTS: TwoHosts = { coord: '198.18.3.1', src: '198.18.3.11', dst: '198.18.3.12', token: 'udp-flood-token-51a2', tcp: [18080], udp: [15405, 15406, 15407] }
 const FLOODER = '198.18.3.30'
 /** Senders of the flood, each as fast as one core sends: together faster than the agent reads. */
 const FLOODERS = 3
-
-const CATALOG = `id: udp-flood
-title: UDP flood
-roles:
-  client: { title: Client }
-  server: { title: Server }
-flows:
-  - { id: UF-01, from: client, to: server, tcp: [18080], udp: [15405, 15406, 15407], purpose: client to server }
-`
 
 t.test('a UDP flood on a listener: pass or listener-flooded, never blocked; a real drop beside it stays blocked', async (t) => {
   if (!labReady(t)) return
@@ -37,23 +24,12 @@ t.test('a UDP flood on a listener: pass or listener-flooded, never blocked; a re
   const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-udp-flood-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-  await lab.addHost('coord', COORD)
-  await lab.addHost('src', SRC)
-  await lab.addHost('dst', DST)
+  await addTwoHosts(lab, HOSTS)
   await lab.addHost('flooder', FLOODER)
   await lab.nft('dst', filterRules('input', '    udp dport 15406 drop'))
-  const floods = Array.from({ length: FLOODERS }, () => lab.spawn('flooder', 'python3', ['test/lab/udp-flood.py', DST, '15405']))
+  const floods = Array.from({ length: FLOODERS }, () => lab.spawn('flooder', 'python3', ['test/lab/udp-flood.py', HOSTS.dst, '15405']))
   await Promise.all(floods.map(async (f) => await f.waitFor(/flooding/)))
 
-  const inventory = path.join(dir, 'inventory.yaml')
-  writeFileSync(path.join(dir, 'catalog.yaml'), CATALOG)
-  writeFileSync(inventory, `catalog: ./catalog.yaml\nhosts:\n  - { name: src, address: "${SRC}", roles: [client] }\n  - { name: dst, address: "${DST}", roles: [server] }\n`)
-  const reportFile = path.join(dir, 'report.json')
-  const coordinator = lab.spawn('coord', 'node', [CLI_BIN, 'run', '--inventory', inventory, '--listen', `${COORD}:7070`,
-    '--token', TOKEN, '--state-dir', path.join(dir, 'state'), '--wait', '10', '--timeout', '1000', '--format', 'json', '--output', reportFile, '--log-format', 'json'])
-  await coordinator.waitFor(/Waiting up to/)
-  const agents: LabProcess[] = []
-  for (const name of ['src', 'dst']) agents.push(lab.spawn(name, 'node', [AGENT_BIN, ...joinArgs(coordinator.stderr(), name), '--log-format', 'json']))
   // What the flood does to the listener's socket, as the kernel counts it, while the run goes on.
   let socketDrops = 0
   let polling = true
@@ -67,12 +43,10 @@ t.test('a UDP flood on a listener: pass or listener-flooded, never blocked; a re
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   })()
-  const code = await coordinator.exited
+  const { code, by, agents } = await runTwoHosts(lab, dir, HOSTS)
   polling = false
   await poll
   t.ok(socketDrops > 0, `the flood overflowed the listener's socket: the kernel dropped ${socketDrops} datagrams there`)
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport
-  const by = new Map(report.checks.map((c) => [`${c.protocol}/${c.port}`, c]))
   const flooded = by.get('udp/15405')
   t.comment(`udp/15405 under the flood: ${flooded?.status ?? 'none'} ${flooded?.reason ?? '-'}: ${flooded?.detail ?? ''}`)
   t.ok(flooded?.status === 'pass' || (flooded?.status === 'inconclusive' && flooded.reason === 'listener-flooded'), `the flooded port is a pass or listener-flooded, never blocked: ${flooded?.status ?? 'none'} ${flooded?.reason ?? '-'}`)
