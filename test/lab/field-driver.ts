@@ -34,6 +34,8 @@ export interface FieldRun {
   /** Checks that came out inconclusive (any reason). */
   inconclusive: number
   lossyPath: number
+  /** Checks inconclusive because an agent left or stopped answering (its control channel stalled). */
+  agentLost: number
   /** Checks staged as blocked that came out blocked with the staged reason. */
   trueBlocked: number
   staged: number
@@ -70,7 +72,7 @@ async function main (): Promise<void> {
     await coordinator.runs.finished(run)
     if (process.env.FIELD_DEBUG === '1') process.stderr.write(`run ${r}: ${phases.join(' ')}\n`)
     const wallMs = Math.round(performance.now() - t0)
-    const out: FieldRun = { run: r, checks: run.plan.checks.length, wallMs, falseBlocked: 0, falseIntercepted: 0, inconclusive: 0, lossyPath: 0, trueBlocked: 0, staged: 0, wrong: 0, samples: [] }
+    const out: FieldRun = { run: r, checks: run.plan.checks.length, wallMs, falseBlocked: 0, falseIntercepted: 0, inconclusive: 0, lossyPath: 0, agentLost: 0, trueBlocked: 0, staged: 0, wrong: 0, samples: [] }
     const verdicts: Record<string, string> = {}
     for (let i = 0; i < run.plan.checks.length; i++) {
       const c = run.checkAt(i)
@@ -87,6 +89,7 @@ async function main (): Promise<void> {
       }
       if (c.status === 'inconclusive') out.inconclusive++
       if (c.reason === 'lossy-path') out.lossyPath++
+      if (c.reason === 'agent-lost') out.agentLost++
       if (actual !== expected) {
         out.wrong++
         if (out.samples.length < 8) out.samples.push(`${key}: ${actual} (expected ${expected}) ${c.detail ?? ''}`)

@@ -40,9 +40,14 @@ for (const timeout of [3000, 'auto'] as const) {
   })
 }
 
+// 20% loss between the hosts: the verdicts' own figures. The control channel is spared here:
+// at 20% loss each way, a TCP connection's retransmission timeouts double on every loss of a
+// segment or its acknowledgement (36% of round trips), and CI runs have seen an agent's control
+// connection stall for over 60 s: that agent's checks are then agent-lost, which is the truth
+// (it stopped answering), but says nothing of the verdict rules measured here.
 for (const timeout of [3000, 'auto'] as const) {
-  t.test(`20% loss, ${timeout === 'auto' ? '--timeout auto' : 'a fixed 3000 ms timeout'}: no false blocked or intercepted, every drop blocked`, async (t) => {
-    await scenario(t, { timeout, lossPermille: 200 }, (t, run) => {
+  t.test(`20% loss between hosts, ${timeout === 'auto' ? '--timeout auto' : 'a fixed 3000 ms timeout'}: no false blocked or intercepted, every drop blocked`, async (t) => {
+    await scenario(t, { timeout, lossPermille: 200, cleanControl: true }, (t, run) => {
       t.equal(run.falseBlocked, 0, `run ${run.run}: no false blocked`)
       t.equal(run.falseIntercepted, 0, `run ${run.run}: no false intercepted`)
       t.equal(run.trueBlocked, run.staged, `run ${run.run}: all ${run.staged} drops blocked`)
@@ -50,6 +55,17 @@ for (const timeout of [3000, 'auto'] as const) {
     })
   })
 }
+
+// 20% loss on every packet, the control channel's too: whatever stalls, never a false verdict.
+// A check is exact, or inconclusive for a lossy path or an agent that stopped answering.
+t.test('20% loss on every packet, control channel included: no false blocked or intercepted, nothing undecided but for loss', async (t) => {
+  await scenario(t, { timeout: 3000, lossPermille: 200 }, (t, run) => {
+    t.equal(run.falseBlocked, 0, `run ${run.run}: no false blocked`)
+    t.equal(run.falseIntercepted, 0, `run ${run.run}: no false intercepted`)
+    t.equal(run.inconclusive, run.lossyPath + run.agentLost, `run ${run.run}: inconclusive only for a lossy path (${run.lossyPath}) or an agent that stopped answering (${run.agentLost})`)
+    t.equal(run.wrong, run.inconclusive, `run ${run.run}: every other check exact`)
+  })
+})
 
 for (const oneWay of [75, 200]) {
   t.test(`${2 * oneWay} ms between hosts, the coordinator near, --timeout auto: exact`, async (t) => {
