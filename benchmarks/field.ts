@@ -34,6 +34,7 @@ export const FIELD_SCENARIOS: Array<{ label: string, base: string | null, s: Omi
   { label: 'LAN, drops and a silent interceptor', base: 'LAN, 20% of checks dropped', s: { silentInterceptor: true } },
   { label: '5% loss between hosts (control channel clean)', base: 'LAN, 20% of checks dropped', s: { lossPermille: 50, cleanControl: true } },
   { label: '5% loss on every packet', base: 'LAN, 20% of checks dropped', s: { lossPermille: 50 } },
+  { label: '20% loss between hosts (control channel clean)', base: 'LAN, 20% of checks dropped', s: { lossPermille: 200, cleanControl: true } },
   { label: '20% loss on every packet', base: 'LAN, 20% of checks dropped', s: { lossPermille: 200 } },
   { label: '150 ms between hosts, coordinator near', base: 'LAN, 20% of checks dropped', s: { delayMs: 75 } },
   { label: '400 ms between hosts, coordinator near', base: 'LAN, 20% of checks dropped', s: { delayMs: 200 } }

@@ -155,7 +155,7 @@ if (want('field')) {
       lines.push(`| ${sc.label} | ${timeout === 'auto' ? 'auto' : `${timeout} ms`} | ${f.runs} × ${f.checks} | ${m} ms (${f.wallMs[0] ?? 0}–${f.wallMs.at(-1) ?? 0}) | ${base === null ? '1' : (m / base).toFixed(2)} | ${f.falseBlocked} | ${f.falseIntercepted} | ${f.inconclusive} (${f.lossyPath}) | ${f.trueBlocked} / ${f.staged} |`)
     }
   }
-  lines.push('', 'Targets: 0 false blocked and 0 false intercepted in every scenario; 5% loss: 0 inconclusive, wall time at most 1.5 × the loss-free run; 20% loss: every drop reported (`lossy-path` allowed for open ports); 150–400 ms between hosts: exact; a LAN with drops and a silent interceptor under `--timeout auto`: under 1 s.', '')
+  lines.push('', 'Targets: 0 false blocked and 0 false intercepted in every scenario; 5% loss: 0 inconclusive, wall time at most 1.5 × the loss-free run; 20% loss between hosts: every drop reported (`lossy-path` allowed for open ports); 20% loss on every packet, the control channel\'s too: no false verdict (its TCP connection can stall for over a minute, as its retransmission timeouts double with each loss: an agent that stops answering for 60 s is dropped and its checks are `agent-lost`, counted here as inconclusive; the wall time is the stalls\'); 150–400 ms between hosts: exact; a LAN with drops and a silent interceptor under `--timeout auto`: under 1 s.', '')
 }
 
 if (want('ssh-launch')) {
