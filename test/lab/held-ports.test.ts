@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import t from 'tap'
-import { labReady } from './guard.js'
-import { Lab, listNamespaces, redirectRules } from './lab.js'
-import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
+import { listNamespaces, redirectRules } from './lab.js'
+import { runTwoHosts, twoHostsLab, type TwoHosts } from './two-hosts.js'
 
 // Ports another process already holds on the target, as on a cluster that runs (a re-check
 // after the install, `serve --every`): the target's agent (root) cannot listen there, so it
@@ -19,12 +15,9 @@ import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
 const HOSTS: TwoHosts = { coord: '198.18.4.1', src: '198.18.4.11', dst: '198.18.4.12', token: 'held-ports-token-9c3e', tcp: [15433, 15434, 18080], udp: [15405] }
 
 t.test('ports another process holds: counted by their SYN or datagrams, and a stand-in that answers for one is named', async (t) => {
-  if (!labReady(t)) return
-  const lab = await Lab.create(24)
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-held-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  await addTwoHosts(lab, HOSTS)
+  const staged = await twoHostsLab(t, HOSTS)
+  if (staged === null) return
+  const { lab, dir } = staged
   await lab.nft('dst', redirectRules('    tcp dport 15434 redirect to :19000'))
   const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'tcp:15434', 'udp:15405', 'tcp:19000'])
   await holder.waitFor(/ready/)

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import t from 'tap'
 import type { CheckReport } from '../../packages/coordinator/src/report/report.js'
-import { labReady } from './guard.js'
-import { Lab, filterRules, listNamespaces } from './lab.js'
-import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
+import { filterRules, listNamespaces, type Lab } from './lab.js'
+import { runTwoHosts, twoHostsLab, type TwoHosts } from './two-hosts.js'
 
 // Drops by the operator's netdev ingress chains, which a packet meets before anything else of
 // the host's: the target's agent watches the interfaces those chains filter, so the drop is
@@ -31,13 +27,9 @@ async function run (lab: Lab, dir: string, label: string): Promise<Map<string, C
 }
 
 t.test('a drop by the operator\'s netdev ingress chain: localized with its rule, or, where it cannot be watched, not claimed for the network', async (t) => {
-  if (!labReady(t)) return
-  const lab = await Lab.create(24)
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-netdev-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-
-  await addTwoHosts(lab, HOSTS)
+  const staged = await twoHostsLab(t, HOSTS)
+  if (staged === null) return
+  const { lab, dir } = staged
   // Eight more interfaces on dst (four veth pairs), as on a host with bridges and bonds.
   const others: string[] = []
   for (let i = 0; i < 4; i++) {

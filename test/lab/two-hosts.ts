@@ -3,12 +3,14 @@
  * a third namespace, the real CLI and real agents (each started with the join command the
  * coordinator printed for it). Used by the lab tests that stage one condition on one target.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
+import type { Test } from 'tap'
 import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
-import { AGENT_BIN, CLI_BIN } from './guard.js'
+import { AGENT_BIN, CLI_BIN, labReady } from './guard.js'
 import { joinArgs } from '../support/join.js'
-import type { Lab, LabProcess } from './lab.js'
+import { Lab, type LabProcess } from './lab.js'
 
 /** Where the three hosts are, and what the catalog's one flow (client → server) checks. */
 export interface TwoHosts {
@@ -21,11 +23,21 @@ export interface TwoHosts {
   udp: number[]
 }
 
-/** Adds the coordinator's host (`coord`), the client (`src`) and the server (`dst`) to the lab. */
-export async function addTwoHosts (lab: Lab, h: TwoHosts): Promise<void> {
+/**
+ * A lab of the three hosts (`coord`, the client `src`, the server `dst`) and a temporary
+ * directory, both removed when the test ends, whatever happens; null when the namespace lab
+ * cannot run here (the test is then skipped, or fails under PORTCHECK_REQUIRE_LAB).
+ */
+export async function twoHostsLab (t: Test, h: TwoHosts): Promise<{ lab: Lab, dir: string } | null> {
+  if (!labReady(t)) return null
+  const lab = await Lab.create(24)
+  t.teardown(() => lab.destroy())
+  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-two-hosts-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   await lab.addHost('coord', h.coord)
   await lab.addHost('src', h.src)
   await lab.addHost('dst', h.dst)
+  return { lab, dir }
 }
 
 /** What one run gave: the CLI's exit code, its JSON report, each check by `protocol/port`, the agents (still running). */

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import t from 'tap'
-import { labReady } from './guard.js'
 import { dropKey, parseUdpTable } from '../../packages/agent/src/listeners/udp-drops.js'
-import { Lab, filterRules, listNamespaces } from './lab.js'
-import { addTwoHosts, runTwoHosts, type TwoHosts } from './two-hosts.js'
+import { filterRules, listNamespaces } from './lab.js'
+import { runTwoHosts, twoHostsLab, type TwoHosts } from './two-hosts.js'
 
 // A UDP flood on a target's temporary listener: a third host sends it datagrams that are no
 // probe as fast as it can, so the listener's socket buffer overflows and the kernel drops what
@@ -18,13 +14,9 @@ const FLOODER = '198.18.3.30'
 const FLOODERS = 3
 
 t.test('a UDP flood on a listener: pass or listener-flooded, never blocked; a real drop beside it stays blocked', async (t) => {
-  if (!labReady(t)) return
-  const lab = await Lab.create(24)
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-udp-flood-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-
-  await addTwoHosts(lab, HOSTS)
+  const staged = await twoHostsLab(t, HOSTS)
+  if (staged === null) return
+  const { lab, dir } = staged
   await lab.addHost('flooder', FLOODER)
   await lab.nft('dst', filterRules('input', '    udp dport 15406 drop'))
   const floods = Array.from({ length: FLOODERS }, () => lab.spawn('flooder', 'python3', ['test/lab/udp-flood.py', HOSTS.dst, '15405']))
