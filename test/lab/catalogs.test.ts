@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { parse } from 'yaml'
@@ -14,10 +13,7 @@ const TOKEN = 'lab-catalog-token'
 /** Runs an example inventory for real: one namespace per host, an agent in each, no firewall rule. */
 async function runExample (t: Test, example: string): Promise<RunReport> {
   const inventory = parse(readFileSync(example, 'utf8')) as { hosts: Array<{ name: string, address: string }> }
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-lab-')
   await lab.addHost('coord', COORD)
   for (const h of inventory.hosts) await lab.addHost(h.name, h.address)
   const reportFile = path.join(dir, 'report.json')

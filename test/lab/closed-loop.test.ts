@@ -1,6 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -91,10 +90,7 @@ function finding (c: CheckReport): Pick<CheckReport, 'status' | 'reason' | 'drop
 
 t.test('the closed loop: run, apply `portcheck fix` on each host, run again', async (t) => {
   if (!labReady(t, iptablesUnavailable)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-loop-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-loop-')
 
   await lab.addHost('coord', COORD)
   for (const [name, address] of HOSTS) await lab.addHost(name, address)

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
@@ -19,10 +18,7 @@ t.test('docker-compose.yml: its topology runs green in the namespace lab', async
   const inventory = parse(readFileSync('examples/compose/inventory.yaml', 'utf8')) as { hosts: Array<{ name: string, address: string }> }
   for (const h of inventory.hosts) t.equal(compose.services[h.name]?.networks.cluster.ipv4_address, h.address, `${h.name}: the inventory address is the container's`)
 
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-compose-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-compose-')
   for (const [name, s] of services) await lab.addHost(name, s.networks.cluster.ipv4_address)
 
   // The coordinator's command as written, but ending after the report (no dashboard) and writing it as JSON.

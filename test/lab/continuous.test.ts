@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { DifferenceMessage } from '../../packages/coordinator/src/notify/announce.js'
@@ -39,10 +38,7 @@ async function until<T> (get: () => T | undefined | Promise<T | undefined>, what
 
 t.test('namespace lab: serve --every, unattended; a drop rule added between two runs is in the log, the metrics, Prometheus and a webhook, and fixed once removed', async (t) => {
   if (!labReady(t, () => existsSync(PROMETHEUS) ? null : `Prometheus is not installed at ${PROMETHEUS} (Debian package \`prometheus\`)`)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-continuous-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-lab-continuous-')
   await lab.addHost('coord', COORD)
   for (const [name, address] of HOSTS) await lab.addHost(name, address)
 

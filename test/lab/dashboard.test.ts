@@ -1,5 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
@@ -24,10 +23,7 @@ const TOKEN = 'lab-dashboard-token-7f3a91c2'
 
 t.test('namespace lab: the dashboard shows a firewalled host\'s flows as blocked, with the reason', async (t) => {
   if (!labReady(t) || !browserReady(t)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-dashboard-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-lab-dashboard-')
 
   const coord = await lab.addHost('coord', COORD)
   for (const [name, address] of HOSTS) await lab.addHost(name, address)

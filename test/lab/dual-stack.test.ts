@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
@@ -132,10 +131,7 @@ async function dashboard (t: Test, lab: Lab, dir: string, url: string): Promise<
 
 t.test('dual-stack lab: every flow checked once per family both ends have, every verdict exact', async (t) => {
   if (!labReady(t)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-v6-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-lab-v6-')
 
   await lab.addHost('coord', COORD)
   for (const h of HOSTS) await lab.addHost(h.name, h.configured)

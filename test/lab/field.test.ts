@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { RunReport } from '../../packages/coordinator/src/report/report.js'
@@ -66,10 +65,7 @@ for (const db of ['db1', 'db2', 'db3', 'db4', 'db5']) {
 for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) {
   t.test(`field conditions, ${mode}: every verdict, exactly`, async (t) => {
     if (!labReady(t, delayUnavailable)) return
-    const lab = await Lab.create(24)
-    t.teardown(() => lab.destroy())
-    const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-field-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const { lab, dir } = await Lab.forTest(t, 'portcheck-field-', 24)
 
     await lab.addHost('coord', COORD)
     for (const h of HOSTS) await lab.addHost(h.name, h.lab ?? h.address)

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { NftablesRule } from '../../packages/coordinator/src/report/drop-site.js'
@@ -81,10 +80,7 @@ const DROPPED: Record<string, Pick<CheckReport, 'droppedAt' | 'rule'>> = {
 for (const [mode, timeout] of [['a fixed 1500 ms timeout', '1500'], ['--timeout auto', 'auto']] as const) {
   t.test(`namespace lab, ${mode}: every verdict, exactly`, async (t) => {
     if (!labReady(t)) return
-    const lab = await Lab.create()
-    t.teardown(() => lab.destroy())
-    const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-lab-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const { lab, dir } = await Lab.forTest(t, 'portcheck-lab-')
 
     await lab.addHost('coord', COORD)
     for (const [name, address] of HOSTS) await lab.addHost(name, address)

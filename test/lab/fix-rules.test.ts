@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -31,10 +30,7 @@ const CONNECT = "const c = require('net').connect({ port: Number(process.argv[1]
 
 t.test('portcheck fix: rules the firewall tools accept, that open exactly the blocked flows', async (t) => {
   if (!labReady(t)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-fix-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-fix-')
   const report = path.join(dir, 'report.json')
   writeFileSync(report, JSON.stringify(await fixtureReport()))
   for (const [name, address] of HOSTS) await lab.addHost(name, address)

@@ -13,8 +13,13 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { promisify } from 'node:util'
+import type { Test } from 'tap'
+import { pidAlive } from '../../packages/agent/src/nft/own-tables.js'
 import { isLabAddress } from './addresses.js'
 import { DelayLines, setLoss, type DelayOptions, type LossOptions } from './netem.js'
 import { nftLoad } from './ns-exec.js'
@@ -53,15 +58,6 @@ export function labUnavailable (): string | null {
 export function listNamespaces (): string[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
   return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.length > 0)
-}
-
-function pidAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** True if `ns` is a lab namespace's name and the process that made it is gone. */
@@ -149,6 +145,19 @@ export class Lab {
    * Creates an empty lab (the switch namespace and its bridge).
    * @param prefixLen prefix length of host addresses on the bridge (default 15: all of 198.18.0.0/15)
    */
+  /**
+   * A lab for one test, and a temporary directory (`dirPrefix` + random) for its files: both
+   * removed when the test ends, whatever happens.
+   * @param prefixLen as {@link Lab.create}
+   */
+  static async forTest (t: Test, dirPrefix: string, prefixLen = 15): Promise<{ lab: Lab, dir: string }> {
+    const lab = await Lab.create(prefixLen)
+    t.teardown(() => lab.destroy())
+    const dir = mkdtempSync(path.join(tmpdir(), dirPrefix))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return { lab, dir }
+  }
+
   static async create (prefixLen = 15): Promise<Lab> {
     sweepStaleNamespaces()
     installExitHook()

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
@@ -30,10 +29,7 @@ const key = (c: CheckReport): string => `${c.from ?? c.fromRole}>${c.to ?? c.toR
 
 t.test('localization with agents that are not root, and what agents leave behind: nothing', async (t) => {
   if (!labReady(t)) return
-  const lab = await Lab.create()
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-localize-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-localize-')
   await lab.addHost('coord', COORD)
   for (const [name, address] of HOSTS) await lab.addHost(name, address)
   await lab.nft('db1', DB1)

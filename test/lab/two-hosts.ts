@@ -3,8 +3,7 @@
  * a third namespace, the real CLI and real agents (each started with the join command the
  * coordinator printed for it). Used by the lab tests that stage one condition on one target.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Test } from 'tap'
 import type { CheckReport, RunReport } from '../../packages/coordinator/src/report/report.js'
@@ -30,10 +29,7 @@ export interface TwoHosts {
  */
 export async function twoHostsLab (t: Test, h: TwoHosts): Promise<{ lab: Lab, dir: string } | null> {
   if (!labReady(t)) return null
-  const lab = await Lab.create(24)
-  t.teardown(() => lab.destroy())
-  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-two-hosts-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { lab, dir } = await Lab.forTest(t, 'portcheck-two-hosts-', 24)
   await lab.addHost('coord', h.coord)
   await lab.addHost('src', h.src)
   await lab.addHost('dst', h.dst)

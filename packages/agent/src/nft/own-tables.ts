@@ -26,7 +26,8 @@ export function setInstanceAlive (instance: string, alive: boolean): void {
   else liveInstances.delete(instance)
 }
 
-function pidAlive (pid: number): boolean {
+/** Whether process `pid` runs (one of another user's counts: signalling it is refused, not absent). */
+export function pidAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -74,13 +74,7 @@ export class NftWatch {
       }
     }
     const tracer = new Tracer(ownTableName('trace', this.opts.instance), sources, targets, this.opts.logger)
-    try {
-      await tracer.start()
-    } catch (err) {
-      refuse((err as Error).message.slice(0, 200))
-      return
-    }
-    if (this.ended) { await tracer.stop(); return }
+    if (!await this.started(tracer, refuse)) return
     this.tracer = tracer
     this.timer = setTimeout(() => { void this.traceStop('the trace reached its time bound') }, Math.min(this.opts.traceMs ?? MAX_TRACE_MS, MAX_TRACE_MS))
     this.opts.logger.info({ runId, sources: sources.length, targets: targets.length }, 'tracing checks to localize drops')
@@ -112,13 +106,7 @@ export class NftWatch {
       if (o.from.some((a) => net.isIP(a) === 0)) { refuse(`items[${i}].from: not IP addresses`); return }
     }
     const counter = new ArrivalCounter(ownTableName('count', this.opts.instance), msg.items)
-    try {
-      await counter.start()
-    } catch (err) {
-      refuse((err as Error).message.slice(0, 200))
-      return
-    }
-    if (this.ended) { await counter.stop(); return }
+    if (!await this.started(counter, refuse)) return
     this.counter = counter
     this.opts.logger.info({ runId, checks: msg.items.length }, 'counting arrivals on ports another process holds')
     send({ type: 'count-ready', runId })
@@ -144,6 +132,21 @@ export class NftWatch {
       this.opts.logger.warn({ err }, 'cannot read the arrival sets')
       return []
     }
+  }
+
+  /**
+   * Adds one of the run's own tables (a trace, the counters). False when it is not to be used:
+   * adding it failed (refused with nft's reason), or the run ended meanwhile (deleted again).
+   */
+  private async started (table: { start: () => Promise<void>, stop: () => Promise<unknown> }, refuse: (error: string) => void): Promise<boolean> {
+    try {
+      await table.start()
+    } catch (err) {
+      refuse((err as Error).message.slice(0, 200))
+      return false
+    }
+    if (this.ended) { await table.stop(); return false }
+    return true
   }
 
   /** Deletes every table of the run's, stopping the trace. Idempotent. */
