@@ -3,6 +3,7 @@ import dgram from 'node:dgram'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import { PROTOCOL_VERSION } from '@portcheck/protocol'
+import { NUDGE_PAYLOAD } from '@portcheck/protocol/node'
 import { startAgent } from '../../packages/agent/src/index.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
@@ -203,4 +204,31 @@ t.test('a run aborted before it began sends nothing to any agent', async (t) => 
   t.match(report, { state: 'aborted', exitCode: 130, agents: { joined: 2, missing: [], lost: [] } })
   const tested = report.checks.filter((x) => x.status !== 'skipped')
   t.ok(tested.length > 0 && tested.every((x) => x.status === 'inconclusive' && x.reason === 'aborted'), 'every check it would have probed is aborted, none agent-missing')
+})
+
+t.test('the coordinator follows its messages with a nudge; an agent\'s nudge shows it alive but answers no heartbeat', async (t) => {
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(47) })
+  // No automatic answers to the heartbeat's ping: this test decides which pong goes when.
+  const ws = await new Promise<WebSocket>((resolve, reject) => {
+    const s = new WebSocket(`${c.agentUrl as string}/agent`, { headers: { authorization: `Bearer ${TOKEN}` }, autoPong: false })
+    s.once('open', () => resolve(s))
+    s.once('error', reject)
+  })
+  t.teardown(() => ws.terminate())
+  const pongs: string[] = []
+  ws.on('pong', (d: Buffer) => pongs.push(d.toString()))
+  const welcomed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())))
+  ws.send(hello('lb1'))
+  t.match(JSON.parse(await welcomed), { type: 'welcome' })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(pongs, [NUDGE_PAYLOAD, NUDGE_PAYLOAD], 'one right after the welcome, one late')
+  const conn = c.hub.get('lb1')
+  if (conn === undefined) throw new Error('lb1 is not registered')
+  ws.pong(NUDGE_PAYLOAD)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(conn.rttMs, null, 'a nudge is no sample of the round trip')
+  t.equal(conn.alive, true)
+  ws.pong()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.type(conn.rttMs, 'number', 'the heartbeat\'s own answer is')
 })

@@ -5,6 +5,7 @@ import os from 'node:os'
 import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import pino, { type Logger } from 'pino'
+import { NUDGE_PAYLOAD, tailNudger } from '@portcheck/protocol/node'
 import {
   AGENT_WS_PATH, AGENT_NAME_PATTERN, CREDENTIAL_PATTERN, ErrorCodes, MAX_RUN_TTL_MS, MISSED_HEARTBEATS, MAX_COORDINATOR_FRAME_BYTES, PIN_PATTERN, PROTOCOL_VERSION, PortcheckError,
   type ErrorCode,
@@ -132,8 +133,16 @@ export function startAgent (options: AgentOptions): Agent {
   registered.catch(() => {})
   const stopped = new Promise<PortcheckError | null>((resolve) => { resolveStopped = resolve })
 
+  // Each burst of messages is followed by a nudge (see tailNudger): at 5% loss, a lost last
+  // segment would otherwise hold a run-ready or a flushed for Linux's 200 ms minimum timeout.
+  const nudge = tailNudger(() => {
+    if (ws !== null && ws.readyState === WebSocket.OPEN) ws.pong(NUDGE_PAYLOAD)
+  })
   const send = (msg: AgentMessage): void => {
-    if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg))
+    if (ws !== null && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(msg))
+      nudge()
+    }
   }
 
   const endSession = async (): Promise<void> => {

@@ -5,3 +5,4 @@
  */
 export * from './fd-limit.js'
 export * from './pretty-log.js'
+export * from './tail-nudge.js'

@@ -7,6 +7,7 @@ import {
   MAX_AGENT_FRAME_BYTES, MISSED_HEARTBEATS, PROTOCOL_VERSION, MessageError, parseAgentMessage,
   type AgentMessage, type CoordinatorMessage, type HelloMessage
 } from '@portcheck/protocol'
+import { NUDGE_PAYLOAD, tailNudger } from '@portcheck/protocol/node'
 import { credentialMatches } from '../security/credentials.js'
 import { RefusalLog } from '../security/refusal-log.js'
 import { cut } from '../quote.js'
@@ -23,6 +24,10 @@ export class AgentConnection {
   /** Smoothed round trip of the control channel's heartbeat, in ms; null until measured. */
   rttMs: number | null = null
   private pingSentAt = 0
+  /** Follows each burst of messages with a nudge, so that a lost last segment is repaired in ms. */
+  private readonly nudge = tailNudger(() => {
+    if (this.open) this.ws.pong(NUDGE_PAYLOAD)
+  })
 
   constructor (readonly record: AgentRecord, private readonly ws: WebSocket, readonly instance: string) {}
 
@@ -38,6 +43,7 @@ export class AgentConnection {
   send (msg: CoordinatorMessage): boolean {
     if (!this.open) return false
     this.ws.send(JSON.stringify(msg))
+    this.nudge()
     return true
   }
 
@@ -226,8 +232,10 @@ export class AgentHub extends EventEmitter<HubEvents> {
       setTimeout(() => ws.terminate(), 1000).unref()
     }, this.helloTimeoutMs)
 
-    ws.on('pong', () => {
-      if (conn !== null) { conn.alive = true; conn.record.lastSeen = Date.now(); conn.ponged() }
+    ws.on('pong', (data: Buffer) => {
+      // A nudge (a pong the agent sends unasked after its messages) shows it alive, but it answers
+      // no heartbeat: it must not feed the round-trip estimate.
+      if (conn !== null) { conn.alive = true; conn.record.lastSeen = Date.now(); if (data.length === 0) conn.ponged() }
     })
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (refused) return
