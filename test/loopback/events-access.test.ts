@@ -55,10 +55,10 @@ t.test('on loopback without a token: a foreign Origin or Host is refused, a toke
   t.same(await subscribe(t, c, { headers: { Host: `rebound.example:${port}` }, token: TOKEN }), misdirected, 'even with the token')
   t.same(await subscribe(t, c, { token: 'not-a-token' }), unauthorized, 'a wrong token, on loopback too')
   // Each kind of refusal is logged once at first (the refusal log), with the path and never the query's token.
-  t.same(log.find('warn', /^request refused/).map((r) => [r.msg, r.component, r.method, r.path]), [
-    ['request refused: cross-origin requests are refused', 'http', 'GET', '/api/events'],
-    [`request refused: this coordinator does not answer to "rebound.example:${port}": use one of its own names or addresses`, 'http', 'GET', '/api/events'],
-    ['request refused: a valid token is required: Authorization: Bearer TOKEN', 'http', 'GET', '/api/events']
+  t.same(log.find('warn', /^request refused/).map((r) => [r.msg, r.component, r.method, r.path, r.host]), [
+    ['request refused: cross-origin requests are refused', 'http', 'GET', '/api/events', undefined],
+    ['request refused: a Host header that names none of the coordinator\'s names or addresses', 'http', 'GET', '/api/events', `rebound.example:${port}`],
+    ['request refused: a valid token is required: Authorization: Bearer TOKEN', 'http', 'GET', '/api/events', undefined]
   ])
   t.notOk(JSON.stringify(log.records).includes(TOKEN) || JSON.stringify(log.records).includes('not-a-token'), 'no token in the log')
 
@@ -80,4 +80,17 @@ t.test('with tokens required: no token or a wrong one is 401; the viewer and joi
   const full = await subscribe(t, c, { token: TOKEN, headers: { Origin: `http://127.0.0.1:${port}` } })
   t.ok(viewer instanceof WebSocket && full instanceof WebSocket, 'the viewer token, and the join token from the coordinator\'s own origin, are accepted')
   t.same(await agentJoins(c, [viewer as WebSocket, full as WebSocket]), [{ type: 'agents' }, { type: 'agents' }], 'both hear an agent join')
+})
+
+t.test('requests with made-up Host headers are one kind of refusal: logged once, then counted, whatever the Host', async (t) => {
+  const log = captureLog()
+  const c = await startCoordinator(t, { catalogFile: 'examples/demo/catalog.yaml', hosts: demoHosts(88), logger: log.logger })
+  const port = new URL(c.agentUrl as string).port
+  for (let i = 0; i < 200; i++) {
+    const res = await c.app.inject({ url: '/api/agents', headers: { host: `h${i}.rebound.example:${port}` } })
+    if (res.statusCode !== 421) t.fail(`Host number ${i} got ${res.statusCode}`)
+  }
+  const lines = log.find('warn', /^request refused/)
+  t.same(lines.map((r) => [r.msg, r.host]), [['request refused: a Host header that names none of the coordinator\'s names or addresses', `h0.rebound.example:${port}`]], 'one line for 200 Hosts: the first, with its Host as a field')
+  t.ok(log.records.length < 10, `nothing else per request (${log.records.length} lines in all)`)
 })

@@ -104,8 +104,16 @@ export function tokenAccess (policy: AccessPolicy, presented: string | undefined
   return null
 }
 
-/** Why a request is refused, or null with what it may do. */
-export type Decision = { access: Access } | { status: 401 | 403 | 421, code: 'PC_ERR_UNAUTHORIZED' | 'PC_ERR_FORBIDDEN' | 'PC_ERR_HOST', message: string }
+/**
+ * What a request may do, or why it is refused. A refusal's `message` goes to the client; its
+ * `kind` (a fixed sentence) and `fields` go to the refusal log, which counts refusals by kind:
+ * what a client sent (its Host header) must never become a kind, or each new value would be
+ * logged at once and remembered for ever.
+ */
+export type Decision = { access: Access } | { status: 401 | 403 | 421, code: 'PC_ERR_UNAUTHORIZED' | 'PC_ERR_FORBIDDEN' | 'PC_ERR_HOST', message: string, kind: string, fields?: Record<string, unknown> }
+
+/** A refusal whose log kind is its message (a fixed sentence). */
+const refusal = (status: 401 | 403, code: 'PC_ERR_UNAUTHORIZED' | 'PC_ERR_FORBIDDEN', message: string): Decision => ({ status, code, message, kind: message })
 
 /**
  * Decides one request against the access its matched route asks for. Without a required token
@@ -114,23 +122,24 @@ export type Decision = { access: Access } | { status: 401 | 403 | 421, code: 'PC
  */
 export function decide (policy: AccessPolicy, need: RouteAccess, method: string, headers: IncomingHttpHeaders, presented: string | undefined): Decision {
   if (!hostAllowed(policy, headers)) {
-    return { status: 421, code: 'PC_ERR_HOST', message: `this coordinator does not answer to "${String(headers.host ?? '').slice(0, 100)}": use one of its own names or addresses` }
+    const host = String(headers.host ?? '').slice(0, 100)
+    return { status: 421, code: 'PC_ERR_HOST', message: `this coordinator does not answer to "${host}": use one of its own names or addresses`, kind: 'a Host header that names none of the coordinator\'s names or addresses', fields: { host } }
   }
   const writes = method !== 'GET' && method !== 'HEAD'
   if (need === 'none') return { access: 'read' }
   const granted = tokenAccess(policy, presented)
   if (granted !== null) {
-    if (need === 'full' && granted !== 'full') return { status: 403, code: 'PC_ERR_FORBIDDEN', message: 'the viewer token is read-only' }
-    if (!originAllowed(policy, headers)) return { status: 403, code: 'PC_ERR_FORBIDDEN', message: 'cross-origin requests are refused' }
+    if (need === 'full' && granted !== 'full') return refusal(403, 'PC_ERR_FORBIDDEN', 'the viewer token is read-only')
+    if (!originAllowed(policy, headers)) return refusal(403, 'PC_ERR_FORBIDDEN', 'cross-origin requests are refused')
     return { access: granted }
   }
-  if (presented !== undefined || policy.requireAuth) return { status: 401, code: 'PC_ERR_UNAUTHORIZED', message: 'a valid token is required: Authorization: Bearer TOKEN' }
+  if (presented !== undefined || policy.requireAuth) return refusal(401, 'PC_ERR_UNAUTHORIZED', 'a valid token is required: Authorization: Bearer TOKEN')
   // Loopback without a token: a browser page of another origin must not read nor write.
-  if (!originAllowed(policy, headers)) return { status: 403, code: 'PC_ERR_FORBIDDEN', message: 'cross-origin requests are refused' }
+  if (!originAllowed(policy, headers)) return refusal(403, 'PC_ERR_FORBIDDEN', 'cross-origin requests are refused')
   if (need === 'full' && writes) {
     const csrf = headers[CSRF_HEADER]
     if (typeof csrf !== 'string' || !tokenMatches(csrf, policy.csrfToken)) {
-      return { status: 403, code: 'PC_ERR_FORBIDDEN', message: `a same-origin proof is required: the ${CSRF_HEADER} header from GET /api/session, or a token` }
+      return refusal(403, 'PC_ERR_FORBIDDEN', `a same-origin proof is required: the ${CSRF_HEADER} header from GET /api/session, or a token`)
     }
   }
   return { access: 'full' }
@@ -140,14 +149,14 @@ export function decide (policy: AccessPolicy, need: RouteAccess, method: string,
  * Installs the access rules on the whole app: one `onRequest` hook that decides on the route the
  * router matched (never on the raw URL, whose spellings are many), before any handler runs.
  */
-export function installAccess (app: FastifyInstance, policy: AccessPolicy, onRefused: (req: FastifyRequest, why: string) => void): void {
+export function installAccess (app: FastifyInstance, policy: AccessPolicy, onRefused: (req: FastifyRequest, kind: string, fields?: Record<string, unknown>) => void): void {
   app.decorateRequest('access', 'read')
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // A request no route matched reveals nothing but a 404, and needs nothing: its Host still must be ours.
     const need: RouteAccess = req.is404 ? 'none' : req.routeOptions.config.access ?? 'full'
     const d = decide(policy, need, req.method, req.headers, bearerToken(req.raw))
     if ('access' in d) { req.access = d.access; return }
-    onRefused(req, d.message)
+    onRefused(req, d.kind, d.fields)
     return await reply.code(d.status).send({ error: { code: d.code, message: d.message } })
   })
 }

@@ -326,15 +326,15 @@ export async function buildCoordinator (options: CoordinatorOptions): Promise<Co
   }
 
   // The path only: a query may hold a token (the events socket takes it there).
-  const refused = (remote: string | undefined, method: string, url: string, why: string): void =>
-    refusals.note(`request refused: ${why}`, { remote, method, path: (url.split('?')[0] ?? '').slice(0, 100) })
-  const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }), (req, why) => refused(req.socket.remoteAddress, 'GET', req.url ?? '', why))
+  const refused = (remote: string | undefined, method: string, url: string, kind: string, fields: Record<string, unknown> = {}): void =>
+    refusals.note(`request refused: ${kind}`, { remote, method, path: (url.split('?')[0] ?? '').slice(0, 100), ...fields })
+  const events = new DashboardEvents(coordinator, logger.child({ component: 'dashboard' }), (req, kind, fields) => refused(req.socket.remoteAddress, 'GET', req.url ?? '', kind, fields))
   announceDifferences(history, { catalog: options.catalog.catalog, logger: logger.child({ component: 'history' }), notifier, httpUrl: () => coordinator.httpUrl })
   hardenServer(app.server, refusals)
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access })
   })
-  installAccess(app, access, (req, why) => refused(req.ip, req.method, req.url, why))
+  installAccess(app, access, (req, kind, fields) => refused(req.ip, req.method, req.url, kind, fields))
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]
     if (path === AGENT_WS_PATH) hub.handleUpgrade(req, socket, head)

@@ -26,8 +26,8 @@ export class DashboardEvents {
   private timer: NodeJS.Timeout | null = null
   private watched: Run | null = null
 
-  /** @param onRefused hears every refused subscription, with why (the refusal log's `request refused: WHY`) */
-  constructor (private readonly c: Coordinator, private readonly logger: Logger, private readonly onRefused: (req: IncomingMessage, why: string) => void = () => {}) {
+  /** @param onRefused hears every refused subscription, with its kind (the refusal log's `request refused: KIND`) and what to log with it */
+  constructor (private readonly c: Coordinator, private readonly logger: Logger, private readonly onRefused: (req: IncomingMessage, kind: string, fields?: Record<string, unknown>) => void = () => {}) {
     c.runs.on('started', (run) => this.watch(run))
     c.runs.on('finished', (run) => {
       this.stopTimer()
@@ -59,7 +59,7 @@ export class DashboardEvents {
       socket.destroy()
     }
     if (!('access' in d)) {
-      this.onRefused(req, d.message)
+      this.onRefused(req, d.kind, d.fields)
       refuse(`${d.status} ${d.status === 401 ? 'Unauthorized' : d.status === 403 ? 'Forbidden' : 'Misdirected Request'}`)
       return
     }
