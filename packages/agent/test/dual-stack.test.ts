@@ -1,11 +1,15 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
 import t from 'tap'
-import { PortcheckError, encodeProbe, type Receipt } from '@portcheck/protocol'
+import { PortcheckError, encodeAck, encodeProbe, parseProbe, type Receipt } from '@portcheck/protocol'
 import { parseBinds } from '../src/agent.js'
 import { bindListenHosts, defaultListenHosts, localAddressFor, type ListenHost } from '../src/listeners/listen-hosts.js'
 import { ListenerSet } from '../src/listeners/listener-set.js'
+import { SocketBudget } from '../src/probes/attempt-clock.js'
+import { PathTable } from '../src/probes/path-table.js'
+import { ProbeRunner } from '../src/probes/probe-runner.js'
 import { Resolver } from '../src/probes/resolver.js'
+import { udpProbe } from '../src/probes/udp-probe.js'
 
 /** Whether this machine has IPv6 loopback: the tests below need `::1`. */
 function hasIpv6 (): boolean {
@@ -99,4 +103,36 @@ t.test('a port held in one family is held: the listener is in-use, and nothing s
   await new Promise<void>((resolve, reject) => { free.once('error', reject); free.listen({ host: '0.0.0.0', port, exclusive: true }, resolve) })
   free.close()
   t.pass('the IPv4 socket bound before the failure was closed')
+})
+
+t.test('a UDP probe to a name that resolves to IPv6 goes out of an IPv6 socket to that address', { skip: hasIpv6() ? false : 'this machine has no IPv6 loopback (::1)' }, async (t) => {
+  // The runner resolves the order's name (once) and hands the probe the address, not the name:
+  // the socket's family follows that address (a name used to get a udp4 socket, whatever it resolved to).
+  const given: string[] = []
+  await new Promise<void>((resolve) => {
+    const runner = new ProbeRunner({
+      binds: [],
+      peers: ['db6.lab.test'],
+      lookup: async () => '2001:2::6',
+      probe: async (order, address) => { given.push(address); return { id: order.id, outcome: 'replied', latencyMs: 1, attempts: 1, unanswered: 0, echo: 'ours', answered: 1 } },
+      onResult: () => resolve()
+    })
+    runner.add([{ id: 0, protocol: 'udp', host: 'db6.lab.test', port: 9, nonce: 'bmFtZWQtdjYtcHJvYmUx', timeoutMs: 1000 }], 1)
+  })
+  t.same(given, ['2001:2::6'], 'the probe is given the resolved IPv6 address')
+
+  const listener = dgram.createSocket('udp6')
+  t.teardown(() => listener.close())
+  await new Promise<void>((resolve) => listener.bind(0, '::1', () => resolve()))
+  const seen: string[] = []
+  listener.on('message', (m, rinfo) => {
+    const line = parseProbe(m)
+    if (line === null) return
+    seen.push(rinfo.address)
+    listener.send(encodeAck(line.nonce, line.seq), rinfo.port, rinfo.address)
+  })
+  const order = { id: 1, protocol: 'udp' as const, host: 'db6.lab.test', port: listener.address().port, nonce: 'bmFtZWQtdjYtcHJvYmUy', timeoutMs: 2000 }
+  const result = await udpProbe(order, '::1', undefined, new AbortController().signal, { adaptive: false, paths: new PathTable(), sockets: new SocketBudget(), measure: () => {} })
+  t.match(result, { id: 1, outcome: 'replied', echo: 'ours' }, 'answered over IPv6')
+  t.equal(seen[0], '::1', 'from an IPv6 socket')
 })
