@@ -17,7 +17,7 @@ export const Reasons = {
     refused: 'The target listener was open, and the probe was refused (TCP RST or ICMP port unreachable): a firewall rejects it.',
     unreachable: 'An ICMP host, network or administratively-prohibited unreachable came back: a firewall or router refuses the path.',
     intercepted: 'Something answered, but the target listener never saw the nonce: a DNAT, a proxy or another host took the traffic (the detail says what answered).',
-    'egress-denied': "The source host's own firewall refused to send the probe (EPERM): an egress rule on the source."
+    'egress-denied': "The source host's own firewall refused to send the probe (EPERM or EACCES): an egress rule on the source."
   },
   inconclusive: {
     'port-in-use': 'Another process holds this port on the target, so portcheck cannot listen there and cannot prove what arrives.',

@@ -40,7 +40,7 @@ export function withServer<T> (y: Argv<T>): Argv<T & ServerArgs> {
     .option('listen', { type: 'string', default: '0.0.0.0:7070', describe: 'address and port for the API, dashboard and agents, HOST:PORT' })
     .option('advertise', { type: 'string', describe: 'address agents reach this coordinator at, in the printed join commands; default: guessed' })
     .option('allowed-host', { type: 'string', array: true, default: [] as string[], describe: 'another name or address the API and dashboard answer to (a DNS alias, a load balancer), repeatable; requests naming any other Host get 421' })
-    .option('token', { type: 'string', describe: 'join token (also the API token); default: $PORTCHECK_TOKEN, else generated' })
+    .option('token', { type: 'string', describe: 'join token (also the API token; agents get credentials derived from it); default: $PORTCHECK_TOKEN, else the state directory\'s (created on first start)' })
     .option('viewer-token', { type: 'string', describe: 'an extra read-only token for the dashboard and GET API' })
     .option('timeout', {
       type: 'string',

@@ -44,7 +44,7 @@ async function writeJsonReport (run: Run, output: string | undefined): Promise<v
 export const RUN_EXAMPLES = examples([
   ['a first run: prints the command to start an agent on each host, waits for\nthem, checks every flow and prints the report', 'portcheck run -i hosts.yaml'],
   ['the same in one command: starts the agents over SSH (your ~/.ssh/config,\nssh-agent and known_hosts), then stops them and removes their files', 'portcheck run -i hosts.yaml --launch ssh'],
-  ['a CI gate: a JUnit report; exit 1 if a required flow is blocked, 3 if one\nis unproven (the token is $PORTCHECK_TOKEN, as on the agents)', 'portcheck run -i hosts.yaml --wait 120 --format junit -o portcheck.junit.xml'],
+  ['a CI gate: a JUnit report; exit 1 if a required flow is blocked, 3 if one\nis unproven (the join token stays in the state directory, so agents started\nfrom earlier join commands stay joined)', 'portcheck run -i hosts.yaml --wait 120 --format junit -o portcheck.junit.xml'],
   ['re-check after a fix: agents left running rejoin, since the coordinator keeps\nits token and TLS key in its state directory (~/.portcheck)', 'portcheck run -i hosts.yaml']
 ])
 

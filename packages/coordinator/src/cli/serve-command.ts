@@ -22,7 +22,7 @@ export function serveCommand (y: Argv): Argv {
       ['keep checking after the install: the whole matrix every 5 minutes, with\nmetrics for Prometheus at /metrics and the differences POSTed to a webhook', 'portcheck serve -i hosts.yaml --every 5m \\\n  --notify-url https://hooks.example.net/portcheck'],
       ['a coordinator that stays up: start runs, and re-run the failed checks,\nfrom its dashboard', 'portcheck serve -i hosts.yaml'],
       ['the same, with its agents started over SSH until it stops', 'portcheck serve -i hosts.yaml --launch ssh'],
-      ['a run from a script (the token is the one printed in the join commands)', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{}\''],
+      ['a run from a script (TOKEN: the join token, --token or $PORTCHECK_TOKEN or\nthe state directory\'s `token` file; an agent\'s credential is refused)', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{}\''],
       ['re-check only what was blocked or unproven in run RUN-ID', 'curl --cacert ~/.portcheck/tls/cert.pem -X POST https://HOST:7070/api/runs \\\n  -H "Authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{"rerunOf":"RUN-ID"}\'']
     ])),
   async (args) => {
