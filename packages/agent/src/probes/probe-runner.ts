@@ -176,8 +176,19 @@ function refused (order: ProbeOrder, code: 'ENOTPEER' | 'ELOOPBACK'): ProbeResul
   return { id: order.id, outcome: 'error', error: code, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
 }
 
-/** Loopback, or an unspecified address (`0.0.0.0`, `::`), which connects to this host too. */
-function isLoopback (address: string): boolean {
-  return address === '::1' || address === '::' || address === '0.0.0.0' || address === 'localhost' ||
-    (net.isIPv4(address) && address.startsWith('127.')) || address.startsWith('::ffff:127.') || address === '::ffff:0.0.0.0'
+/** This host's own addresses: 127.0.0.0/8, ::1, and the unspecified ones (`0.0.0.0`, `::`), which connect to this host too; `net.BlockList` matches them in any spelling (`::ffff:7f00:1` too). */
+const LOOPBACK = ((): net.BlockList => {
+  const b = new net.BlockList()
+  b.addSubnet('127.0.0.0', 8, 'ipv4')
+  b.addAddress('0.0.0.0', 'ipv4')
+  b.addAddress('::1', 'ipv6')
+  b.addAddress('::', 'ipv6')
+  return b
+})()
+
+/** Whether `address` (an IP address, or `localhost`) is this host's loopback or unspecified address. */
+export function isLoopback (address: string): boolean {
+  if (address === 'localhost') return true
+  const version = net.isIP(address)
+  return version !== 0 && LOOPBACK.check(address, version === 4 ? 'ipv4' : 'ipv6')
 }
