@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws'
 import { startAgent } from '../../packages/agent/src/index.js'
 import { createSelfSigned } from '../../packages/coordinator/src/security/certificate.js'
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
-import { loadOrCreateTls, loadOrCreateToken } from '../../packages/coordinator/src/security/state-dir.js'
+import { loadOrCreateTls, loadOrCreateToken, loadTlsFiles } from '../../packages/coordinator/src/security/state-dir.js'
 import { demoHosts, silent, startAgents, startCoordinator } from '../support/loopback.js'
 
 // Loopback addresses 127.71.0.x belong to this file.
@@ -120,4 +120,28 @@ t.test('idle connections from one address are bounded; others are still served',
   t.equal(health, 200, 'another address is served')
   await startAgents(t, c, [{ name: 'lb1', bind: '127.73.0.11' }])
   t.ok(c.hub.get('lb1') !== undefined, 'and an agent still joins')
+})
+
+t.test('--tls-cert and --tls-key: an operator\'s own certificate is served and pinned; a wrong pair is refused, naming the files', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'portcheck-tls-files-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const own = await createSelfSigned(['127.0.0.1'])
+  const other = await createSelfSigned(['127.0.0.1'])
+  const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), otherKey: path.join(dir, 'other-key.pem'), junk: path.join(dir, 'junk.pem') }
+  writeFileSync(files.cert, own.cert)
+  writeFileSync(files.key, own.key)
+  writeFileSync(files.otherKey, other.key)
+  writeFileSync(files.junk, 'not a certificate\n')
+
+  const tls = await loadTlsFiles(files.cert, files.key)
+  t.equal(tls.pin, own.pin, 'the pin is the certificate\'s')
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(78), tls })
+  t.match(c.joinCommand('lb1'), new RegExp(`--pin ${own.pin}$`), 'and the join commands carry it')
+  await startAgents(t, c, [{ name: 'lb1', bind: '127.78.0.11' }])
+  t.ok(c.hub.get('lb1') !== undefined, 'an agent with that pin registers')
+
+  await t.rejects(loadTlsFiles(files.cert, files.otherKey), { code: 'PC_ERR_TLS', message: `--tls-key ${files.otherKey} is not the key of --tls-cert ${files.cert}` })
+  await t.rejects(loadTlsFiles(files.junk, files.key), { code: 'PC_ERR_TLS', message: new RegExp(`^${files.junk.replace(/[.]/g, '\\.')} is not a PEM certificate`) })
+  await t.rejects(loadTlsFiles(files.cert, files.junk), { code: 'PC_ERR_TLS', message: new RegExp(`^--tls-key ${files.junk.replace(/[.]/g, '\\.')} is not a PEM private key`) })
+  await t.rejects(loadTlsFiles(path.join(dir, 'missing.pem'), files.key), { code: 'PC_ERR_TLS', message: `--tls-cert ${path.join(dir, 'missing.pem')}: no such file` })
 })

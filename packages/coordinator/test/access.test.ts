@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import { loadCatalogFile } from '../src/catalog/load-catalog.js'
+import { agentCredential } from '../src/security/credentials.js'
 import { buildCoordinator, type Coordinator } from '../src/server/coordinator.js'
 
 const hosts = [{ name: 'app1', address: '198.18.0.1', roles: ['app'] }, { name: 'db1', address: '198.18.0.2', roles: ['db'] }]
@@ -51,9 +52,10 @@ function spellings (url: string): string[] {
   return [...new Set(out)]
 }
 
-const TOKENS = { none: undefined, viewer: 'viewer-token', full: 'full-token' } as const
+// An agent's credential (derived from the join token) is no API token: it opens nothing.
+const TOKENS = { none: undefined, viewer: 'viewer-token', full: 'full-token', credential: agentCredential('full-token', 'lb1') } as const
 const allowed = (need: 'none' | 'read' | 'full', who: keyof typeof TOKENS): boolean =>
-  need === 'none' || (need === 'read' && who !== 'none') || (need === 'full' && who === 'full')
+  need === 'none' || (need === 'read' && (who === 'viewer' || who === 'full')) || (need === 'full' && who === 'full')
 
 t.test('every route, under every spelling, with no token, the viewer token and the join token: access is decided on the matched route', async (t) => {
   const c = await coordinator(t, true)
