@@ -3,7 +3,7 @@
 // hosts, waits for their agents (started by the caller, one per host namespace), runs the matrix
 // `runs` times, compares every verdict with what was staged, and prints one JSON line per run.
 //   node --import tsx test/lab/field-driver.ts CONFIG.json
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import type { Catalog } from '@portcheck/protocol'
@@ -20,6 +20,11 @@ export interface FieldConfig {
   runs: number
   /** `from>to proto/port` → the exact `status reason` staged; every other check must pass. */
   expected: Record<string, string>
+  /**
+   * After this run, print `paused` and wait until the file `CONFIG.json.go` exists before the
+   * next one: the caller changes the network in between (latency that rises after the agents joined).
+   */
+  pauseAfterRun?: number
 }
 
 /** What one run gave, against what was staged. */
@@ -97,6 +102,10 @@ async function main (): Promise<void> {
     }
     if (r === 1) out.verdicts = verdicts
     process.stdout.write(JSON.stringify(out) + '\n')
+    if (r === config.pauseAfterRun) {
+      process.stdout.write('paused\n')
+      while (!existsSync(`${process.argv[2] as string}.go`)) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
   await coordinator.close()
 }

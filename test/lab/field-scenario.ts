@@ -29,6 +29,11 @@ export interface FieldScenario {
   cleanControl?: boolean
   /** One-way delay between hosts, in ms (each host delays what it sends to the others by this). Default 0. */
   delayMs?: number
+  /**
+   * One-way delay between hosts that begins only after the agents joined and the first run
+   * ended (the latency rises under a coordinator that already knows the agents), in ms.
+   */
+  delayAfterFirstRunMs?: number
   /** Drop every n-th check of the mesh at its target (default 5; 0: none). */
   dropEvery?: number
   /**
@@ -89,13 +94,19 @@ export async function runFieldScenario (s: FieldScenario, log: (line: string) =>
       for (const h of hosts) await lab.setDelay(h.name, s.delayMs as number, { to: hosts.filter((o) => o !== h).map((o) => o.address) })
     }
 
-    const config: FieldConfig = { hosts, coordinator: FIELD_COORDINATOR, tcp: s.tcp, udp: s.udp, timeout: s.timeout, runs: s.runs, expected }
+    const later = s.delayAfterFirstRunMs ?? 0
+    const config: FieldConfig = { hosts, coordinator: FIELD_COORDINATOR, tcp: s.tcp, udp: s.udp, timeout: s.timeout, runs: s.runs, expected, ...(later > 0 ? { pauseAfterRun: 1 } : {}) }
     const file = path.join(dir, 'config.json')
     writeFileSync(file, JSON.stringify(config))
     const driver = lab.spawn('coord', process.execPath, ['--import', 'tsx', 'test/lab/field-driver.ts', file])
     await driver.waitFor(/listening/, 60_000)
     const agents = hosts.map((h) =>
       lab.spawn(h.name, process.execPath, [...(process.env.PORTCHECK_PROFILE_AGENT !== undefined && h === hosts[0] ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PORTCHECK_PROFILE_AGENT}`] : []), AGENT_BIN, '--coordinator', `ws://${FIELD_COORDINATOR}:7070`, '--insecure', '--token', agentCredential('field-token', h.name), '--name', h.name, '--log-level', 'warn', '--log-format', 'json']))
+    if (later > 0) {
+      await driver.waitFor(/^paused$/m, 10 * 60_000)
+      for (const h of hosts) await lab.setDelay(h.name, later, { to: hosts.filter((o) => o !== h).map((o) => o.address) })
+      writeFileSync(`${file}.go`, '')
+    }
     const code = await driver.exited
     if (code !== 0) throw new Error(`field driver exited ${code}\n${driver.stderr()}`)
     if (process.env.FIELD_DEBUG === '1') log(driver.stderr())
