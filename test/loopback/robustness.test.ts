@@ -206,7 +206,7 @@ t.test('a run aborted before it began sends nothing to any agent', async (t) => 
   t.ok(tested.length > 0 && tested.every((x) => x.status === 'inconclusive' && x.reason === 'aborted'), 'every check it would have probed is aborted, none agent-missing')
 })
 
-t.test('the coordinator follows its messages with a nudge; an agent\'s nudge shows it alive but answers no heartbeat', async (t) => {
+t.test('the coordinator follows its messages with a nudge and answers each message with one; an agent\'s nudge shows it alive but answers no heartbeat', async (t) => {
   const c = await startCoordinator(t, { catalogFile: CATALOG, hosts: demoHosts(47) })
   // No automatic answers to the heartbeat's ping: this test decides which pong goes when.
   const ws = await new Promise<WebSocket>((resolve, reject) => {
@@ -231,4 +231,9 @@ t.test('the coordinator follows its messages with a nudge; an agent\'s nudge sho
   ws.pong()
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.type(conn.rttMs, 'number', 'the heartbeat\'s own answer is')
+  t.equal(pongs.length, 2, 'nudges are never answered with nudges')
+  // A message the coordinator has no answer for (no such run) is acknowledged all the same.
+  ws.send(JSON.stringify({ type: 'run-closed', runId: 'ghost' }))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(pongs.slice(2), [NUDGE_PAYLOAD, NUDGE_PAYLOAD], 'a message is answered with a nudge at once and a late one')
 })

@@ -331,6 +331,9 @@ export function startAgent (options: AgentOptions): Agent {
         socket.close(1008, 'invalid message')
         return
       }
+      // A nudge back carries our TCP acknowledgement once more (see tailNudger): a lost ACK
+      // otherwise leaves the coordinator waiting for its retransmission timer, which doubles.
+      if (socket === ws) nudge()
       handle(msg, socket)
     })
     socket.on('error', (err) => {

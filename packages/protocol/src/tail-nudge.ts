@@ -24,6 +24,11 @@ export const LATE_NUDGE_MS = 25
  * packet those 200 ms stalls were most of what the loss added to a run (docs/benchmarks.md §5).
  * A second nudge goes {@link LATE_NUDGE_MS} after the burst's last message. A nudge is a
  * 3-byte frame: two per burst.
+ *
+ * Both sides also call it when a message arrives: the nudge back carries their TCP
+ * acknowledgement once more. When the ACK of a retransmitted segment is lost, the sender waits
+ * for its retransmission timer, which doubles with each loss; at 20% loss each way, that is how
+ * a control connection stalls for tens of seconds. Nudges never answer nudges.
  */
 export function tailNudger (nudge: () => void, lateMs = LATE_NUDGE_MS): () => void {
   let pending = false

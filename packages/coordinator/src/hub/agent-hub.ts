@@ -47,6 +47,15 @@ export class AgentConnection {
     return true
   }
 
+  /**
+   * Answers a message from the agent with a nudge, whose TCP segment carries our acknowledgement
+   * once more: a lost ACK otherwise leaves the agent's side waiting for its retransmission timer,
+   * which doubles with each loss (see tailNudger).
+   */
+  acknowledge (): void {
+    this.nudge()
+  }
+
   /** Bytes queued on the socket but not yet written (backpressure). */
   get buffered (): number {
     return this.ws.bufferedAmount
@@ -281,6 +290,7 @@ export class AgentHub extends EventEmitter<HubEvents> {
       }
       conn.alive = true
       conn.record.lastSeen = Date.now()
+      conn.acknowledge()
       this.emit('message', conn, msg)
     })
     ws.on('error', (err) => this.logger.debug({ remote, err }, 'agent socket error'))
