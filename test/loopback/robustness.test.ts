@@ -7,6 +7,7 @@ import { NUDGE_PAYLOAD } from '@portcheck/protocol/node'
 import { startAgent } from '../../packages/agent/src/index.js'
 import type { Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
+import { FakeAgent } from '../support/fake-agent.js'
 import { TOKEN, demoHosts, silent, startAgents, startCoordinator } from '../support/loopback.js'
 
 const CATALOG = 'examples/demo/catalog.yaml'
@@ -236,4 +237,30 @@ t.test('the coordinator follows its messages with a nudge and answers each messa
   ws.send(JSON.stringify({ type: 'run-closed', runId: 'ghost' }))
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.same(pongs.slice(2), [NUDGE_PAYLOAD, NUDGE_PAYLOAD], 'a message is answered with a nudge at once and a late one')
+})
+
+t.test('a run aborted through the API while probing: unfinished checks are aborted, connected agents are not lost, exit 130', async (t) => {
+  const hosts = [{ name: 'lb1', address: '127.79.0.21', roles: ['lb'] }, { name: 'app1', address: '127.79.0.22', roles: ['app'] }]
+  const c = await startCoordinator(t, { catalogFile: CATALOG, hosts, requireAuth: true })
+  // Fake agents that never report their probes: the run stays in its probing phase until aborted.
+  const agents = hosts.map((h) => new FakeAgent(c, h.name, { onProbes: () => {} }))
+  t.teardown(() => { for (const a of agents) a.close() })
+  await Promise.all(agents.map(async (a) => await a.joined()))
+  while (c.hub.connectedNames().length < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+  const auth = { authorization: `Bearer ${TOKEN}` }
+  const started = await c.app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { timeoutMs: 20_000 } })
+  t.equal(started.statusCode, 202)
+  const id = (started.json() as { id: string }).id
+  while ((agents[0]?.orders.length ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  const aborted = await c.app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: auth })
+  t.ok(aborted.statusCode >= 200 && aborted.statusCode < 300, `the abort is taken (${aborted.statusCode})`)
+  let report = (await c.app.inject({ url: `/api/runs/${id}`, headers: auth })).json() as { state: string, exitCode: number, agents: { joined: number, lost: string[] }, checks: Array<{ status: string, reason: string | null }> }
+  const until = Date.now() + 10_000
+  while (report.state !== 'aborted' && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    report = (await c.app.inject({ url: `/api/runs/${id}`, headers: auth })).json() as typeof report
+  }
+  t.match(report, { state: 'aborted', exitCode: 130, agents: { joined: 2, lost: [] } }, 'aborted, exit 130, and both agents still joined, none lost')
+  const probed = report.checks.filter((x) => x.status !== 'skipped')
+  t.ok(probed.length > 0 && probed.every((x) => x.status === 'inconclusive' && x.reason === 'aborted'), 'every unfinished check is inconclusive aborted, none blocked')
 })

@@ -152,6 +152,20 @@ t.test('two run-starts in one read: the first is closed, the second opens the sa
   t.equal((await tcpAttempt(25008)).code, 'ECONNREFUSED', 'closed at the end of the second run: nothing orphaned')
 })
 
+t.test('a second run-start while the first run\'s listeners are open: the first is closed, the second takes the same port', async (t) => {
+  const fake = await joined(t)
+  fake.send({ type: 'run-start', runId: 'r10', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25010 }], peers: [] })
+  t.match(await fake.next('run-ready'), { runId: 'r10', listeners: [{ port: 25010, state: 'open' }] })
+  fake.send({ type: 'run-start', runId: 'r11', ttlMs: 60_000, listeners: [{ protocol: 'tcp', port: 25010 }], peers: [] })
+  t.match(await fake.next('run-ready'), { runId: 'r11', listeners: [{ port: 25010, state: 'open' }] }, 'the port is the second run\'s, not held by the first')
+  const probe = await tcpAttempt(25010, encodeProbe(NONCE))
+  t.equal(probe.received, `PCOK1 ${NONCE}\n`)
+  t.match(await fake.next('received'), { runId: 'r11', items: [{ port: 25010, nonce: NONCE }] }, 'what arrives is reported under the second run')
+  fake.send({ type: 'run-end', runId: 'r11' })
+  await fake.next('run-closed')
+  t.equal((await tcpAttempt(25010)).code, 'ECONNREFUSED', 'and nothing of either run is left open')
+})
+
 t.test('run orders before welcome are ignored', async (t) => {
   const fake = await fakeCoordinator(t)
   const agent = startAgent({ coordinator: fake.url, token: CRED, insecure: true, name: 'n3', bind: '127.51.0.1', logger: silent, reconnectMinMs: 60_000 })
