@@ -1,37 +1,51 @@
 import t from 'tap'
+import { ExitCodes } from '@portcheck/protocol'
 import { listNamespaces, redirectRules } from './lab.js'
 import { runTwoHosts, twoHostsLab, type TwoHosts } from './two-hosts.js'
 
 // Ports another process already holds on the target, as on a cluster that runs (a re-check
 // after the install, `serve --every`): the target's agent (root) cannot listen there, so it
-// counts what arrives past its firewall instead.
+// counts the SYNs that arrive past its firewall instead, by the port they were sent to.
 // - tcp/15433: the product's process holds it; the SYN of the source's connection reaches it:
 //   pass counted;
-// - tcp/15434: held too, but a local redirect sends what arrives for it to another process
-//   (tcp/19000), which answers in the product's place: the handshake completes, and the target
-//   saw none of its SYNs on 15434: existing-listener, and the detail says so;
+// - tcp/15434: held too, and the target's own redirect hands what arrives for it to another
+//   local process (tcp/19000): the SYN still reached the target, past its firewall: pass counted;
+// - tcp/15435: held too, and the target DNATs it to a process on another host (a container's
+//   published port, as Docker does it): the SYN crossed the target's forward hook: pass counted;
+// - tcp/15436: held too, but the source's own NAT sends its connections to a stand-in on another
+//   host, which answers in the target's place: the handshake completes and the target saw none of
+//   its SYNs: not a pass, inconclusive port-in-use, and the detail says what may have answered;
 // - udp/15405: held; its probe datagrams are counted by nonce: pass counted;
 // - tcp/18080: nothing holds it: our own listener, the nonce: pass.
-const HOSTS: TwoHosts = { coord: '198.18.4.1', src: '198.18.4.11', dst: '198.18.4.12', token: 'held-ports-token-9c3e', tcp: [15433, 15434, 18080], udp: [15405] }
+const HOSTS: TwoHosts = { coord: '198.18.4.1', src: '198.18.4.11', dst: '198.18.4.12', token: 'held-ports-token-9c3e', tcp: [15433, 15434, 15435, 15436, 18080], udp: [15405] }
 
-t.test('ports another process holds: counted by their SYN or datagrams, and a stand-in that answers for one is named', async (t) => {
+t.test('ports another process holds: counted by their SYN or datagrams, wherever the target delivers them; a stand-in on the way is no pass', async (t) => {
   const staged = await twoHostsLab(t, HOSTS)
   if (staged === null) return
   const { lab, dir } = staged
-  await lab.nft('dst', redirectRules('    tcp dport 15434 redirect to :19000'))
-  const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'tcp:15434', 'udp:15405', 'tcp:19000'])
+  await lab.nft('dst', redirectRules('    tcp dport 15434 redirect to :19000\n    tcp dport 15435 dnat to ' + HOSTS.coord))
+  await lab.nft('dst', `table ip pcmasq {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    ip daddr ${HOSTS.coord} tcp dport 15435 masquerade\n  }\n}\n`)
+  await lab.exec('dst', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1'])
+  await lab.nft('src', `table ip pcstandin {\n  chain output {\n    type nat hook output priority -100; policy accept;\n    ip daddr ${HOSTS.dst} tcp dport 15436 dnat to ${HOSTS.coord}\n  }\n}\n`)
+  const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'tcp:15434', 'tcp:15435', 'tcp:15436', 'udp:15405', 'tcp:19000'])
+  const elsewhere = lab.spawn('coord', 'node', ['test/lab/port-holder.js', 'tcp:15435', 'tcp:15436'])
   await holder.waitFor(/ready/)
+  await elsewhere.waitFor(/ready/)
 
   const { code, report, by } = await runTwoHosts(lab, dir, HOSTS)
-  t.equal(code, 0, 'exit 0: every check passes')
+  t.equal(code, ExitCodes.inconclusive, 'exit 3: nothing blocked, one check unproven')
   t.same(Object.fromEntries(report.checks.map((c) => [`${c.protocol}/${c.port}`, `${c.status ?? 'none'} ${c.reason ?? '-'}`])), {
     'tcp/15433': 'pass counted',
-    'tcp/15434': 'pass existing-listener',
+    'tcp/15434': 'pass counted',
+    'tcp/15435': 'pass counted',
+    'tcp/15436': 'inconclusive port-in-use',
     'tcp/18080': 'pass -',
     'udp/15405': 'pass counted'
   }, 'the exact status and reason of every check')
-  t.match(by.get('tcp/15433'), { detail: /^another process holds tcp\/15433 on dst; dst's agent saw the SYN of [1-9]\d* of src's completed connection\(s\) to it getting past dst's firewall$/ })
-  t.equal(by.get('tcp/15434')?.detail, "another process holds tcp/15434 on dst; a connection to it completed, but dst's agent saw none of its SYNs arrive: NAT on the way, or something that answered in dst's place", 'the stand-in is named as a possibility')
+  for (const port of [15433, 15434, 15435]) {
+    t.match(by.get(`tcp/${port}`), { detail: new RegExp(`^another process holds tcp/${port} on dst; dst's agent saw the SYN of [1-9]\\d* of src's completed connection\\(s\\) to it getting past dst's firewall$`) })
+  }
+  t.equal(by.get('tcp/15436')?.detail, "another process holds tcp/15436 on dst; a connection to it completed, but dst's agent saw none of its SYNs arrive from src: something else may have answered in dst's place (a DNAT, a proxy or another host on the way), or a NAT changed src's address; stop that process and re-run, or check this port once it is free", 'the stand-in is named as a possibility')
   t.match(by.get('udp/15405'), { detail: /dst's agent counted [1-9]\d* probe datagram\(s\) of this check from src/ })
   const tables = await lab.exec('dst', 'nft', ['list', 'tables'])
   t.notMatch(tables, /portcheck_count/, 'the agent deleted its counting table at the end of the run')

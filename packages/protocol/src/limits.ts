@@ -25,6 +25,12 @@ export const MAX_ITEMS_PER_FRAME = 4000
 export const MAX_BINDS = 2
 /** Most interface addresses an agent reports in `hello`. */
 export const MAX_AGENT_ADDRESSES = 256
+/**
+ * Most TCP SYNs a target agent keeps per IP version while it counts arrivals on ports another
+ * process holds: beyond it, new ones are not kept. The coordinator keeps at most twice this
+ * (both versions) from one agent in a run.
+ */
+export const MAX_COUNTED_SYNS = 65535
 /** Most local ports of connected attempts one probe result lists. */
 export const MAX_CONNECTED_PORTS = 64
 /**

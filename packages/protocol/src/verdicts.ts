@@ -9,7 +9,7 @@ export type Status = 'pass' | 'blocked' | 'inconclusive' | 'skipped'
 /** Every reason a verdict can carry, grouped by the status it belongs to. */
 export const Reasons = {
   pass: {
-    'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked.',
+    'existing-listener': 'Another process already held this TCP port on the target and a connection to it completed; the agent could not put its own listener there, so the nonce was not checked, and it could not count arrivals (it needs root and nftables) to prove the connection reached the target.',
     counted: "Another process already held this port on the target; the target agent saw the probe arrive past the target's own firewall, in a temporary nftables table of its own: UDP, its datagrams (its nonce, from the source's address); TCP, the SYN of the very connection that completed (the source's address and port)."
   },
   blocked: {
@@ -20,7 +20,7 @@ export const Reasons = {
     'egress-denied': "The source host's own firewall refused to send the probe (EPERM or EACCES): an egress rule on the source."
   },
   inconclusive: {
-    'port-in-use': 'Another process holds this port on the target, so portcheck cannot listen there and cannot prove what arrives.',
+    'port-in-use': "Another process holds this port on the target, so portcheck cannot listen there, and nothing proves the probe arrived: the target's agent counted none of it (or cannot count), or the connection was refused.",
     'bind-denied': 'The target agent was not allowed to listen on this port (e.g. a port below 1024 without root or CAP_NET_BIND_SERVICE).',
     'bind-failed': 'The target agent could not listen on this port for another reason (see detail).',
     'agent-missing': 'The agent of the source or target host never joined.',

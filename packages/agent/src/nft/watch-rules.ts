@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { encodeProbe, type Proto } from '@portcheck/protocol'
+import { MAX_COUNTED_SYNS, encodeProbe, type Proto } from '@portcheck/protocol'
 
 /**
  * The rulesets of the agent's own temporary tables, as `nft -f` scripts. Every value written
@@ -47,8 +47,6 @@ export interface CountWatch {
 
 /** The sets of the counting table where TCP SYNs are kept, by IP version: `saddr . dport . sport`. */
 export const SYN_SETS = { ip: 'syn4', ip6: 'syn6' } as const
-/** Most SYNs a set keeps: beyond it, new ones are not kept (the rule adding them does nothing more). */
-const SYN_SET_SIZE = 65535
 
 /** Interfaces whose ingress hook is watched: at most this many. */
 const MAX_INGRESS_DEVICES = 8
@@ -160,13 +158,16 @@ function payloadMatches (nonce: string): string[] {
 }
 
 /**
- * The counting table (family inet), its chain in the input hook, last of all, so that what it
- * counts got past every filter of the host and is about to reach the socket that holds the port.
- * UDP: one counter per check, of the check's own probe datagrams only (from the source's
- * addresses, to the port, carrying the check's nonce). TCP: every SYN from a check's source
- * addresses to its port goes into a set, with its source port; the coordinator matches those
- * to the local ports of the source's completed handshakes (the probe sends nothing into another
- * process's port, so there is no nonce to match).
+ * The counting table (family inet), its chains in the input and forward hooks, last of all, so
+ * that what it counts got past every filter of the host. UDP: one counter per check, in input,
+ * of the check's own probe datagrams only (from the source's addresses, to the port, carrying
+ * the check's nonce). TCP: every SYN from a check's source addresses to its port goes into a
+ * set, with its source port; the coordinator matches those to the local ports of the source's
+ * completed handshakes (the probe sends nothing into another process's port, so there is no
+ * nonce to match). The port is the one the SYN was sent to (`ct original proto-dst`), before any
+ * DNAT of the host's own: a port redirected to a local process still reaches input, and one
+ * published by a container (a DNAT to it) reaches forward, where only what the host itself
+ * DNATed (`ct status dnat`) is counted, not traffic it merely routes.
  */
 export function countRuleset (table: string, counts: readonly CountWatch[]): string {
   const out: string[] = [
@@ -175,15 +176,19 @@ export function countRuleset (table: string, counts: readonly CountWatch[]): str
   ]
   const tcp = counts.filter((c) => c.protocol === 'tcp')
   if (tcp.length > 0) {
-    out.push(`add set inet ${table} ${SYN_SETS.ip} { type ipv4_addr . inet_service . inet_service; flags dynamic; size ${SYN_SET_SIZE}; }`)
-    out.push(`add set inet ${table} ${SYN_SETS.ip6} { type ipv6_addr . inet_service . inet_service; flags dynamic; size ${SYN_SET_SIZE}; }`)
+    out.push(`add chain inet ${table} forward { type filter hook forward priority ${TRACE_PRIORITY.last}; policy accept; }`)
+    out.push(`add set inet ${table} ${SYN_SETS.ip} { type ipv4_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
+    out.push(`add set inet ${table} ${SYN_SETS.ip6} { type ipv6_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
   }
   const rules = new Set<string>()
   for (const c of counts) {
     if (c.protocol === 'tcp') {
       for (const m of addressMatches('saddr', c.from)) {
         const ip = m.startsWith('ip6 ') ? 'ip6' : 'ip'
-        rules.add(`add rule inet ${table} input ${m} tcp dport ${assertPort(c.port)} tcp flags & (syn | ack) == syn add @${SYN_SETS[ip]} { ${ip} saddr . tcp dport . tcp sport }`)
+        const syn = `${m} tcp flags & (syn | ack) == syn ct original proto-dst ${assertPort(c.port)}`
+        const add = `add @${SYN_SETS[ip]} { ${ip} saddr . ct original proto-dst . tcp sport }`
+        rules.add(`add rule inet ${table} input ${syn} ${add}`)
+        rules.add(`add rule inet ${table} forward ${syn} ct status dnat ${add}`)
       }
       continue
     }

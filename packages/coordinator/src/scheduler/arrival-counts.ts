@@ -1,4 +1,4 @@
-import { MAX_ITEMS_PER_FRAME, familyOf, type AcceptedConnection, type ArrivalCount, type CountOrder } from '@portcheck/protocol'
+import { MAX_COUNTED_SYNS, MAX_ITEMS_PER_FRAME, familyOf, type AcceptedConnection, type ArrivalCount, type CountOrder } from '@portcheck/protocol'
 import type { Logger } from 'pino'
 import type { Plan, PlannedCheck } from '../plan/expand.js'
 import { watchedAddresses } from '../localize/watched-addresses.js'
@@ -21,8 +21,10 @@ export interface CountingRun {
   wait: (test: () => boolean, ms: number) => Promise<void>
 }
 
-/** Most SYNs remembered per run: an agent cannot make this grow without end. */
+/** Most SYNs remembered per run, from all agents: what the run's memory for them is bounded by. */
 const MAX_SYNS_PER_RUN = 200_000
+/** Most SYNs remembered from one agent in a run: what its two sets can hold, so one cannot take every other's share. */
+const MAX_SYNS_PER_AGENT = 2 * MAX_COUNTED_SYNS
 
 /**
  * Checks whose port another process holds on the target: nothing of ours can listen there, but
@@ -31,6 +33,7 @@ const MAX_SYNS_PER_RUN = 200_000
  * (`pass` `counted`), without it the check stays `inconclusive` `port-in-use`. TCP: the SYNs
  * from the source's addresses, by source port; a completed handshake whose local port is among
  * them reached the target host (`pass` `counted`), not something that answered in its place.
+ * A target whose SYNs were not all kept (past either bound) is marked: none seen proves nothing.
  */
 export class ArrivalCounts {
   private readonly counted = new Set<number>()
@@ -40,6 +43,10 @@ export class ArrivalCounts {
   /** SYNs seen, by `target|port|sourcePort`: the source addresses. */
   private readonly syns = new Map<string, string[]>()
   private synCount = 0
+  /** SYNs kept, by target. */
+  private readonly synsBy = new Map<string, number>()
+  /** Targets that reported SYNs past a bound, which were not kept. */
+  private readonly overflowed = new Set<string>()
   /** Targets asked to count: undefined while waiting, null when counting, else why not. */
   private readonly asked = new Map<string, { p: Participant, items: CountOrder[], ready?: string | null }>()
 
@@ -67,6 +74,11 @@ export class ArrivalCounts {
     return n
   }
 
+  /** Whether this target reported SYNs that were not kept: its count of none proves nothing. */
+  synsOverflowed (target: string): boolean {
+    return this.overflowed.has(target)
+  }
+
   /** Asks the targets to count, and waits for them (bounded). Checks whose target cannot are left as they are. */
   async start (run: CountingRun): Promise<void> {
     const wanted: PlannedCheck[] = []
@@ -83,7 +95,7 @@ export class ArrivalCounts {
       if (addresses.length === 0) continue
       const dst = run.participants.get(c.to as string) as Participant
       const entry = this.asked.get(dst.name) ?? { p: dst, items: [] }
-      // One `count-start` per target, within the frame bound: beyond it, checks stay port-in-use.
+      // One `count-start` per target, within the frame bound: beyond it, UDP checks stay port-in-use and TCP ones existing-listener.
       if (entry.items.length >= MAX_ITEMS_PER_FRAME) continue
       if (c.protocol === 'tcp') {
         entry.items.push({ id: c.index, protocol: 'tcp', port: c.port, from: addresses })
@@ -108,19 +120,22 @@ export class ArrivalCounts {
     if (a !== undefined && a.ready === undefined) a.ready = error ?? null
   }
 
-  /** A target's SYNs, from its `arrived`: only to TCP ports it was asked to count, within the run's bound. */
+  /** A target's SYNs, from its `arrived`: only to TCP ports it was asked to count, within the run's bounds. */
   arrived (agent: string, items: readonly AcceptedConnection[]): void {
     const ports = new Set(this.asked.get(agent)?.items.filter((o) => o.protocol === 'tcp').map((o) => o.port))
+    let kept = this.synsBy.get(agent) ?? 0
     for (const i of items) {
-      if (this.synCount >= MAX_SYNS_PER_RUN) return
       if (!ports.has(i.port) || familyOf(i.address) === null) continue
+      if (this.synCount >= MAX_SYNS_PER_RUN || kept >= MAX_SYNS_PER_AGENT) { this.overflowed.add(agent); break }
       const key = `${agent}|${i.port}|${i.remotePort}`
       const address = canonicalAddress(i.address)
       const list = this.syns.get(key)
       if (list === undefined) this.syns.set(key, [address])
       else list.push(address)
       this.synCount++
+      kept++
     }
+    this.synsBy.set(agent, kept)
   }
 
   /** A target's counts, from its `flushed`: only for checks it was asked to count. */

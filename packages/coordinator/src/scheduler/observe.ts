@@ -55,7 +55,7 @@ export function observation (stores: EvidenceStores, check: PlannedCheck, rounds
     roundsLeft,
     aborted,
     counted: stores.arrivals.count(check.index),
-    ...(check.protocol === 'tcp' && result?.connected !== undefined ? synsSeen(stores.arrivals.synsOf(check, result.connected)) : {})
+    ...(check.protocol === 'tcp' && result?.connected !== undefined ? synsSeen(stores.arrivals.synsOf(check, result.connected), stores.arrivals.synsOverflowed(check.to as string)) : {})
   }
 }
 
@@ -65,8 +65,8 @@ function udpCrowd (c: UdpCrowding | undefined): Pick<Observation, 'udpCrowd'> {
 }
 
 /** The `syns` part of an observation: only for a TCP check whose arrivals are counted. */
-function synsSeen (n: number | null): Pick<Observation, 'syns'> {
-  return n === null ? {} : { syns: n }
+function synsSeen (n: number | null, overflowed: boolean): Pick<Observation, 'syns' | 'synsOverflowed'> {
+  return n === null ? {} : { syns: n, ...(overflowed ? { synsOverflowed: true } : {}) }
 }
 
 /** The `missing` part of an observation: the known reasons of either end, only those set. */

@@ -67,6 +67,8 @@ export interface Observation {
    * source's completed handshakes the target's agent saw the SYN of (by source port).
    */
   syns?: number
+  /** The target reported more SYNs than the run keeps: a count of 0 proves nothing. */
+  synsOverflowed?: boolean
 }
 
 /** A check's final (or, while running, provisional) verdict. */
@@ -113,16 +115,18 @@ function lossWords (j: JudgedSample): string {
 /**
  * A TCP port another process holds, and the source's handshake to it completed. Where the
  * target's agent counted SYNs, one of the handshake's own (its source port) having reached the
- * target past its firewall is proof it was the target that answered: `counted`. Otherwise the
- * completed handshake is all there is (`existing-listener`); counted and unseen, the detail
- * says what may have answered instead.
+ * target past its firewall is proof it was the target that answered: `counted`; counted and
+ * none seen, what answered may not have been the target at all (a DNAT, a proxy or another
+ * host on the way), so nothing is proven: `port-in-use`, as for UDP. Not counted (the target's
+ * agent cannot use nftables), the completed handshake is all there is: `existing-listener`.
  */
-function heldConnected (check: PlannedCheck, syns: number | undefined, echo: EchoKind | null): Verdict {
+function heldConnected (check: PlannedCheck, syns: number | undefined, echo: EchoKind | null, overflowed: boolean): Verdict {
   const from = check.from ?? ''
   const to = check.to ?? ''
   const held = `another process holds tcp/${check.port} on ${to}`
   if (syns !== undefined && syns > 0) return v('pass', 'counted', `${held}; ${to}'s agent saw the SYN of ${syns} of ${from}'s completed connection(s) to it getting past ${to}'s firewall`, { echo })
-  if (syns === 0) return v('pass', 'existing-listener', `${held}; a connection to it completed, but ${to}'s agent saw none of its SYNs arrive: NAT on the way, or something that answered in ${to}'s place`, { echo })
+  if (syns === 0 && overflowed) return v('inconclusive', 'port-in-use', `${held}; a connection to it completed, but ${to} reported more SYNs than a run keeps, so whether this connection's reached it is unknown: re-run, or check this port once it is free`, { echo })
+  if (syns === 0) return v('inconclusive', 'port-in-use', `${held}; a connection to it completed, but ${to}'s agent saw none of its SYNs arrive from ${from}: something else may have answered in ${to}'s place (a DNAT, a proxy or another host on the way), or a NAT changed ${from}'s address; stop that process and re-run, or check this port once it is free`, { echo })
   return v('pass', 'existing-listener', `${held}; a connection to it completed`, { echo })
 }
 
@@ -175,9 +179,10 @@ function silence (check: PlannedCheck, obs: Observation, r: ProbeResult, inUse: 
  * Decides a check's verdict from what was observed. The one rule that matters most: `pass`
  * only when the target agent itself reported this check's nonce on the right listener, from
  * an address that is not another inventory host's (or, for a TCP port another process already
- * holds, when a connection to it completed). `blocked` only on positive evidence (a refusal,
- * an ICMP error, something else answering) or on silence that the path's measured loss cannot
- * explain. Anything else is `inconclusive`, never a guess.
+ * holds, when the target counted the SYN of a connection to it that completed, or cannot count
+ * at all and a connection completed). `blocked` only on positive evidence (a refusal, an ICMP
+ * error, something else answering) or on silence that the path's measured loss cannot explain.
+ * Anything else is `inconclusive`, never a guess.
  */
 export function decide (check: PlannedCheck, obs: Observation): Verdict {
   if (check.skip !== null) return v('skipped', check.skip, null)
@@ -237,7 +242,7 @@ export function decide (check: PlannedCheck, obs: Observation): Verdict {
         if (n !== null && n > 0) return v('pass', 'counted', `another process holds udp/${check.port} on ${to}; ${to}'s agent counted ${n} probe datagram(s) of this check from ${from} getting past ${to}'s firewall`, { echo })
         return v('inconclusive', 'port-in-use', `another process holds udp/${check.port} on ${to}; ${n === 0 ? `${to}'s agent counted none of the probe's datagrams arriving; ` : ''}stop it, or check this port once it is free`)
       }
-      if (outcome === 'connected') return heldConnected(check, obs.syns, echo)
+      if (outcome === 'connected') return heldConnected(check, obs.syns, echo, obs.synsOverflowed === true)
       if (outcome === 'refused') return v('inconclusive', 'port-in-use', `another process holds tcp/${check.port} on ${to}, and the connection was refused: a firewall reject, or that process listens on another address`)
       break
     default:
