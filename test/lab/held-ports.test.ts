@@ -52,3 +52,23 @@ t.test('ports another process holds: counted by their SYN or datagrams, wherever
   await lab.destroy()
   t.notOk(listNamespaces().some((n) => n.includes(lab.id)), 'no namespace left behind')
 })
+
+// A target that tracks no connection (no NAT, no stateful rule) cannot NAT either: its agent
+// counts by the SYN's own port, without a `ct` rule, which would make its kernel start tracking
+// every connection of the host for the run.
+const PLAIN: TwoHosts = { coord: '198.18.4.21', src: '198.18.4.31', dst: '198.18.4.32', token: 'held-ports-plain-5d1a', tcp: [15433], udp: [] }
+
+t.test('a held port on a target that tracks no connection: counted by the SYN\'s own port, and the target still tracks none', async (t) => {
+  const staged = await twoHostsLab(t, PLAIN)
+  if (staged === null) return
+  const { lab, dir } = staged
+  const tracked = async (): Promise<number> => Number((await lab.exec('dst', 'cat', ['/proc/sys/net/netfilter/nf_conntrack_count'])).trim())
+  t.equal(await tracked(), 0, 'the target tracks no connection before the run')
+  const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433'])
+  await holder.waitFor(/ready/)
+  const { code, by } = await runTwoHosts(lab, dir, PLAIN)
+  t.equal(code, ExitCodes.ok, 'exit 0')
+  t.match(by.get('tcp/15433'), { status: 'pass', reason: 'counted', detail: /dst's agent saw the SYN of [1-9]\d* of src's completed connection\(s\)/ })
+  t.equal(await tracked(), 0, 'nor after it: the counting table had no ct rule')
+  await lab.destroy()
+})

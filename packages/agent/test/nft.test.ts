@@ -1,10 +1,12 @@
 import t from 'tap'
+import path from 'node:path'
 import pino from 'pino'
 import type { AgentMessage } from '@portcheck/protocol'
 import { joinDashedCredential } from '../src/cli.js'
 import { isStaleTable, ownTableName, setInstanceAlive } from '../src/nft/own-tables.js'
 import { ownerFromListing } from '../src/nft/rule-owner.js'
 import { dropOf, firewalldZone, parseTraceLine, tallyFindings, type TraceEvent } from '../src/nft/trace-parse.js'
+import { tracksConnections } from '../src/nft/counter.js'
 import { countRuleset, ingressRuleset, ingressWatch, operatorIngressDevices, traceRuleset } from '../src/nft/watch-rules.js'
 import { NftWatch } from '../src/run/nft-watch.js'
 
@@ -108,7 +110,11 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   // "PCHK1 " and the nonce, in 128-bit pieces: 26 bytes.
   t.match(count, /ip saddr 198\.18\.1\.15 udp dport 15405 @th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374 counter comment "pc7"/)
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'short' }]), /not a nonce/)
-  const syns = countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15', '2001:2::15'] }, { id: 9, protocol: 'tcp', port: 15433, from: ['198.18.1.15'] }])
+  const tcpWatches = [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15', '2001:2::15'] }, { id: 9, protocol: 'tcp', port: 15433, from: ['198.18.1.15'] }] as const
+  const plain = countRuleset('portcheck_count_4242_inst', tcpWatches)
+  t.match(plain, /input ip saddr 198\.18\.1\.15 tcp flags & \(syn \| ack\) == syn tcp dport 15433 add @syn4 \{ ip saddr \. tcp dport \. tcp sport \}\n/, 'a host that tracks no connection: the SYN\'s own port')
+  t.notMatch(plain, /\bct |forward/, 'and no ct expression, which would start tracking every connection of the host')
+  const syns = countRuleset('portcheck_count_4242_inst', tcpWatches, true)
   t.match(syns, /add set inet portcheck_count_4242_inst syn4 \{ type ipv4_addr \. inet_service \. inet_service; flags dynamic; size 65535; \}\n/)
   t.match(syns, /add set inet portcheck_count_4242_inst syn6 \{ type ipv6_addr \. inet_service \. inet_service; flags dynamic; size 65535; \}\n/)
   t.match(syns, /add chain inet portcheck_count_4242_inst forward \{ type filter hook forward priority \d+; policy accept; \}\n/)
@@ -118,6 +124,14 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   t.equal(syns.split('\n').filter((l) => l.includes('input') && l.includes('add @syn4')).length, 1, 'the same source and port: one rule')
   t.notMatch(countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]), /syn4|forward/, 'no sets and no forward chain without a TCP check')
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15; flush ruleset'] }]), /not IP addresses/)
+})
+
+t.test('whether the host tracks connections: conntrack holds entries', async (t) => {
+  const dir = t.testdir({ some: '12\n', none: '0\n', junk: 'x\n' })
+  t.equal(await tracksConnections(path.join(dir, 'some')), true)
+  t.equal(await tracksConnections(path.join(dir, 'none')), false, 'loaded and idle: counting by the SYN\'s own port is exact')
+  t.equal(await tracksConnections(path.join(dir, 'junk')), false)
+  t.equal(await tracksConnections(path.join(dir, 'missing')), false, 'no conntrack at all: no NAT either')
 })
 
 t.test('the interfaces to watch at ingress: those the operator\'s netdev chains filter', async (t) => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import type { AcceptedConnection, ArrivalCount } from '@portcheck/protocol'
 import { runNft } from './nft-command.js'
 import { deleteOwnTable } from './own-tables.js'
@@ -9,6 +10,15 @@ interface Listed {
 
 interface ListedSet {
   nftables?: Array<{ set?: { elem?: Array<{ concat?: unknown[] }> } }>
+}
+
+/**
+ * Whether this host's network namespace tracks connections now (conntrack holds entries): only
+ * then can it NAT, and only then does counting by the original port cost it nothing more.
+ */
+export async function tracksConnections (file = '/proc/sys/net/netfilter/nf_conntrack_count'): Promise<boolean> {
+  const text = await readFile(file, 'utf8').catch(() => '0')
+  return Number(text.trim()) > 0
 }
 
 /**
@@ -31,7 +41,7 @@ export class ArrivalCounter {
   /** Adds the table. Throws NftError (nothing is left behind). */
   async start (): Promise<void> {
     try {
-      await runNft(['-f', '-'], { input: countRuleset(this.table, this.watches) })
+      await runNft(['-f', '-'], { input: countRuleset(this.table, this.watches, await tracksConnections()) })
     } catch (err) {
       await this.stop()
       throw err

@@ -164,19 +164,25 @@ function payloadMatches (nonce: string): string[] {
  * the check's nonce). TCP: every SYN from a check's source addresses to its port goes into a
  * set, with its source port; the coordinator matches those to the local ports of the source's
  * completed handshakes (the probe sends nothing into another process's port, so there is no
- * nonce to match). The port is the one the SYN was sent to (`ct original proto-dst`), before any
- * DNAT of the host's own: a port redirected to a local process still reaches input, and one
- * published by a container (a DNAT to it) reaches forward, where only what the host itself
- * DNATed (`ct status dnat`) is counted, not traffic it merely routes.
+ * nonce to match). Where the host tracks connections (`conntrack`), the port is the one the SYN
+ * was sent to (`ct original proto-dst`), before any DNAT of the host's own: a port redirected to
+ * a local process still reaches input, and one published by a container (a DNAT to it) reaches
+ * forward, where only what the host itself DNATed (`ct status dnat`) is counted, not traffic it
+ * merely routes. Where it does not, it cannot NAT either: the SYN's own port is exact, and a
+ * `ct` rule would make the kernel start tracking every connection of the host for the run.
+ *
+ * @param conntrack whether the host already tracks connections (default false)
  */
-export function countRuleset (table: string, counts: readonly CountWatch[]): string {
+export function countRuleset (table: string, counts: readonly CountWatch[], conntrack = false): string {
   const out: string[] = [
     `add table inet ${table}`,
     `add chain inet ${table} input { type filter hook input priority ${TRACE_PRIORITY.last}; policy accept; }`
   ]
   const tcp = counts.filter((c) => c.protocol === 'tcp')
-  if (tcp.length > 0) {
+  if (tcp.length > 0 && conntrack) {
     out.push(`add chain inet ${table} forward { type filter hook forward priority ${TRACE_PRIORITY.last}; policy accept; }`)
+  }
+  if (tcp.length > 0) {
     out.push(`add set inet ${table} ${SYN_SETS.ip} { type ipv4_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
     out.push(`add set inet ${table} ${SYN_SETS.ip6} { type ipv6_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
   }
@@ -185,10 +191,11 @@ export function countRuleset (table: string, counts: readonly CountWatch[]): str
     if (c.protocol === 'tcp') {
       for (const m of addressMatches('saddr', c.from)) {
         const ip = m.startsWith('ip6 ') ? 'ip6' : 'ip'
-        const syn = `${m} tcp flags & (syn | ack) == syn ct original proto-dst ${assertPort(c.port)}`
-        const add = `add @${SYN_SETS[ip]} { ${ip} saddr . ct original proto-dst . tcp sport }`
+        const dport = conntrack ? 'ct original proto-dst' : 'tcp dport'
+        const syn = `${m} tcp flags & (syn | ack) == syn ${dport} ${assertPort(c.port)}`
+        const add = `add @${SYN_SETS[ip]} { ${ip} saddr . ${dport} . tcp sport }`
         rules.add(`add rule inet ${table} input ${syn} ${add}`)
-        rules.add(`add rule inet ${table} forward ${syn} ct status dnat ${add}`)
+        if (conntrack) rules.add(`add rule inet ${table} forward ${syn} ct status dnat ${add}`)
       }
       continue
     }
