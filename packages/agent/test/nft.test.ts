@@ -109,6 +109,10 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   const count = countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }])
   // "PCHK1 " and the nonce, in 128-bit pieces: 26 bytes.
   t.match(count, /ip saddr 198\.18\.1\.15 udp dport 15405 @th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374 counter comment "pc7"/)
+  t.notMatch(count, /forward/, 'a host that tracks no connection: input only')
+  const tracked = countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }], true)
+  t.match(tracked, /input ip saddr 198\.18\.1\.15 meta l4proto udp ct original proto-dst 15405 @th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374 counter comment "pc7"\n/, 'one that does: the port the datagram was sent to')
+  t.match(tracked, /forward ip saddr 198\.18\.1\.15 meta l4proto udp ct original proto-dst 15405 @th,64,128 \S+ @th,192,80 \S+ ct status dnat counter comment "pc7"\n/, 'and in forward, what it DNATed, under the same comment')
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'short' }]), /not a nonce/)
   const tcpWatches = [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15', '2001:2::15'] }, { id: 9, protocol: 'tcp', port: 15433, from: ['198.18.1.15'] }] as const
   const plain = countRuleset('portcheck_count_4242_inst', tcpWatches)
@@ -122,7 +126,7 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   t.match(syns, /input ip6 saddr 2001:2::15 tcp flags & \(syn \| ack\) == syn ct original proto-dst 15433 add @syn6 \{ ip6 saddr \. ct original proto-dst \. tcp sport \}\n/)
   t.match(syns, /forward ip saddr 198\.18\.1\.15 tcp flags & \(syn \| ack\) == syn ct original proto-dst 15433 ct status dnat add @syn4 \{ ip saddr \. ct original proto-dst \. tcp sport \}\n/, 'forwarded: only what this host DNATed')
   t.equal(syns.split('\n').filter((l) => l.includes('input') && l.includes('add @syn4')).length, 1, 'the same source and port: one rule')
-  t.notMatch(countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]), /syn4|forward/, 'no sets and no forward chain without a TCP check')
+  t.notMatch(countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]), /syn4/, 'no sets without a TCP check')
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15; flush ruleset'] }]), /not IP addresses/)
 })
 

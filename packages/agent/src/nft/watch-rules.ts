@@ -159,17 +159,18 @@ function payloadMatches (nonce: string): string[] {
 
 /**
  * The counting table (family inet), its chains in the input and forward hooks, last of all, so
- * that what it counts got past every filter of the host. UDP: one counter per check, in input,
- * of the check's own probe datagrams only (from the source's addresses, to the port, carrying
- * the check's nonce). TCP: every SYN from a check's source addresses to its port goes into a
- * set, with its source port; the coordinator matches those to the local ports of the source's
+ * that what it counts got past every filter of the host. UDP: one counter per check, of the
+ * check's own probe datagrams only (from the source's addresses, to the port, carrying the
+ * check's nonce). TCP: every SYN from a check's source addresses to its port goes into a set,
+ * with its source port; the coordinator matches those to the local ports of the source's
  * completed handshakes (the probe sends nothing into another process's port, so there is no
- * nonce to match). Where the host tracks connections (`conntrack`), the port is the one the SYN
- * was sent to (`ct original proto-dst`), before any DNAT of the host's own: a port redirected to
- * a local process still reaches input, and one published by a container (a DNAT to it) reaches
- * forward, where only what the host itself DNATed (`ct status dnat`) is counted, not traffic it
- * merely routes. Where it does not, it cannot NAT either: the SYN's own port is exact, and a
- * `ct` rule would make the kernel start tracking every connection of the host for the run.
+ * nonce to match). Where the host tracks connections (`conntrack`), the port is the one the
+ * packet was sent to (`ct original proto-dst`), before any DNAT of the host's own: a port
+ * redirected to a local process still reaches input, and one published by a container (a DNAT
+ * to it) reaches forward, where only what the host itself DNATed (`ct status dnat`) is counted,
+ * not traffic it merely routes. Where it does not, it cannot NAT either: the packet's own port
+ * is exact, and a `ct` rule would make the kernel start tracking every connection of the host
+ * for the run.
  *
  * @param conntrack whether the host already tracks connections (default false)
  */
@@ -178,11 +179,14 @@ export function countRuleset (table: string, counts: readonly CountWatch[], conn
     `add table inet ${table}`,
     `add chain inet ${table} input { type filter hook input priority ${TRACE_PRIORITY.last}; policy accept; }`
   ]
-  const tcp = counts.filter((c) => c.protocol === 'tcp')
-  if (tcp.length > 0 && conntrack) {
-    out.push(`add chain inet ${table} forward { type filter hook forward priority ${TRACE_PRIORITY.last}; policy accept; }`)
-  }
-  if (tcp.length > 0) {
+  if (conntrack) out.push(`add chain inet ${table} forward { type filter hook forward priority ${TRACE_PRIORITY.last}; policy accept; }`)
+  const dport = (proto: Proto): string => conntrack ? 'ct original proto-dst' : `${proto} dport`
+  /** The rules of one match: in input, and where the host may DNAT, in forward for what it DNATed. */
+  const hooks = (match: string, action: string): string[] => [
+    `add rule inet ${table} input ${match} ${action}`,
+    ...(conntrack ? [`add rule inet ${table} forward ${match} ct status dnat ${action}`] : [])
+  ]
+  if (counts.some((c) => c.protocol === 'tcp')) {
     out.push(`add set inet ${table} ${SYN_SETS.ip} { type ipv4_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
     out.push(`add set inet ${table} ${SYN_SETS.ip6} { type ipv6_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
   }
@@ -191,16 +195,17 @@ export function countRuleset (table: string, counts: readonly CountWatch[], conn
     if (c.protocol === 'tcp') {
       for (const m of addressMatches('saddr', c.from)) {
         const ip = m.startsWith('ip6 ') ? 'ip6' : 'ip'
-        const dport = conntrack ? 'ct original proto-dst' : 'tcp dport'
-        const syn = `${m} tcp flags & (syn | ack) == syn ${dport} ${assertPort(c.port)}`
-        const add = `add @${SYN_SETS[ip]} { ${ip} saddr . ${dport} . tcp sport }`
-        rules.add(`add rule inet ${table} input ${syn} ${add}`)
-        if (conntrack) rules.add(`add rule inet ${table} forward ${syn} ct status dnat ${add}`)
+        const syn = `${m} tcp flags & (syn | ack) == syn ${dport('tcp')} ${assertPort(c.port)}`
+        for (const r of hooks(syn, `add @${SYN_SETS[ip]} { ${ip} saddr . ${dport('tcp')} . tcp sport }`)) rules.add(r)
       }
       continue
     }
     if (c.nonce === undefined || !/^[A-Za-z0-9_-]{16,64}$/.test(c.nonce)) throw new Error('not a nonce')
-    for (const m of addressMatches('saddr', c.from)) rules.add(`add rule inet ${table} input ${m} udp dport ${assertPort(c.port)} ${payloadMatches(c.nonce).join(' ')} counter comment "${counterComment(c.id)}"`)
+    for (const m of addressMatches('saddr', c.from)) {
+      // One counter per rule: a check counted in both hooks sums its rules (ArrivalCounter.read).
+      const udp = `${conntrack ? 'meta l4proto udp ' : ''}${dport('udp')} ${assertPort(c.port)}`
+      for (const r of hooks(`${m} ${udp} ${payloadMatches(c.nonce).join(' ')}`, `counter comment "${counterComment(c.id)}"`)) rules.add(r)
+    }
   }
   return [...out, ...rules].join('\n') + '\n'
 }
