@@ -17,8 +17,10 @@ import { runTwoHosts, twoHostsLab, type TwoHosts } from './two-hosts.js'
 //   its SYNs: not a pass, inconclusive port-in-use, and the detail says what may have answered;
 // - udp/15405: held; its probe datagrams are counted by nonce: pass counted;
 // - udp/15406: held too, and the target DNATs it to another host: counted in forward: pass counted;
+// - udp/15407: held too, and the target does not track it (`notrack`, as busy DNS servers do), so
+//   it has no original port: counted by its own port: pass counted;
 // - tcp/18080: nothing holds it: our own listener, the nonce: pass.
-const HOSTS: TwoHosts = { coord: '198.18.4.1', src: '198.18.4.11', dst: '198.18.4.12', token: 'held-ports-token-9c3e', tcp: [15433, 15434, 15435, 15436, 18080], udp: [15405, 15406] }
+const HOSTS: TwoHosts = { coord: '198.18.4.1', src: '198.18.4.11', dst: '198.18.4.12', token: 'held-ports-token-9c3e', tcp: [15433, 15434, 15435, 15436, 18080], udp: [15405, 15406, 15407] }
 
 t.test('ports another process holds: counted by their SYN or datagrams, wherever the target delivers them; a stand-in on the way is no pass', async (t) => {
   const staged = await twoHostsLab(t, HOSTS)
@@ -26,9 +28,10 @@ t.test('ports another process holds: counted by their SYN or datagrams, wherever
   const { lab, dir } = staged
   await lab.nft('dst', redirectRules('    tcp dport 15434 redirect to :19000\n    tcp dport 15435 dnat to ' + HOSTS.coord + '\n    udp dport 15406 dnat to ' + HOSTS.coord))
   await lab.nft('dst', `table ip pcmasq {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    ip daddr ${HOSTS.coord} tcp dport 15435 masquerade\n  }\n}\n`)
+  await lab.nft('dst', 'table inet pcraw {\n  chain prerouting {\n    type filter hook prerouting priority raw; policy accept;\n    udp dport 15407 notrack\n  }\n}\n')
   await lab.exec('dst', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1'])
   await lab.nft('src', `table ip pcstandin {\n  chain output {\n    type nat hook output priority -100; policy accept;\n    ip daddr ${HOSTS.dst} tcp dport 15436 dnat to ${HOSTS.coord}\n  }\n}\n`)
-  const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'tcp:15434', 'tcp:15435', 'tcp:15436', 'udp:15405', 'udp:15406', 'tcp:19000'])
+  const holder = lab.spawn('dst', 'node', ['test/lab/port-holder.js', 'tcp:15433', 'tcp:15434', 'tcp:15435', 'tcp:15436', 'udp:15405', 'udp:15406', 'udp:15407', 'tcp:19000'])
   const elsewhere = lab.spawn('coord', 'node', ['test/lab/port-holder.js', 'tcp:15435', 'tcp:15436', 'udp:15406'])
   await holder.waitFor(/ready/)
   await elsewhere.waitFor(/ready/)
@@ -42,13 +45,14 @@ t.test('ports another process holds: counted by their SYN or datagrams, wherever
     'tcp/15436': 'inconclusive port-in-use',
     'tcp/18080': 'pass -',
     'udp/15405': 'pass counted',
-    'udp/15406': 'pass counted'
+    'udp/15406': 'pass counted',
+    'udp/15407': 'pass counted'
   }, 'the exact status and reason of every check')
   for (const port of [15433, 15434, 15435]) {
     t.match(by.get(`tcp/${port}`), { detail: new RegExp(`^another process holds tcp/${port} on dst; dst's agent saw the SYN of [1-9]\\d* of src's completed connection\\(s\\) to it getting past dst's firewall$`) })
   }
   t.equal(by.get('tcp/15436')?.detail, "another process holds tcp/15436 on dst; a connection to it completed, but dst's agent saw none of its SYNs arrive from src: something else may have answered in dst's place (a DNAT, a proxy or another host on the way), or a NAT changed src's address; stop that process and re-run, or check this port once it is free", 'the stand-in is named as a possibility')
-  for (const port of [15405, 15406]) t.match(by.get(`udp/${port}`), { detail: /dst's agent counted [1-9]\d* probe datagram\(s\) of this check from src/ })
+  for (const port of [15405, 15406, 15407]) t.match(by.get(`udp/${port}`), { detail: /dst's agent counted [1-9]\d* probe datagram\(s\) of this check from src/ })
   const tables = await lab.exec('dst', 'nft', ['list', 'tables'])
   t.notMatch(tables, /portcheck_count/, 'the agent deleted its counting table at the end of the run')
   await lab.destroy()

@@ -53,6 +53,11 @@ export interface AgentOptions {
   /** WebSocket opening handshake timeout, in ms. Default 10000. */
   handshakeTimeoutMs?: number
   /**
+   * How the coordinator's name is resolved, as `net.connect` takes it. Default: the system's
+   * resolver (`dns.lookup`).
+   */
+  lookup?: net.LookupFunction
+  /**
    * Use nftables when root: to localize where a blocked check is dropped (a temporary table of
    * the agent's own that traces the check's re-probe), and to count the probe datagrams of UDP
    * ports another process holds. The agent never touches any other table. Default true.
@@ -278,6 +283,7 @@ export function startAgent (options: AgentOptions): Agent {
     const socket = new WebSocket(url, {
       maxPayload: MAX_COORDINATOR_FRAME_BYTES,
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
       perMessageDeflate: false,
       // With a pin, the key is checked once connected, before anything is said; without, the
       // certificate must be trusted the usual way.

@@ -106,27 +106,36 @@ t.test('the agent\'s own tables: written from checked values only', async (t) =>
   t.throws(() => traceRuleset(TABLE, [{ id: 1, protocol: 'tcp', port: 18080, address: 'db1; flush ruleset' }], []), /not IP addresses/)
   t.throws(() => traceRuleset(TABLE, [{ id: 1, protocol: 'tcp', port: 0, address: '198.18.1.12' }], []), /not a port/)
   t.throws(() => ingressRuleset(TABLE, ['eth0"; flush ruleset'], []), /not an interface name/)
-  const count = countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }])
+  const udp = [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]
   // "PCHK1 " and the nonce, in 128-bit pieces: 26 bytes.
-  t.match(count, /ip saddr 198\.18\.1\.15 udp dport 15405 @th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374 counter comment "pc7"/)
-  t.notMatch(count, /forward/, 'a host that tracks no connection: input only')
-  const tracked = countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }], true)
-  t.match(tracked, /input ip saddr 198\.18\.1\.15 meta l4proto udp ct original proto-dst 15405 @th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374 counter comment "pc7"\n/, 'one that does: the port the datagram was sent to')
-  t.match(tracked, /forward ip saddr 198\.18\.1\.15 meta l4proto udp ct original proto-dst 15405 @th,64,128 \S+ @th,192,80 \S+ ct status dnat counter comment "pc7"\n/, 'and in forward, what it DNATed, under the same comment')
+  const nonceMatch = '@th,64,128 0x5043484b31204162436445664768496a @th,192,80 0x4b6c4d6e4f7051725374'
+  const count = countRuleset('portcheck_count_4242_inst', udp)
+  t.equal(count.split('\n').filter((l) => l.startsWith('add rule')).join('\n'), `add rule inet portcheck_count_4242_inst input ip saddr 198.18.1.15 udp dport 15405 ${nonceMatch} counter comment "pc7"`, 'a host that tracks no connection: one rule, in input, by the datagram\'s own port')
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'short' }]), /not a nonce/)
+  t.same(countRuleset('portcheck_count_4242_inst', udp, true).split('\n').filter((l) => l.startsWith('add rule')), [
+    `add rule inet portcheck_count_4242_inst input ip saddr 198.18.1.15 meta l4proto udp ct original proto-dst 15405 ${nonceMatch} counter comment "pc7"`,
+    `add rule inet portcheck_count_4242_inst input ip saddr 198.18.1.15 ct state untracked udp dport 15405 ${nonceMatch} counter comment "pc7"`,
+    `add rule inet portcheck_count_4242_inst forward ip saddr 198.18.1.15 meta l4proto udp ct original proto-dst 15405 ${nonceMatch} ct status dnat counter comment "pc7"`
+  ], 'one that does: by the port it was sent to, in input and, for what it DNATed, in forward; by its own port what it does not track; all under one comment')
   const tcpWatches = [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15', '2001:2::15'] }, { id: 9, protocol: 'tcp', port: 15433, from: ['198.18.1.15'] }] as const
+  const syn = 'tcp flags & (syn | ack) == syn'
   const plain = countRuleset('portcheck_count_4242_inst', tcpWatches)
-  t.match(plain, /input ip saddr 198\.18\.1\.15 tcp flags & \(syn \| ack\) == syn tcp dport 15433 add @syn4 \{ ip saddr \. tcp dport \. tcp sport \}\n/, 'a host that tracks no connection: the SYN\'s own port')
+  t.same(plain.split('\n').filter((l) => l.startsWith('add rule')), [
+    `add rule inet portcheck_count_4242_inst input ip saddr 198.18.1.15 tcp dport 15433 ${syn} add @syn4 { ip saddr . tcp dport . tcp sport }`,
+    `add rule inet portcheck_count_4242_inst input ip6 saddr 2001:2::15 tcp dport 15433 ${syn} add @syn6 { ip6 saddr . tcp dport . tcp sport }`
+  ], 'a host that tracks no connection: the SYN\'s own port, one rule per source address and port')
   t.notMatch(plain, /\bct |forward/, 'and no ct expression, which would start tracking every connection of the host')
   const syns = countRuleset('portcheck_count_4242_inst', tcpWatches, true)
   t.match(syns, /add set inet portcheck_count_4242_inst syn4 \{ type ipv4_addr \. inet_service \. inet_service; flags dynamic; size 65535; \}\n/)
   t.match(syns, /add set inet portcheck_count_4242_inst syn6 \{ type ipv6_addr \. inet_service \. inet_service; flags dynamic; size 65535; \}\n/)
   t.match(syns, /add chain inet portcheck_count_4242_inst forward \{ type filter hook forward priority \d+; policy accept; \}\n/)
-  t.match(syns, /input ip saddr 198\.18\.1\.15 tcp flags & \(syn \| ack\) == syn ct original proto-dst 15433 add @syn4 \{ ip saddr \. ct original proto-dst \. tcp sport \}\n/)
-  t.match(syns, /input ip6 saddr 2001:2::15 tcp flags & \(syn \| ack\) == syn ct original proto-dst 15433 add @syn6 \{ ip6 saddr \. ct original proto-dst \. tcp sport \}\n/)
-  t.match(syns, /forward ip saddr 198\.18\.1\.15 tcp flags & \(syn \| ack\) == syn ct original proto-dst 15433 ct status dnat add @syn4 \{ ip saddr \. ct original proto-dst \. tcp sport \}\n/, 'forwarded: only what this host DNATed')
-  t.equal(syns.split('\n').filter((l) => l.includes('input') && l.includes('add @syn4')).length, 1, 'the same source and port: one rule')
-  t.notMatch(countRuleset('portcheck_count_4242_inst', [{ id: 7, port: 15405, from: ['198.18.1.15'], nonce: 'AbCdEfGhIjKlMnOpQrSt' }]), /syn4/, 'no sets without a TCP check')
+  t.same(syns.split('\n').filter((l) => l.includes('ip saddr')), [
+    `add rule inet portcheck_count_4242_inst input ip saddr 198.18.1.15 meta l4proto tcp ct original proto-dst 15433 ${syn} add @syn4 { ip saddr . ct original proto-dst . tcp sport }`,
+    `add rule inet portcheck_count_4242_inst input ip saddr 198.18.1.15 ct state untracked tcp dport 15433 ${syn} add @syn4 { ip saddr . tcp dport . tcp sport }`,
+    `add rule inet portcheck_count_4242_inst forward ip saddr 198.18.1.15 meta l4proto tcp ct original proto-dst 15433 ${syn} ct status dnat add @syn4 { ip saddr . ct original proto-dst . tcp sport }`
+  ], 'one that tracks connections: the original port in input and forward (what it DNATed), the own port of what it does not track; the same source and port once')
+  t.match(syns, /input ip6 saddr 2001:2::15 meta l4proto tcp ct original proto-dst 15433 tcp flags & \(syn \| ack\) == syn add @syn6 \{ ip6 saddr \. ct original proto-dst \. tcp sport \}\n/)
+  t.notMatch(countRuleset('portcheck_count_4242_inst', udp), /syn4/, 'no sets without a TCP check')
   t.throws(() => countRuleset('portcheck_count_4242_inst', [{ id: 8, protocol: 'tcp', port: 15433, from: ['198.18.1.15; flush ruleset'] }]), /not IP addresses/)
 })
 

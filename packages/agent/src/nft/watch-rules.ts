@@ -180,32 +180,42 @@ export function countRuleset (table: string, counts: readonly CountWatch[], conn
     `add chain inet ${table} input { type filter hook input priority ${TRACE_PRIORITY.last}; policy accept; }`
   ]
   if (conntrack) out.push(`add chain inet ${table} forward { type filter hook forward priority ${TRACE_PRIORITY.last}; policy accept; }`)
-  const dport = (proto: Proto): string => conntrack ? 'ct original proto-dst' : `${proto} dport`
-  /** The rules of one match: in input, and where the host may DNAT, in forward for what it DNATed. */
-  const hooks = (match: string, action: string): string[] => [
-    `add rule inet ${table} input ${match} ${action}`,
-    ...(conntrack ? [`add rule inet ${table} forward ${match} ct status dnat ${action}`] : [])
-  ]
+  /**
+   * The rules that count one match: `then(dport)` is what they do, given the expression of the
+   * port. Where the host tracks connections: by the original port in input, and in forward for
+   * what it DNATed; and by the packet's own port in input for what it does not track (a
+   * `notrack` rule, as busy DNS servers have), which has no original port. Each packet meets at
+   * most one of them.
+   */
+  const hooks = (saddr: string, proto: Proto, port: number, match: string, then: (dport: string) => string): string[] => {
+    const own = `${proto} dport`
+    if (!conntrack) return [`add rule inet ${table} input ${saddr} ${own} ${port} ${match} ${then(own)}`]
+    const original = 'ct original proto-dst'
+    const tracked = `${saddr} meta l4proto ${proto} ${original} ${port} ${match}`
+    return [
+      `add rule inet ${table} input ${tracked} ${then(original)}`,
+      `add rule inet ${table} input ${saddr} ct state untracked ${own} ${port} ${match} ${then(own)}`,
+      `add rule inet ${table} forward ${tracked} ct status dnat ${then(original)}`
+    ]
+  }
   if (counts.some((c) => c.protocol === 'tcp')) {
     out.push(`add set inet ${table} ${SYN_SETS.ip} { type ipv4_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
     out.push(`add set inet ${table} ${SYN_SETS.ip6} { type ipv6_addr . inet_service . inet_service; flags dynamic; size ${MAX_COUNTED_SYNS}; }`)
   }
   const rules = new Set<string>()
   for (const c of counts) {
+    const port = assertPort(c.port)
     if (c.protocol === 'tcp') {
       for (const m of addressMatches('saddr', c.from)) {
         const ip = m.startsWith('ip6 ') ? 'ip6' : 'ip'
-        const syn = `${m} tcp flags & (syn | ack) == syn ${dport('tcp')} ${assertPort(c.port)}`
-        for (const r of hooks(syn, `add @${SYN_SETS[ip]} { ${ip} saddr . ${dport('tcp')} . tcp sport }`)) rules.add(r)
+        for (const r of hooks(m, 'tcp', port, 'tcp flags & (syn | ack) == syn', (dport) => `add @${SYN_SETS[ip]} { ${ip} saddr . ${dport} . tcp sport }`)) rules.add(r)
       }
       continue
     }
     if (c.nonce === undefined || !/^[A-Za-z0-9_-]{16,64}$/.test(c.nonce)) throw new Error('not a nonce')
-    for (const m of addressMatches('saddr', c.from)) {
-      // One counter per rule: a check counted in both hooks sums its rules (ArrivalCounter.read).
-      const udp = `${conntrack ? 'meta l4proto udp ' : ''}${dport('udp')} ${assertPort(c.port)}`
-      for (const r of hooks(`${m} ${udp} ${payloadMatches(c.nonce).join(' ')}`, `counter comment "${counterComment(c.id)}"`)) rules.add(r)
-    }
+    // One counter per rule: a check counted by several sums its rules (ArrivalCounter.read).
+    const payload = payloadMatches(c.nonce).join(' ')
+    for (const m of addressMatches('saddr', c.from)) for (const r of hooks(m, 'udp', port, payload, () => `counter comment "${counterComment(c.id)}"`)) rules.add(r)
   }
   return [...out, ...rules].join('\n') + '\n'
 }
