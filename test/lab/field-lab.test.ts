@@ -35,7 +35,15 @@ async function udpRound (lab: Lab, from: string, to: [string, string], count: nu
   const counter = lab.spawn(to[0], 'node', [PROBE, 'udp-count', '9100'])
   await counter.waitFor(/ready/)
   await lab.exec(from, 'node', [PROBE, 'udp-send', to[1], '9100', String(count)])
-  await new Promise((resolve) => setTimeout(resolve, 300)) // the last datagrams on their way
+  // The last datagrams on their way (a delay forwarder may hold a backlog): until all of them
+  // are in, or nothing more came for a second (what a lossy path lost), however busy the machine.
+  const counted = (): number => Number([...counter.stdout().matchAll(/^count (\d+)$/gm)].at(-1)?.[1] ?? 0)
+  let seen = -1
+  let quietSince = Date.now()
+  for (const end = Date.now() + 30_000; counted() < count && Date.now() - quietSince < 1000 && Date.now() < end;) {
+    if (counted() !== seen) { seen = counted(); quietSince = Date.now() }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
   counter.child.kill('SIGTERM')
   await counter.exited
   const m = /received (\d+) reordered (\d+)/.exec(counter.stdout())

@@ -2,8 +2,9 @@
 // Measurements taken from inside a lab host with real sockets (field-lab.test.ts):
 //   net-probe.js handshakes HOST PORT COUNT  prints the JSON array of COUNT TCP handshake times (ms), one after another
 //   net-probe.js udp-send HOST PORT COUNT    sends COUNT numbered datagrams, paced, then prints "sent COUNT"
-//   net-probe.js udp-count PORT              prints "ready" once bound, counts datagrams, and prints "received N reordered M"
-//                                            on SIGTERM (M: datagrams numbered lower than one received before)
+//   net-probe.js udp-count PORT              prints "ready" once bound, counts datagrams, prints "count N" whenever N changed
+//                                            (at most every 50 ms), and "received N reordered M" on SIGTERM (M: datagrams
+//                                            numbered lower than one received before)
 //   net-probe.js lookup NAME                 prints JSON {address} or {code} from dns.lookup, with {ms} it took
 import dgram from 'node:dgram'
 import dns from 'node:dns/promises'
@@ -63,6 +64,8 @@ if (mode === 'handshakes') {
     sock.setRecvBufferSize(4 * 1024 * 1024)
     process.stdout.write('ready\n')
   })
+  let told = 0
+  setInterval(() => { if (received !== told) { told = received; process.stdout.write(`count ${received}\n`) } }, 50)
   process.once('SIGTERM', () => {
     process.stdout.write(`received ${received} reordered ${reordered}\n`)
     process.exit(0)

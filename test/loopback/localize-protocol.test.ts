@@ -54,7 +54,6 @@ t.test('the coordinator asks each end in its role, takes only what it asked, and
   })
   db2 = new FakeAgent(c, 'db2', { nftables: { usable: false, why: 'nft not found' } })
   await Promise.all([app1.joined(), db1.joined(), db2.joined()])
-  await new Promise((resolve) => setTimeout(resolve, 200))
 
   const run = c.startRun({ timeoutMs: 1000 })
   const report = await c.runs.wait(run)
@@ -80,7 +79,6 @@ t.test('an agent that never answers holds localization up a bounded time, and th
   const app1 = new FakeAgent(c, 'app1', { nftables: { usable: true } })
   const db1 = new FakeAgent(c, 'db1', { nftables: { usable: true } })
   await Promise.all([app1.joined(), db1.joined()])
-  await new Promise((resolve) => setTimeout(resolve, 200))
   const run = c.startRun({ timeoutMs: 500 })
   const states: string[] = []
   run.on('state', (s) => states.push(s))
@@ -98,7 +96,6 @@ t.test('a target watches for a NAT source\'s packets from its agent\'s --bind ad
   const app1 = new FakeAgent(c, 'app1', { bind: ['127.76.0.92'], nftables: { usable: true }, onTraceStart: (m, me) => me.send({ type: 'trace-ready', runId: m.runId, error: 'not root' }) })
   const db1 = new FakeAgent(c, 'db1', { nftables: { usable: true }, onTraceStart: (m, me) => { watched = m.items; me.send({ type: 'trace-ready', runId: m.runId, error: 'not root' }) } })
   await Promise.all([app1.joined(), db1.joined()])
-  await new Promise((resolve) => setTimeout(resolve, 200))
   const report = await c.runs.wait(c.startRun({ timeoutMs: 500 }))
   t.match(report.checks, [{ from: 'app1', to: 'db1', status: 'blocked' }])
   t.same(watched, [{ id: 0, role: 'target', protocol: 'tcp', port: 15432, from: ['127.76.0.12', '127.76.0.92'] }], 'its inventory address, and where its agent runs')

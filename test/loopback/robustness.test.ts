@@ -9,6 +9,7 @@ import type { Coordinator } from '../../packages/coordinator/src/server/coordina
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { FakeAgent } from '../support/fake-agent.js'
 import { TOKEN, demoHosts, silent, startAgents, startCoordinator } from '../support/loopback.js'
+import { until } from '../support/until.js'
 
 const CATALOG = 'examples/demo/catalog.yaml'
 
@@ -221,7 +222,7 @@ t.test('the coordinator follows its messages with a nudge and answers each messa
   const welcomed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())))
   ws.send(hello('lb1'))
   t.match(JSON.parse(await welcomed), { type: 'welcome' })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await until(() => pongs.length >= 2)
   t.same(pongs, [NUDGE_PAYLOAD, NUDGE_PAYLOAD], 'one right after the welcome, one late')
   const conn = c.hub.get('lb1')
   if (conn === undefined) throw new Error('lb1 is not registered')
@@ -230,12 +231,12 @@ t.test('the coordinator follows its messages with a nudge and answers each messa
   t.equal(conn.rttMs, null, 'a nudge is no sample of the round trip')
   t.equal(conn.alive, true)
   ws.pong()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => conn.rttMs !== null)
   t.type(conn.rttMs, 'number', 'the heartbeat\'s own answer is')
   t.equal(pongs.length, 2, 'nudges are never answered with nudges')
   // A message the coordinator has no answer for (no such run) is acknowledged all the same.
   ws.send(JSON.stringify({ type: 'run-closed', runId: 'ghost' }))
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await until(() => pongs.length >= 4)
   t.same(pongs.slice(2), [NUDGE_PAYLOAD, NUDGE_PAYLOAD], 'a message is answered with a nudge at once and a late one')
 })
 

@@ -28,7 +28,6 @@ t.test('a run reaching the time its agents keep listeners is aborted before they
     })
   }
   await Promise.all([app1.joined(), db1.joined()])
-  await new Promise((resolve) => setTimeout(resolve, 200))
 
   const run = c.startRun({ timeoutMs: 1000, localize: 0 })
   const report = await c.runs.wait(run)

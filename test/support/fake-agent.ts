@@ -27,6 +27,7 @@ export class FakeAgent {
   runId: string | null = null
   readonly orders: ProbeOrder[] = []
   private readonly opened: Promise<void>
+  private readonly welcome: Promise<void>
 
   constructor (c: Coordinator, readonly name: string, private readonly behaviour: FakeBehaviour = {}) {
     this.ws = new WebSocket(`${c.agentUrl as string}/agent`, { rejectUnauthorized: false })
@@ -37,11 +38,19 @@ export class FakeAgent {
       })
       this.ws.once('error', reject)
     })
+    this.welcome = new Promise((resolve, reject) => {
+      this.ws.on('message', (d) => { if ((JSON.parse(String(d)) as CoordinatorMessage).type === 'welcome') resolve() })
+      this.ws.once('close', (code, reason) => reject(new Error(`${name}: closed before its welcome (${code} ${reason.toString()})`)))
+    })
+    // Handled here so that a fake agent refused on purpose is no unhandled rejection; joined() still rejects.
+    this.welcome.catch(() => {})
     this.ws.on('message', (d) => this.handle(JSON.parse(String(d)) as CoordinatorMessage))
   }
 
+  /** Resolves once the coordinator has registered it (its `welcome` came); rejects if it cannot connect. */
   async joined (): Promise<void> {
     await this.opened
+    await this.welcome
   }
 
   send (m: AgentMessage | object): void {

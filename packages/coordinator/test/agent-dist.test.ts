@@ -139,6 +139,8 @@ t.test('the standalone agent: another platform is a clear 404; this one is made 
 
 t.test('downloads are bounded; an agent that is not built, or cannot be made, is a 503 that says why', async (t) => {
   let release!: () => void
+  // Requests waiting for the executable: each took its download slot first.
+  let making = 0
   const gate = new Promise<void>((resolve) => { release = resolve })
   const slow: AgentArtifacts = {
     version: files.version,
@@ -146,7 +148,7 @@ t.test('downloads are bounded; an agent that is not built, or cannot be made, is
     bundle: files.bundle,
     tarball: files.tarball,
     // An executable still being made: each request waiting for it holds a download slot.
-    executable: async () => { await gate; return files.bundle },
+    executable: async () => { making++; await gate; return files.bundle },
     close: async () => {}
   }
   // As the coordinator closes: every connection, idle or not (the client keeps them alive).
@@ -155,7 +157,8 @@ t.test('downloads are bounded; an agent that is not built, or cannot be made, is
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   const waiting = [get(base, `/agent/bin/${currentTarget()}`), get(base, `/agent/bin/${currentTarget()}`)]
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  for (const end = Date.now() + 10_000; making < 2 && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(making, 2, 'both downloads wait for the executable')
   const refused = await get(base, '/agent/portcheck-agent.tgz')
   t.equal(refused.status, 503, 'a third download at once is refused')
   t.equal(refused.headers['retry-after'], '5')

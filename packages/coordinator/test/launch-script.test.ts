@@ -151,16 +151,18 @@ for (const shell of SHELLS) {
 
     t.test('no heartbeat for the watchdog period: the agent is stopped and its files removed', async (t) => {
       const { tmp, record } = setupDirs(t)
-      const r = startRemote(shell, t, tmp, launchScript({ watchdogSeconds: 1 }))
+      // A watchdog of 3 s with heartbeats every 300 ms: a busy machine may delay one by a second
+      // or two without the test mistaking that for silence.
+      const r = startRemote(shell, t, tmp, launchScript({ watchdogSeconds: 3 }))
       const pid = await launchAgent(r, fakeAgent(record))
-      // Heartbeats for three periods: it keeps running.
-      for (let i = 0; i < 10; i++) {
+      // Heartbeats for two periods: it keeps running.
+      for (let i = 0; i < 20; i++) {
         r.child.stdin?.write('\n')
         await new Promise((resolve) => setTimeout(resolve, 300))
       }
       t.ok(alive(pid), 'alive while heartbeats come')
       // Silence, with the input still open: the coordinator's machine vanished.
-      await r.next('stopped', 5000)
+      await r.next('stopped', 15_000)
       t.notOk(alive(pid), 'stopped after a silent period')
       t.same(readdirSync(tmp), [])
     })
