@@ -4,6 +4,7 @@ import { formatFix } from '../../packages/coordinator/src/fix/format-fix.js'
 import { parseReport } from '../../packages/coordinator/src/report/read-report.js'
 import type { FixResponse } from '../../packages/coordinator/src/server/api-types.js'
 import { demoHosts, startAgents, startCoordinator, TOKEN } from '../support/loopback.js'
+import { until } from '../support/until.js'
 
 t.test('the dashboard API: matrices, filtered checks, exports and live events', async (t) => {
   // db2 is reached through NAT at .15, but the NAT forwards nothing to its agent on .25: every flow to db2 is refused.
@@ -24,7 +25,7 @@ t.test('the dashboard API: matrices, filtered checks, exports and live events', 
   const start = await c.app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { timeoutMs: 1000, includeOptional: true } })
   const { id } = start.json() as { id: string }
   await c.runs.wait(c.runs.get(id) as NonNullable<ReturnType<typeof c.runs.get>>)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => events.at(-1)?.type === 'run-finished')
   t.ok(events.some((e) => e.type === 'run'), 'progress events')
   t.match(events.at(-1), { type: 'run-finished', id, verdict: 'blocked', exitCode: 1 })
 

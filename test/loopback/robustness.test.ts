@@ -256,8 +256,8 @@ t.test('a run aborted through the API while probing: unfinished checks are abort
   const aborted = await c.app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: auth })
   t.ok(aborted.statusCode >= 200 && aborted.statusCode < 300, `the abort is taken (${aborted.statusCode})`)
   let report = (await c.app.inject({ url: `/api/runs/${id}`, headers: auth })).json() as { state: string, exitCode: number, agents: { joined: number, lost: string[] }, checks: Array<{ status: string, reason: string | null }> }
-  const until = Date.now() + 10_000
-  while (report.state !== 'aborted' && Date.now() < until) {
+  const deadline = Date.now() + 10_000
+  while (report.state !== 'aborted' && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50))
     report = (await c.app.inject({ url: `/api/runs/${id}`, headers: auth })).json() as typeof report
   }
