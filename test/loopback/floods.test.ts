@@ -37,7 +37,10 @@ t.test('a participant repeating one nonce 80,000 times costs the coordinator a l
   loop.disable()
   const maxMs = loop.max / 1e6
   t.comment(`longest event-loop stall during the flood: ${maxMs.toFixed(1)} ms`)
-  t.ok(maxMs < 500, `the event loop never stalled long (${maxMs.toFixed(1)} ms; the figure measured is in docs/reference/security.md)`)
+  // An order-of-growth guard, not a timing target: the quadratic pass this replaced stalled the
+  // loop for 39.5 s, the linear one for tens of ms (docs/reference/security.md). The bound leaves
+  // room for a CI machine whose cores are all busy (530 ms was seen with two cores spinning).
+  t.ok(maxMs < 5000, `the event loop never stalled long (${maxMs.toFixed(1)} ms; the figure measured is in docs/reference/security.md)`)
   t.match(report.checks[0], { status: 'pass', observedSource: '127.74.0.12' }, 'the honest check still passes')
   t.same(report.agents.lost, [], 'and nobody was dropped')
 })
