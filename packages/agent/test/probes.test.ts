@@ -1,7 +1,7 @@
 import t from 'tap'
 import { classifySocketError } from '../src/probes/classify.js'
 import { PathTable, MIN_WINDOW_MS, UNMEASURED_WINDOW_MS } from '../src/probes/path-table.js'
-import { isLoopback } from '../src/probes/probe-runner.js'
+import { connectsToSelf } from '../src/probes/probe-runner.js'
 import { Resolver } from '../src/probes/resolver.js'
 
 t.test('every socket error maps to an outcome: network evidence, a local refusal, no name, or a local error', async (t) => {
@@ -71,6 +71,6 @@ t.test('loss is measured from answered probes and reference datagrams; silence i
 })
 
 t.test('loopback and unspecified addresses are recognized in every spelling', async (t) => {
-  for (const a of ['127.0.0.1', '127.1.2.3', '0.0.0.0', '::1', '0:0:0:0:0:0:0:1', '::', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:0.0.0.0', 'localhost']) t.equal(isLoopback(a), true, a)
-  for (const a of ['198.18.0.1', '2001:2::1', '::ffff:198.18.0.1', '128.0.0.1', 'db1.lab.test']) t.equal(isLoopback(a), false, a)
+  for (const a of ['127.0.0.1', '127.1.2.3', '0.0.0.0', '::1', '0:0:0:0:0:0:0:1', '::', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:0.0.0.0', 'localhost']) t.equal(connectsToSelf(a), true, a)
+  for (const a of ['198.18.0.1', '2001:2::1', '::ffff:198.18.0.1', '128.0.0.1', 'db1.lab.test']) t.equal(connectsToSelf(a), false, a)
 })

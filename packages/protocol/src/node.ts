@@ -6,3 +6,4 @@
 export * from './fd-limit.js'
 export * from './pretty-log.js'
 export * from './tail-nudge.js'
+export * from './loopback.js'

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import net from 'node:net'
 import type { AddressFamily, ProbeOrder, ProbeResult, ReferenceEndpoint } from '@portcheck/protocol'
+import { isLoopback, isUnspecified } from '@portcheck/protocol/node'
 import { localAddressFor } from '../listeners/listen-hosts.js'
 import { SocketBudget, type ProbeContext } from './attempt-clock.js'
 import { PathTable } from './path-table.js'
@@ -140,7 +141,7 @@ export class ProbeRunner {
     if (!this.peers.has(order.host)) return refused(order, 'ENOTPEER')
     try {
       const target = await this.resolver.resolve(order.host, this.families.get(order.host))
-      if ('address' in target && isLoopback(target.address) && !isLoopback(order.host)) return refused(order, 'ELOOPBACK')
+      if ('address' in target && connectsToSelf(target.address) && !connectsToSelf(order.host)) return refused(order, 'ELOOPBACK')
       if (this.stopped) return { id: order.id, outcome: 'error', error: 'ECANCELED', latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
       if ('error' in target) return { id: order.id, outcome: 'unresolved', error: target.error, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
       const result = await this.probe(order, target.address, localAddressFor(this.opts.binds, target.address), this.controller.signal, this.ctx)
@@ -163,7 +164,7 @@ export class ProbeRunner {
     // Resolving: nothing may start a second stream meanwhile.
     this.streams.set(host, null)
     void this.resolver.resolve(host, this.families.get(host)).then((target) => {
-      if ('error' in target || this.stopped || (isLoopback(target.address) && !isLoopback(host))) { this.streams.delete(host); return }
+      if ('error' in target || this.stopped || (connectsToSelf(target.address) && !connectsToSelf(host))) { this.streams.delete(host); return }
       const stream = new ReferenceStream(host, target.address, port, localAddressFor(this.opts.binds, target.address), this.paths, () => (this.pendingByHost.get(host) ?? 0) > 0 && !this.stopped)
       this.streams.set(host, stream)
       stream.start()
@@ -176,19 +177,7 @@ function refused (order: ProbeOrder, code: 'ENOTPEER' | 'ELOOPBACK'): ProbeResul
   return { id: order.id, outcome: 'error', error: code, latencyMs: null, attempts: 0, unanswered: 0, echo: 'none' }
 }
 
-/** This host's own addresses: 127.0.0.0/8, ::1, and the unspecified ones (`0.0.0.0`, `::`), which connect to this host too; `net.BlockList` matches them in any spelling (`::ffff:7f00:1` too). */
-const LOOPBACK = ((): net.BlockList => {
-  const b = new net.BlockList()
-  b.addSubnet('127.0.0.0', 8, 'ipv4')
-  b.addAddress('0.0.0.0', 'ipv4')
-  b.addAddress('::1', 'ipv6')
-  b.addAddress('::', 'ipv6')
-  return b
-})()
-
-/** Whether `address` (an IP address, or `localhost`) is this host's loopback or unspecified address. */
-export function isLoopback (address: string): boolean {
-  if (address === 'localhost') return true
-  const version = net.isIP(address)
-  return version !== 0 && LOOPBACK.check(address, version === 4 ? 'ipv4' : 'ipv6')
+/** Whether `address` (an IP address, or `localhost`) reaches this host itself: a loopback or an unspecified address (`0.0.0.0`, `::`), in any spelling. */
+export function connectsToSelf (address: string): boolean {
+  return isLoopback(address) || isUnspecified(address)
 }

@@ -8,10 +8,7 @@ export type HostProblem = (path: Array<string | number>, message: string) => voi
 /** A run of digits and dots that is no IPv4 address (`198.18.1.300`): not a DNS name either. */
 const DOTTED_DIGITS = /^[\d.]+$/
 
-/** Whether an address (or `localhost`) is a loopback one: 127.0.0.0/8 or ::1. */
-export function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'))
-}
+export { isLoopback } from '@portcheck/protocol/node'
 
 /**
  * An IP address in the form the coordinator compares and reports: IPv6 compressed and in lower

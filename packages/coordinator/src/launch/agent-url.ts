@@ -1,5 +1,6 @@
 import net from 'node:net'
 import os from 'node:os'
+import { isLoopback } from '@portcheck/protocol/node'
 
 /** What decides the URL launched agents connect to. */
 export interface AgentUrlSource {
@@ -31,7 +32,7 @@ export function agentUrlFor (source: AgentUrlSource): (from: string | null) => s
   const own = source.ownAddresses ?? interfaceAddresses()
   return (from) => {
     const address = from?.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '') ?? ''
-    if (net.isIP(address) === 0 || !own.has(address) || address.startsWith('fe80:') || address.startsWith('127.') || address === '::1') return source.agentUrl
+    if (net.isIP(address) === 0 || !own.has(address) || address.startsWith('fe80:') || isLoopback(address)) return source.agentUrl
     const url = new URL(source.agentUrl)
     url.hostname = net.isIPv6(address) ? `[${address}]` : address
     return url.origin
