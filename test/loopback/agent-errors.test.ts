@@ -9,6 +9,7 @@ import { createSelfSigned } from '../../packages/coordinator/src/security/certif
 import { agentCredential } from '../../packages/coordinator/src/security/credentials.js'
 import { buildCoordinator, type Coordinator } from '../../packages/coordinator/src/server/coordinator.js'
 import { TOKEN, demoHosts, silent, startCoordinator } from '../support/loopback.js'
+import { until } from '../support/until.js'
 
 // What an agent says when it cannot join, as an operator reads it: the real cause of every
 // failed connection, once per cause however often it retries, a credential that stopped being
@@ -38,7 +39,7 @@ async function retrying (options: Omit<AgentOptions, 'token' | 'name'>, attempts
   const tried = (): number => lines.filter((l) => l.msg === 'reconnecting').length + 1
   const agent = startAgent({ token: CREDENTIAL, name: 'lb1', logger, reconnectMinMs: 20, reconnectMaxMs: 40, ...options })
   // The attempt after the last counted one has failed too once the next 'reconnecting' is logged.
-  for (const end = Date.now() + maxMs; tried() <= attempts && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 20))
+  await until(() => tried() > attempts, maxMs, 20)
   await agent.close()
   return { warnings: lines.filter((l) => l.level === 40).map((l) => l.msg), attempts: tried() }
 }

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { PROTOCOL_VERSION, encodeProbe, parseAgentMessage, type CoordinatorMessage } from '@portcheck/protocol'
 import { startAgent } from '../src/index.js'
 import { CRED, fakeCoordinator, joinedAgent, type FakeCoordinator } from './fake-coordinator.js'
+import { until } from '../../../test/support/until.js'
 
 const silent = pino({ level: 'silent' })
 const NONCE = 'Zm9vYmFyYmF6cXV4MTIz'
@@ -57,11 +58,8 @@ t.test('listeners close when the control connection drops', async (t) => {
   await fake.next('run-ready')
   t.equal((await tcpAttempt(25003)).code, null, 'open during the run')
   ;(await fake.agent()).terminate()
-  let code = (await tcpAttempt(25003)).code
-  for (const end = Date.now() + 10_000; code !== 'ECONNREFUSED' && Date.now() < end;) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    code = (await tcpAttempt(25003)).code
-  }
+  let code: string | null = null
+  await until(async () => (code = (await tcpAttempt(25003)).code) === 'ECONNREFUSED', 10_000, 20)
   t.equal(code, 'ECONNREFUSED', 'closed once the coordinator is gone')
 })
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import t from 'tap'
 import { dropKey, parseUdpTable } from '../src/listeners/udp-drops.js'
 import { ListenerSet } from '../src/listeners/listener-set.js'
+import { until } from '../../../test/support/until.js'
 
 // Two lines of /proc/net/udp and two of /proc/net/udp6 as a little-endian kernel prints them.
 const UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
@@ -50,10 +51,7 @@ t.test('a listener\'s socket that overflows: its drops and the datagrams that we
   for (let i = 0; i < 5000; i++) sender.send(junk)
   // Until the queue is read out (each datagram read or dropped), however busy the machine.
   let crowded = await set.crowding()
-  for (const end = Date.now() + 10_000; (crowded[0]?.strangers ?? 0) + (crowded[0]?.dropped ?? 0) < 5000 && Date.now() < end;) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    crowded = await set.crowding()
-  }
+  await until(async () => { crowded = await set.crowding(); return (crowded[0]?.strangers ?? 0) + (crowded[0]?.dropped ?? 0) >= 5000 }, 10_000, 20)
   t.equal(crowded.length, 1, 'one UDP listener reported, not the TCP one')
   const [c] = crowded
   t.equal(c?.port, port)

@@ -18,6 +18,7 @@ import { currentTarget } from '../src/agent-dist/target.js'
 import { createSelfSigned } from '../src/security/certificate.js'
 import { buildCoordinator, type Coordinator } from '../src/server/coordinator.js'
 import { curlPin } from '../src/server/join-command.js'
+import { until } from '../../../test/support/until.js'
 
 const run = promisify(execFile)
 const silent = pino({ level: 'silent' })
@@ -157,7 +158,7 @@ t.test('downloads are bounded; an agent that is not built, or cannot be made, is
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   const waiting = [get(base, `/agent/bin/${currentTarget()}`), get(base, `/agent/bin/${currentTarget()}`)]
-  for (const end = Date.now() + 10_000; making < 2 && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 10))
+  await until(() => making >= 2)
   t.equal(making, 2, 'both downloads wait for the executable')
   const refused = await get(base, '/agent/portcheck-agent.tgz')
   t.equal(refused.status, 503, 'a third download at once is refused')
